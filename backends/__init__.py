@@ -1,0 +1,1 @@
+"""Real backends validated against the model (the validation issue fills this in)."""

@@ -1,0 +1,5 @@
+import sys
+
+from idemrace.cli import main
+
+sys.exit(main())

@@ -1,0 +1,22 @@
+"""Profiles by name. Later profiles register here behind the same ``Profile`` interface."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from model.profiles.base import ModelError, Option, Profile, V4World
+from model.profiles.vercel_today import VercelToday
+
+PROFILES: dict[str, type[Profile]] = {cls.name: cls for cls in (VercelToday,)}
+
+
+def make_profile(name: str, **options: Any) -> Profile:
+    try:
+        cls = PROFILES[name]
+    except KeyError:
+        allowed = ", ".join(sorted(PROFILES))
+        raise ValueError(f"unknown profile {name!r}; allowed: {allowed}") from None
+    return cls(**options)
+
+
+__all__ = ["PROFILES", "ModelError", "Option", "Profile", "V4World", "make_profile"]

@@ -1,0 +1,326 @@
+"""The ``Profile`` interface: one world semantics, selectable by name with options.
+
+A profile is a pure transition function over ``WorldState``:
+
+* ``apply(world, op) -> (world', result)`` performs one atomic world operation;
+* ``enabled(world, op)`` says whether a *blocking* op (waiting for a payload, for a run to end)
+  can fire now; non-blocking ops are always enabled;
+* ``environment(world)`` lists world-internal steps nobody's code issues but which happen anyway
+  (e.g. the runtime releasing hooks after a terminal transition when that is not atomic);
+* ``tick(world)`` advances the logical clock one tick and applies what expires then.
+
+Options are declared once (name, default, allowed values, why) so scenario files are validated
+against the declaration and errors can list what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from model import ops as O
+from model.state import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    PENDING,
+    RUNNING,
+    TERMINAL,
+    Effect,
+    Hook,
+    Run,
+    WorldState,
+)
+
+
+class ModelError(Exception):
+    """A definition error: an op a profile does not support, an invalid option combination."""
+
+
+@dataclass(frozen=True)
+class Option:
+    default: Any
+    choices: tuple[Any, ...] | None = None  # allowed values; None = any value of ``kind``
+    kind: type = object
+    doc: str = ""
+
+    def check(self, name: str, value: Any) -> Any:
+        if self.choices is not None:
+            if value not in self.choices:
+                allowed = ", ".join(repr(c) for c in self.choices)
+                raise ValueError(f"option {name!r} is {value!r}; allowed: {allowed}")
+            return value
+        if self.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"option {name!r} must be an integer, got {value!r}")
+        if self.kind is int and value < 0:
+            raise ValueError(f"option {name!r} must be >= 0, got {value!r}")
+        if self.kind is bool and not isinstance(value, bool):
+            raise ValueError(f"option {name!r} must be true or false, got {value!r}")
+        return value
+
+
+Handler = Callable[[Any, WorldState, Any], tuple[WorldState, Any]]
+
+
+class Profile:
+    """Base world: the Vercel Workflow v4 event-log contract, shared by the Vercel profiles.
+
+    Subclasses override handlers (``HANDLERS`` maps op type -> method name) and declare options.
+    """
+
+    name: ClassVar[str] = "base"
+    description: ClassVar[str] = ""
+    OPTIONS: ClassVar[dict[str, Option]] = {}
+    HANDLERS: ClassVar[dict[type, str]] = {}
+    # op types that block until ``enabled`` says they can fire
+    BLOCKING: ClassVar[frozenset[type]] = frozenset({O.ConsumePayload, O.AwaitRun})
+
+    def __init__(self, **options: Any) -> None:
+        unknown = sorted(set(options) - set(self.OPTIONS))
+        if unknown:
+            allowed = ", ".join(sorted(self.OPTIONS)) or "none"
+            raise ValueError(
+                f"profile {self.name!r} has no option {unknown[0]!r}; allowed: {allowed}"
+            )
+        values = {name: opt.default for name, opt in self.OPTIONS.items()}
+        for name, value in options.items():
+            values[name] = self.OPTIONS[name].check(name, value)
+        self.options: dict[str, Any] = values
+        self.validate()
+        # bound handler table built once: dispatch is one dict lookup in the hot loop
+        self._dispatch: dict[type, Callable[[WorldState, Any], tuple[WorldState, Any]]] = {
+            op_type: getattr(self, method) for op_type, method in self.HANDLERS.items()
+        }
+
+    def validate(self) -> None:
+        """Reject invalid option combinations (raise ``ValueError`` naming them)."""
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in sorted(self.options.items()))
+        return f"{self.name}({opts})"
+
+    # -- the interface explorers use -----------------------------------------------------------
+
+    def initial(self) -> WorldState:
+        return WorldState()
+
+    def apply(self, world: WorldState, op: Any) -> tuple[WorldState, Any]:
+        handler = self._dispatch.get(type(op))
+        if handler is None:
+            raise ModelError(
+                f"profile {self.name!r} does not support {type(op).__name__}; "
+                f"pick a strategy written for this profile"
+            )
+        return handler(world, op)
+
+    def supports(self, op_type: type) -> bool:
+        return op_type in self._dispatch
+
+    def enabled(self, world: WorldState, op: Any) -> bool:
+        kind = type(op)
+        if kind is O.ConsumePayload:
+            hook = world.hook_of(op.run_id, op.hook_id)
+            return hook is None or bool(hook.inbox)
+        if kind is O.AwaitRun:
+            run = world.run(op.run_id)
+            return run is None or run.status in TERMINAL
+        return True
+
+    def environment(self, world: WorldState) -> tuple[Any, ...]:
+        return ()
+
+    def tick(self, world: WorldState) -> WorldState:
+        return world._replace(clock=world.clock + 1)
+
+
+def run_info(run) -> O.RunInfo:
+    return O.RunInfo(run.id, run.workflow, run.status, run.output, run.request)
+
+
+class V4World(Profile):
+    """The Vercel Workflow v4 world operations (``@workflow/world`` 4.5).
+
+    ``atomic_release``: whether a terminal transition and the disposal of the run's hooks are one
+    atomic write (true in world-local and world-postgres today) or two (the runtime disposes the
+    hooks afterwards: an environment step ``ReleaseHooks``).
+    """
+
+    OPTIONS = {
+        "atomic_release": Option(
+            True, kind=bool, doc="terminal transition and hook release are one atomic step"
+        ),
+    }
+    HANDLERS = {
+        O.CreateRun: "create_run",
+        O.StartRun: "start_run",
+        O.ClaimHook: "claim_hook",
+        O.DeliverPayload: "deliver_payload",
+        O.ConsumePayload: "consume_payload",
+        O.DisposeHook: "dispose_hook",
+        O.CompleteRun: "complete_run",
+        O.FailRun: "fail_run",
+        O.CancelRun: "cancel_run",
+        O.ReleaseHooks: "release_hooks",
+        O.GetHookByToken: "get_hook_by_token",
+        O.GetRun: "get_run",
+        O.ListRuns: "list_runs",
+        O.AwaitRun: "await_run",
+        O.PerformEffect: "perform_effect",
+        O.AppRecordGet: "app_record_get",
+        O.AppRecordPut: "app_record_put",
+    }
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def create_run(self, world: WorldState, op: O.CreateRun):
+
+        run = Run(
+            id=len(world.runs) + 1,
+            workflow=op.workflow,
+            status=PENDING,
+            request=op.request,
+            attributes=tuple(sorted(op.attributes)),
+            started_at=world.clock,
+        )
+        return world._replace(runs=(*world.runs, run)), O.Ok(run.id)
+
+    def start_run(self, world: WorldState, op: O.StartRun):
+        run = world.run(op.run_id)
+        if run is None:
+            return world, O.RUN_NOT_FOUND
+        if run.status != PENDING:
+            return world, O.ENTITY_CONFLICT
+        return world.with_run(run._replace(status=RUNNING)), O.Ok()
+
+    def _end(self, world: WorldState, run_id: int, status: str, output: Any):
+        run = world.run(run_id)
+        if run is None:
+            return world, O.RUN_NOT_FOUND
+        if run.status in TERMINAL:
+            if status == CANCELLED and run.status == CANCELLED:
+                return world, O.Ok()  # re-cancelling a cancelled run is accepted
+            return world, O.ENTITY_CONFLICT
+        world = world.with_run(run._replace(status=status, output=output, ended_at=world.clock))
+        if self.options["atomic_release"]:
+            world = self._drop_hooks(world, run_id)
+        return world, O.Ok()
+
+    def complete_run(self, world: WorldState, op: O.CompleteRun):
+        return self._end(world, op.run_id, COMPLETED, op.output)
+
+    def fail_run(self, world: WorldState, op: O.FailRun):
+        return self._end(world, op.run_id, FAILED, op.error)
+
+    def cancel_run(self, world: WorldState, op: O.CancelRun):
+        return self._end(world, op.run_id, CANCELLED, None)
+
+    def get_run(self, world: WorldState, op: O.GetRun):
+        run = world.run(op.run_id)
+        return world, (O.RUN_NOT_FOUND if run is None else run_info(run))
+
+    def await_run(self, world: WorldState, op: O.AwaitRun):
+        run = world.run(op.run_id)
+        return world, (O.RUN_NOT_FOUND if run is None else run_info(run))
+
+    def list_runs(self, world: WorldState, op: O.ListRuns):
+        if op.attribute is not None:
+            raise ModelError(
+                f"profile {self.name!r}: runs.list filters by workflowName and status only; "
+                "use the vercel-attribute-lookup profile for attribute filters"
+            )
+        ids = tuple(
+            r.id
+            for r in world.runs
+            if r.workflow == op.workflow and (op.status is None or r.status == op.status)
+        )
+        return world, O.RunList(ids)
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _drop_hooks(world: WorldState, run_id: int) -> WorldState:
+        if any(h.run_id == run_id for h in world.hooks):
+            return world._replace(hooks=tuple(h for h in world.hooks if h.run_id != run_id))
+        return world
+
+    def claim_hook(self, world: WorldState, op: O.ClaimHook):
+
+        run = world.run(op.run_id)
+        if run is None:
+            return world, O.RUN_NOT_FOUND
+        if run.status in TERMINAL:
+            return world, O.ENTITY_CONFLICT
+        if world.hook_of(op.run_id, op.hook_id) is not None:
+            return world, O.ENTITY_CONFLICT  # replayed claim of our own hook
+        holder = world.hook_by_token(op.token)
+        if holder is not None:
+            return world, O.HookConflict(holder.run_id)
+        return world.with_hooks((*world.hooks, Hook(op.token, op.run_id, op.hook_id))), (
+            O.HookCreated()
+        )
+
+    def deliver_payload(self, world: WorldState, op: O.DeliverPayload):
+        hook = world.hook_of(op.run_id, op.hook_id)
+        if hook is None:
+            return world, O.HOOK_NOT_FOUND
+        hooks = tuple(
+            h._replace(inbox=(*h.inbox, op.payload)) if h is hook else h for h in world.hooks
+        )
+        return world._replace(
+            hooks=hooks, delivered=(*world.delivered, (op.payload, op.run_id))
+        ), O.Ok()
+
+    def consume_payload(self, world: WorldState, op: O.ConsumePayload):
+        hook = world.hook_of(op.run_id, op.hook_id)
+        if hook is None:
+            return world, O.HOOK_NOT_FOUND
+        payload = hook.inbox[0]
+        hooks = tuple(h._replace(inbox=h.inbox[1:]) if h is hook else h for h in world.hooks)
+        return world._replace(
+            hooks=hooks, consumed=(*world.consumed, (payload, op.run_id))
+        ), O.Payload(payload)
+
+    def dispose_hook(self, world: WorldState, op: O.DisposeHook):
+        hook = world.hook_of(op.run_id, op.hook_id)
+        if hook is None:
+            return world, O.HOOK_NOT_FOUND
+        return world._replace(hooks=tuple(h for h in world.hooks if h is not hook)), O.Ok()
+
+    def release_hooks(self, world: WorldState, op: O.ReleaseHooks):
+        return self._drop_hooks(world, op.run_id), O.Ok()
+
+    def get_hook_by_token(self, world: WorldState, op: O.GetHookByToken):
+        hook = world.hook_by_token(op.token)
+        if hook is None:
+            return world, O.HOOK_NOT_FOUND
+        return world, O.HookInfo(hook.run_id, hook.hook_id)
+
+    def environment(self, world: WorldState) -> tuple[Any, ...]:
+        if self.options.get("atomic_release", True) or not world.hooks:
+            return ()
+        ended = sorted(
+            {h.run_id for h in world.hooks if world.runs[h.run_id - 1].status in TERMINAL}
+        )
+        return tuple(O.ReleaseHooks(run_id) for run_id in ended)
+
+    # -- application side ----------------------------------------------------------------------
+
+    def perform_effect(self, world: WorldState, op: O.PerformEffect):
+        run = world.run(op.run_id)
+        request = run.request if run is not None else 0
+        effect = Effect(op.key, request, op.run_id, world.clock)
+        return world._replace(effects=(*world.effects, effect)), O.Ok()
+
+    def app_record_get(self, world: WorldState, op: O.AppRecordGet):
+        for key, run_id in world.records:
+            if key == op.key:
+                return world, O.Ok(run_id)
+        return world, O.Ok(None)
+
+    def app_record_put(self, world: WorldState, op: O.AppRecordPut):
+        for key, run_id in world.records:
+            if key == op.key:
+                return world, O.Ok(run_id)  # the unique constraint keeps the first writer
+        records = tuple(sorted((*world.records, (op.key, op.run_id))))
+        return world._replace(records=records), O.Ok(op.run_id)

@@ -1,0 +1,46 @@
+"""Properties: named predicates the explorers check.
+
+A property is either an ``invariant`` (checked on every reachable state) or ``final`` (checked on
+states where nothing can move any more: the end of a finished trace). Trace properties are final
+properties over ghost state: the world records the history facts they need (effects, deliveries,
+consumptions, outcomes), which keeps state dedupe sound for them.
+
+``check(system, state)`` returns ``None`` when the property holds there, else one sentence saying
+what is wrong in this state (used by the CLI and the reports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+INVARIANT = "invariant"
+FINAL = "final"
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    kind: str  # INVARIANT | FINAL
+    explanation: str  # plain words, for reports
+    check: Callable[[Any, Any], str | None]
+
+
+PROPERTIES: dict[str, Property] = {}
+
+
+def register(name: str, kind: str, explanation: str):
+    def wrap(fn: Callable[[Any, Any], str | None]) -> Callable[[Any, Any], str | None]:
+        if name in PROPERTIES:
+            raise ValueError(f"property {name!r} registered twice")
+        PROPERTIES[name] = Property(name, kind, explanation, fn)
+        return fn
+
+    return wrap
+
+
+# the built-in properties register themselves on import
+from properties import builtin as _builtin  # noqa: E402,F401
+
+__all__ = ["FINAL", "INVARIANT", "PROPERTIES", "Property", "register"]

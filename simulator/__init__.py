@@ -1,0 +1,1 @@
+"""The deterministic interleaving simulator: processes, the system, scenarios and explorers."""

@@ -1,0 +1,67 @@
+"""Explorers and the one entry point the CLI, tests and reports use: ``check``."""
+
+from __future__ import annotations
+
+from simulator.explorers.base import (
+    HOLDS,
+    UNKNOWN,
+    VIOLATED,
+    Budget,
+    CheckResult,
+    Progress,
+    PropertyBook,
+    Stats,
+    Violation,
+)
+from simulator.explorers.bfs import bfs
+from simulator.explorers.dfs import dfs
+from simulator.explorers.walks import pct, random_walk
+from simulator.scenario import Scenario
+from simulator.system import System
+
+EXPLORERS = ("bfs", "dfs", "random", "pct")
+
+
+def check(
+    scenario: Scenario,
+    explorer: str = "bfs",
+    *,
+    seed: int = 0,
+    max_depth: int | None = None,
+    max_states: int | None = None,
+    walks: int = 1000,
+    pct_depth: int = 3,
+    progress: Progress | None = None,
+    system: System | None = None,
+) -> CheckResult:
+    """Explore ``scenario`` and check its properties. Budgets default to the scenario's bounds."""
+    if explorer not in EXPLORERS:
+        raise ValueError(f"unknown explorer {explorer!r}; allowed: {', '.join(EXPLORERS)}")
+    system = system or System(scenario)
+    book = PropertyBook(system, scenario.properties)
+    budget = Budget(
+        max_depth if max_depth is not None else scenario.bounds.max_depth,
+        max_states if max_states is not None else scenario.bounds.max_states,
+    )
+    if explorer == "bfs":
+        stats, exhaustive, cut_off = bfs(system, book, budget, progress)
+    elif explorer == "dfs":
+        stats, exhaustive, cut_off = dfs(system, book, budget, progress)
+    elif explorer == "random":
+        stats, exhaustive, cut_off = random_walk(system, book, budget, seed, walks, progress)
+    else:
+        stats, exhaustive, cut_off = pct(system, book, budget, seed, walks, pct_depth, progress)
+    used_seed = seed if explorer in ("random", "pct") else None
+    return book.result(scenario, explorer, stats, exhaustive, cut_off, used_seed)
+
+
+__all__ = [
+    "EXPLORERS",
+    "HOLDS",
+    "UNKNOWN",
+    "VIOLATED",
+    "CheckResult",
+    "Stats",
+    "Violation",
+    "check",
+]

@@ -1,0 +1,79 @@
+"""Depth-first search with state dedupe.
+
+With a depth bound, plain "visited" dedupe is incomplete (a state first met deep is cut off, and
+the shallower path to it later is skipped). So a state is revisited when it is reached at a smaller
+depth than before. When no bound bites, it visits exactly the states BFS does.
+"""
+
+from __future__ import annotations
+
+from simulator.explorers.base import Budget, Clock, Progress, PropertyBook, Stats
+from simulator.system import System
+
+
+def dfs(system: System, book: PropertyBook, budget: Budget, progress: Progress | None = None):
+    clock = Clock()
+    stats = Stats()
+    init = system.initial()
+    seen: dict = {init: 0}
+    successors = system.successors
+    max_depth = budget.max_depth
+    max_states = budget.max_states
+    cut_off = None
+    transitions = 0
+    deepest = 0
+    path: list[str] = []
+    book.check(init, False, lambda: [])
+    # stack of (iterator over successors, depth); path[:depth] names the way down
+    init_next = successors(init)
+    if not init_next:
+        book.check(init, True, lambda: [])
+    stack = [(iter(init_next), 0)]
+    finals_checked = set()
+    while stack and not book.all_found:
+        frame, depth = stack[-1]
+        step = next(frame, None)
+        if step is None:
+            stack.pop()
+            if path:
+                path.pop()
+            continue
+        label, nxt = step
+        transitions += 1
+        child_depth = depth + 1
+        known = seen.get(nxt)
+        if known is not None and known <= child_depth:
+            continue
+        if known is None:
+            if len(seen) >= max_states:
+                cut_off = f"state budget {max_states} reached"
+                break
+            seen[nxt] = child_depth
+            path.append(label)
+            if book.invariants:
+                book.check(nxt, False, lambda: list(path))
+            path.pop()
+        else:
+            seen[nxt] = child_depth
+        if child_depth > deepest:
+            deepest = child_depth
+        nexts = successors(nxt)
+        if not nexts:
+            if nxt not in finals_checked:
+                finals_checked.add(nxt)
+                path.append(label)
+                book.check(nxt, True, lambda: list(path))
+                path.pop()
+            continue
+        if child_depth >= max_depth:
+            cut_off = cut_off or f"depth bound {max_depth} reached"
+            continue
+        path.append(label)
+        stack.append((iter(nexts), child_depth))
+        if progress is not None and not len(seen) & 0x1FFF:
+            progress(len(seen), max_states)
+    stats.states = len(seen)
+    stats.transitions = transitions
+    stats.max_depth = deepest
+    stats.seconds = clock.seconds()
+    return stats, True, cut_off

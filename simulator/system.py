@@ -1,0 +1,264 @@
+"""The system: world + processes + environment, and its one-step transition relation.
+
+``SystemState`` is what explorers store and dedupe on. Its process tuple has a fixed canonical
+layout: one slot per request (``req1..reqN``, ``None`` until the request arrives) followed by one
+slot per run in run-id order (``r1, r2, ...``: the workflow body of that run, spawned when the run
+appears in the world). A slot is ``(local, pending)`` where ``pending`` is the op the process will
+perform when scheduled, or ``Done``.
+
+Actions are strings (they are the schedule, saved in trace files and replayed):
+
+* ``req2`` / ``r1``: the process takes its next step (performs its pending op);
+* ``arrive req2``: request 2 arrives (its client process starts);
+* ``tick``: the clock advances one tick;
+* ``release r1``, ...: a world-internal step the profile offers (``Profile.environment``);
+* ``crash r1``: the body of run 1 crashes and restarts from its beginning (``bounds.max_crashes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from model import ops as O
+from model.profiles.base import Profile
+from model.state import WorldState
+from simulator.process import Done, Program
+from simulator.scenario import Scenario
+
+
+class SystemState(NamedTuple):
+    world: WorldState
+    procs: tuple[Any, ...]  # per slot: None | (local, pending op or Done)
+    arrivals: tuple[int | None, ...]  # tick at which each request arrived
+    crashes: int = 0
+
+
+class Step(NamedTuple):
+    """One executed action: who did what, and what came back."""
+
+    label: str
+    actor: str
+    op: Any
+    result: Any
+
+
+class Arrive(NamedTuple):
+    """Environment: a request arrives (its client process starts)."""
+
+    actor: str
+
+
+class Crash(NamedTuple):
+    """Environment: a workflow body crashes and restarts from its beginning."""
+
+    actor: str
+
+
+class ReplayError(Exception):
+    """A schedule could not be replayed, or replayed differently from its recording."""
+
+
+class System:
+    def __init__(self, scenario: Scenario, profile: Profile | None = None) -> None:
+        from simulator.strategies import STRATEGIES
+
+        self.scenario = scenario
+        self.profile = profile if profile is not None else scenario.make_profile()
+        self.requests = scenario.requests
+        self.n = len(scenario.requests)
+        self.bounds = scenario.bounds
+        self._specs = [STRATEGIES[r.strategy] for r in scenario.requests]
+        self._clients: list[Program] = [
+            spec.client(req) for spec, req in zip(self._specs, scenario.requests, strict=False)
+        ]
+        self._bodies: dict[tuple[int, int], Program] = {}
+        self._client_names = [f"req{r.index}" for r in scenario.requests]
+        self._arrive_labels = [f"arrive {name}" for name in self._client_names]
+        self._run_names: list[str] = []
+        self._crash_labels: list[str] = []
+
+    # -- naming ----------------------------------------------------------------------------------
+
+    def slot_name(self, slot: int) -> str:
+        if slot < self.n:
+            return self._client_names[slot]
+        return self._run_name(slot - self.n + 1)
+
+    def _run_name(self, run_id: int) -> str:
+        while len(self._run_names) < run_id:
+            k = len(self._run_names) + 1
+            self._run_names.append(f"r{k}")
+            self._crash_labels.append(f"crash r{k}")
+        return self._run_names[run_id - 1]
+
+    def slot_of(self, label: str) -> int | None:
+        if label.startswith("req") and label[3:].isdigit():
+            i = int(label[3:])
+            return i - 1 if 1 <= i <= self.n else None
+        if label.startswith("r") and label[1:].isdigit():
+            return self.n + int(label[1:]) - 1
+        return None
+
+    def body(self, world: WorldState, run_id: int) -> Program:
+        run = world.runs[run_id - 1]
+        key = (run_id, run.request)
+        program = self._bodies.get(key)
+        if program is None:
+            request = self.requests[run.request - 1]
+            program = self._specs[run.request - 1].body(request, run_id)
+            self._bodies[key] = program
+        return program
+
+    def program(self, world: WorldState, slot: int) -> Program:
+        if slot < self.n:
+            return self._clients[slot]
+        return self.body(world, slot - self.n + 1)
+
+    # -- the transition relation ---------------------------------------------------------------
+
+    def initial(self) -> SystemState:
+        return SystemState(self.profile.initial(), (None,) * self.n, (None,) * self.n, 0)
+
+    def actions(self, state: SystemState) -> list[str]:
+        """Enabled actions, in a fixed order (processes, arrivals, environment, tick, crashes)."""
+        return [label for label, _ in self._enabled(state)]
+
+    def _enabled(self, state: SystemState) -> Iterator[tuple[str, Any]]:
+        world, procs, arrivals, crashes = state
+        enabled = self.profile.enabled
+        blocking = self.profile.BLOCKING
+        for slot, proc in enumerate(procs):
+            if proc is None:
+                continue
+            pending = proc[1]
+            if type(pending) is Done:
+                continue
+            if type(pending) in blocking and not enabled(world, pending):
+                continue
+            yield self.slot_name(slot), ("proc", slot)
+        clock = world.clock
+        for i, req in enumerate(self.requests):
+            if arrivals[i] is None and req.arrive_min <= clock:
+                yield self._arrive_labels[i], ("arrive", i)
+        for op in self.profile.environment(world):
+            yield _env_label(op), ("env", op)
+        if clock < self.bounds.max_ticks and all(
+            arrivals[i] is not None or req.arrive_max > clock for i, req in enumerate(self.requests)
+        ):
+            yield "tick", ("tick",)
+        if crashes < self.bounds.max_crashes:
+            for slot in range(self.n, len(procs)):
+                proc = procs[slot]
+                if type(proc[1]) is Done:
+                    continue
+                program = self.program(world, slot)
+                if proc[0] != program.start()[0]:
+                    self._run_name(slot - self.n + 1)
+                    yield self._crash_labels[slot - self.n], ("crash", slot)
+
+    def successors(self, state: SystemState) -> list[tuple[str, SystemState]]:
+        """Every (action, next state) pair: the explorers' hot loop."""
+        return [(label, self._fire(state, how)[0]) for label, how in self._enabled(state)]
+
+    def step(self, state: SystemState, label: str) -> tuple[SystemState, Step]:
+        """Fire one named action; ``ReplayError`` if it is not enabled in ``state``."""
+        for candidate, how in self._enabled(state):
+            if candidate == label:
+                return self._fire(state, how)
+        enabled = ", ".join(self.actions(state)) or "nothing"
+        raise ReplayError(f"action {label!r} is not enabled here (enabled: {enabled})")
+
+    def _fire(self, state: SystemState, how: tuple[Any, ...]) -> tuple[SystemState, Step]:
+        world, procs, arrivals, crashes = state
+        kind = how[0]
+        if kind == "proc":
+            slot = how[1]
+            local, pending = procs[slot]
+            world2, result = self.profile.apply(world, pending)
+            program = self.program(world, slot)
+            local2, nxt = program.on_result(local, result)
+            procs2 = (*procs[:slot], (local2, nxt), *procs[slot + 1 :])
+            if len(world2.runs) != len(world.runs):
+                procs2 = self._spawn(world2, procs2)
+            name = self.slot_name(slot)
+            return SystemState(world2, procs2, arrivals, crashes), Step(name, name, pending, result)
+        if kind == "arrive":
+            i = how[1]
+            procs2 = (*procs[:i], self._clients[i].start(), *procs[i + 1 :])
+            arrivals2 = (*arrivals[:i], world.clock, *arrivals[i + 1 :])
+            label = self._arrive_labels[i]
+            return SystemState(world, procs2, arrivals2, crashes), Step(
+                label, "env", Arrive(self._client_names[i]), world.clock
+            )
+        if kind == "env":
+            op = how[1]
+            world2, result = self.profile.apply(world, op)
+            return SystemState(world2, procs, arrivals, crashes), Step(
+                _env_label(op), "world", op, result
+            )
+        if kind == "tick":
+            world2 = self.profile.tick(world)
+            return SystemState(world2, procs, arrivals, crashes), Step(
+                "tick", "env", O.AdvanceClock(), world2.clock
+            )
+        if kind == "crash":
+            slot = how[1]
+            program = self.program(world, slot)
+            procs2 = (*procs[:slot], program.start(), *procs[slot + 1 :])
+            name = self.slot_name(slot)
+            return SystemState(world, procs2, arrivals, crashes + 1), Step(
+                f"crash {name}", "env", Crash(name), None
+            )
+        raise AssertionError(kind)
+
+    def _spawn(self, world: WorldState, procs: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Start the workflow body of every run the world has and the processes do not yet."""
+        have = len(procs) - self.n
+        new = tuple(
+            self.body(world, run_id).start() for run_id in range(have + 1, len(world.runs) + 1)
+        )
+        return procs + new
+
+    # -- replay ----------------------------------------------------------------------------------
+
+    def replay(
+        self, labels: list[str], recorded: list[tuple[str, str, str]] | None = None
+    ) -> tuple[SystemState, list[Step]]:
+        """Re-run a schedule from the initial state. With ``recorded`` (per step: actor, op and
+        result as ``describe`` renders them), every step must come out exactly as recorded; the
+        first difference raises ``ReplayError`` saying where."""
+        state = self.initial()
+        steps: list[Step] = []
+        for k, label in enumerate(labels, start=1):
+            try:
+                state, step = self.step(state, label)
+            except ReplayError as exc:
+                raise ReplayError(f"step {k}: {exc}") from None
+            if recorded is not None and k <= len(recorded):
+                want = tuple(recorded[k - 1])
+                got = (step.actor, O.describe(step.op), O.describe(step.result))
+                if got != want:
+                    raise ReplayError(
+                        f"step {k} ({label}): the model is nondeterministic or has changed: "
+                        f"recorded {want[0]}: {want[1]} -> {want[2]}, "
+                        f"replayed {got[0]}: {got[1]} -> {got[2]}"
+                    )
+            steps.append(step)
+        return state, steps
+
+    # -- helpers for properties ----------------------------------------------------------------
+
+    def outcomes(self, state: SystemState) -> dict[str, Any]:
+        """Outcome of each finished process by actor name."""
+        out = {}
+        for slot, proc in enumerate(state.procs):
+            if proc is not None and type(proc[1]) is Done:
+                out[self.slot_name(slot)] = proc[1].outcome
+        return out
+
+
+def _env_label(op: Any) -> str:
+    if type(op) is O.ReleaseHooks:
+        return f"release r{op.run_id}"
+    return O.describe(op)

@@ -1,0 +1,133 @@
+"""Explorers on the first catalog scenario: pinned state counts and the golden counterexample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from idemrace.loader import load_scenario
+from model.ops import describe
+from properties import PROPERTIES
+from simulator.explorers import HOLDS, UNKNOWN, VIOLATED, check
+from simulator.scenario import parse_scenario
+
+DATA = Path(__file__).parent / "data"
+
+# Exhaustive space of reject-retry-after-completion. BFS and DFS must agree: equal counts mean the
+# dedupe is right (DFS revisits only on a shallower path, and no bound bites here).
+REJECT_RETRY_STATES = 2583
+REJECT_RETRY_TRANSITIONS = 3529
+
+GOLDEN = [
+    ("arrive req1", "Arrive('req1')", "0"),
+    ("req1", "CreateRun('order', 1, ())", "Ok(1)"),
+    ("r1", "StartRun(1)", "Ok(None)"),
+    ("r1", "ClaimHook(1, 'h1', 'order:1')", "HookCreated()"),
+    ("r1", "PerformEffect('order:1', 1)", "Ok(None)"),
+    ("r1", "CompleteRun(1, ('result', 1))", "Ok(None)"),
+    ("arrive req2", "Arrive('req2')", "0"),
+    ("req2", "CreateRun('order', 2, ())", "Ok(2)"),
+    ("r2", "StartRun(2)", "Ok(None)"),
+    ("r2", "ClaimHook(2, 'h1', 'order:1')", "HookCreated()"),
+    ("r2", "PerformEffect('order:1', 2)", "Ok(None)"),
+]
+
+
+def rows(violation):
+    return [(s.label, describe(s.op), describe(s.result)) for s in violation.steps]
+
+
+def test_bfs_finds_the_golden_shortest_counterexample(reject_retry):
+    result = check(reject_retry, "bfs")
+    assert result.verdict == VIOLATED and result.matches
+    assert result.properties == {"single-owner": HOLDS, "at-most-once-effect": VIOLATED}
+    (violation,) = result.violations
+    assert violation.property == "at-most-once-effect"
+    assert rows(violation) == GOLDEN
+    assert result.stats.states == REJECT_RETRY_STATES
+    assert result.stats.transitions == REJECT_RETRY_TRANSITIONS
+
+
+def test_dfs_visits_exactly_the_bfs_states(reject_retry):
+    result = check(reject_retry, "dfs")
+    assert result.verdict == VIOLATED and result.matches
+    assert result.stats.states == REJECT_RETRY_STATES
+    (violation,) = result.violations
+    # DFS's counterexample need not be shortest, but it must be a real one
+    assert len(violation.steps) >= len(GOLDEN)
+    assert PROPERTIES[violation.property].check(_system(reject_retry), violation.state)
+
+
+def _system(scenario):
+    from simulator.system import System
+
+    return System(scenario)
+
+
+@pytest.mark.parametrize("explorer", ["random", "pct"])
+def test_seeded_explorers_find_it_and_repeat_themselves(reject_retry, explorer):
+    first = check(reject_retry, explorer, seed=7, walks=300)
+    again = check(reject_retry, explorer, seed=7, walks=300)
+    assert first.properties["at-most-once-effect"] == VIOLATED
+    assert first.properties["single-owner"] == UNKNOWN  # walks prove nothing
+    assert rows(first.violations[0]) == rows(again.violations[0])
+    assert first.stats.states == again.stats.states
+    assert first.stats.transitions == again.stats.transitions
+
+
+def test_holds_only_when_the_bounded_space_is_exhausted():
+    scenario = load_scenario(str(DATA / "two-keys-holds.toml"))
+    full = check(scenario, "bfs")
+    assert full.verdict == HOLDS and full.matches and full.cut_off is None
+    assert full.stats.states == check(scenario, "dfs").stats.states
+    cut = check(scenario, "bfs", max_states=50)
+    assert cut.verdict == UNKNOWN and not cut.matches
+    assert "state budget 50" in cut.cut_off
+    shallow = check(scenario, "dfs", max_depth=3)
+    assert shallow.verdict == UNKNOWN and "depth bound 3" in shallow.cut_off
+
+
+def test_random_never_claims_holds():
+    scenario = load_scenario(str(DATA / "two-keys-holds.toml"))
+    result = check(scenario, "random", seed=1, walks=50)
+    assert result.verdict == UNKNOWN and not result.matches
+
+
+def test_single_owner_can_fail_on_a_broken_world():
+    """The invariant is not vacuous: a world whose claim is check-then-insert (two steps, no
+    constraint) lets two runs hold one token, and BFS finds it."""
+    from model import ops as O
+    from model.profiles import make_profile
+    from model.state import Hook
+    from simulator.system import System
+
+    class CheckThenInsert(type(make_profile("vercel-today"))):
+        def claim_hook(self, world, op):
+            # no uniqueness check at all: the broken backend of the validation issue, in the model
+            return world.with_hooks(
+                (*world.hooks, Hook(op.token, op.run_id, op.hook_id))
+            ), O.HookCreated()
+
+    scenario = parse_scenario(
+        """
+name = "broken"
+profile = "vercel-today"
+expect = "violated:single-owner"
+[bounds]
+max_depth = 30
+[[requests]]
+strategy = "reject"
+key = "k"
+[[requests]]
+strategy = "reject"
+key = "k"
+"""
+    )
+    system = System(scenario, CheckThenInsert())
+    result = check(scenario, "bfs", system=system)
+    assert result.properties["single-owner"] == VIOLATED
+    by_property = {v.property: v for v in result.violations}
+    assert "held by runs r1 and r2" in by_property["single-owner"].message
+    shortest = {v.property: len(v.steps) for v in result.violations}
+    assert shortest["single-owner"] == 8  # 2 arrivals, 2 creates, 2 starts, 2 claims
