@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from model.profiles.base import ModelError, Option, Profile, V4World
+from model.profiles.vercel_keyed import VercelKeyedStart
 from model.profiles.vercel_today import VercelToday
 
-PROFILES: dict[str, type[Profile]] = {cls.name: cls for cls in (VercelToday,)}
+# one line per profile; keep alphabetical
+PROFILE_CLASSES: tuple[type[Profile], ...] = (
+    VercelKeyedStart,
+    VercelToday,
+)
+PROFILES: dict[str, type[Profile]] = {cls.name: cls for cls in PROFILE_CLASSES}
 
 
 def make_profile(name: str, **options: Any) -> Profile:

@@ -1,0 +1,170 @@
+"""``idemrace check``: explore scenarios and check their properties."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from idemrace.commands.common import EXIT_MISMATCH, EXIT_OK, non_negative, stdout_console
+
+NAME = "check"
+HELP = "explore scenarios and check their properties"
+
+
+def add_arguments(p) -> None:
+    from simulator.explorers import EXPLORERS
+
+    p.add_argument(
+        "scenarios",
+        nargs="*",
+        metavar="SCENARIO_OR_FILE",
+        help="catalog names or scenario TOML files (default: the whole catalog)",
+    )
+    p.add_argument(
+        "--explorer", choices=EXPLORERS, default="bfs", help="search strategy (default bfs)"
+    )
+    p.add_argument(
+        "--seed", type=non_negative, default=0, help="seed for random and pct (default 0)"
+    )
+    p.add_argument("--max-depth", type=non_negative, help="override the scenario's depth bound")
+    p.add_argument("--max-states", type=non_negative, help="override the scenario's state budget")
+    p.add_argument(
+        "--walks", type=non_negative, default=1000, help="schedules for random/pct (default 1000)"
+    )
+    p.add_argument("--pct-depth", type=non_negative, default=3, help="PCT bug depth d (default 3)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--trace-out",
+        type=Path,
+        metavar="DIR",
+        help="save each counterexample as DIR/<scenario>.<property>.trace.json",
+    )
+    p.add_argument(
+        "--stable",
+        action="store_true",
+        help="report seconds as 0 so output is byte-identical across runs",
+    )
+    p.add_argument(
+        "--show-traces", action="store_true", help="print every counterexample step by step"
+    )
+
+
+def _result_json(result, args) -> dict[str, Any]:
+    from idemrace.trace import step_rows
+
+    scenario = result.scenario
+    bounds = {
+        "max_depth": args.max_depth if args.max_depth is not None else scenario.bounds.max_depth,
+        "max_states": args.max_states
+        if args.max_states is not None
+        else scenario.bounds.max_states,
+        "max_ticks": scenario.bounds.max_ticks,
+        "dedupe_window": scenario.bounds.dedupe_window,
+        "max_crashes": scenario.bounds.max_crashes,
+    }
+    if result.explorer in ("random", "pct"):
+        bounds["walks"] = args.walks
+    if result.explorer == "pct":
+        bounds["pct_depth"] = args.pct_depth
+    stats = result.stats
+    return {
+        "scenario": scenario.name,
+        "profile": scenario.profile_name,
+        "explorer": result.explorer,
+        "seed": result.seed,
+        "verdict": result.verdict,
+        "expected": scenario.expect,
+        "matches": result.matches,
+        "properties": result.properties,
+        "cut_off": result.cut_off,
+        "bounds": bounds,
+        "stats": {
+            "states": stats.states,
+            "transitions": stats.transitions,
+            "max_depth": stats.max_depth,
+            "seconds": 0 if args.stable else round(stats.seconds, 4),
+            "schedules": stats.schedules,
+        },
+        "violations": [
+            {
+                "property": v.property,
+                "message": v.message,
+                "schedule": v.schedule,
+                "trace": step_rows(v.steps),
+            }
+            for v in result.violations
+        ],
+    }
+
+
+def _progress_factory(console, enabled: bool):
+    """A rich progress bar on stderr while a search runs (only on a terminal)."""
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} states"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def run(args) -> int:
+    from rich.console import Console
+
+    from idemrace.loader import catalog, load_scenario
+    from idemrace.trace import save_trace, trace_document
+    from simulator.explorers import check
+
+    scenarios = [load_scenario(ref) for ref in args.scenarios] or list(catalog().values())
+    err = Console(stderr=True)
+    progress = _progress_factory(err, err.is_terminal and not args.json)
+    results = []
+    for scenario in scenarios:
+        callback = None
+        if progress is not None:
+            progress.start()
+            task = progress.add_task(scenario.name, total=None)
+
+            def callback(done: int, _total: int, task=task) -> None:
+                progress.update(task, completed=done)
+
+        try:
+            result = check(
+                scenario,
+                args.explorer,
+                seed=args.seed,
+                max_depth=args.max_depth,
+                max_states=args.max_states,
+                walks=args.walks,
+                pct_depth=args.pct_depth,
+                progress=callback,
+            )
+        finally:
+            if progress is not None:
+                progress.stop()
+        results.append(result)
+        if args.trace_out is not None:
+            for violation in result.violations:
+                name = f"{scenario.name}.{violation.property}.trace.json"
+                save_trace(args.trace_out / name, trace_document(result, violation))
+
+    if args.json:
+        print(
+            json.dumps({"results": [_result_json(r, args) for r in results]}, indent=2, default=str)
+        )
+    else:
+        from reports.text import print_check_table
+
+        print_check_table(
+            stdout_console(),
+            results,
+            stable=args.stable,
+            show_traces=args.show_traces or len(args.scenarios) > 0,
+        )
+    return EXIT_OK if all(r.matches for r in results) else EXIT_MISMATCH
