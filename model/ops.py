@@ -194,6 +194,13 @@ class Dropped(NamedTuple):
     """The start was silently dropped (Inngest): the caller sees success and no run."""
 
 
+class LostResponse(NamedTuple):
+    """The world performed the call but the caller never saw ``hidden`` (the real result): a
+    timeout or a dropped connection. Shown in traces; the caller just retries."""
+
+    hidden: Any
+
+
 class Error(NamedTuple):
     """A thrown error, by the real system's class name (``HookNotFoundError``, ...)."""
 

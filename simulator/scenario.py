@@ -46,6 +46,7 @@ class Bounds:
     max_states: int = 2_000_000
     dedupe_window: int = 0
     max_crashes: int = 0
+    max_lost_responses: int = 0
 
 
 @dataclass(frozen=True)

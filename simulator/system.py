@@ -12,7 +12,10 @@ Actions are strings (they are the schedule, saved in trace files and replayed):
 * ``arrive req2``: request 2 arrives (its client process starts);
 * ``tick``: the clock advances one tick;
 * ``release r1``, ...: a world-internal step the profile offers (``Profile.environment``);
-* ``crash r1``: the body of run 1 crashes and restarts from its beginning (``bounds.max_crashes``).
+* ``crash r1``: the body of run 1 crashes and restarts from its beginning (``bounds.max_crashes``);
+* ``req1 lost``: request 1's start call is performed by the world but its response is lost, so the
+  caller, not knowing whether it was admitted, sends the same call again (the pending op stays;
+  ``bounds.max_lost_responses``). Only start calls (``Profile.LOSSY``) can lose their response.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class SystemState(NamedTuple):
     procs: tuple[Any, ...]  # per slot: None | (local, pending op or Done)
     arrivals: tuple[int | None, ...]  # tick at which each request arrived
     crashes: int = 0
+    lost: int = 0  # responses lost so far
 
 
 class Step(NamedTuple):
@@ -75,6 +79,7 @@ class System:
         self._bodies: dict[tuple[int, int], Program] = {}
         self._client_names = [f"req{r.index}" for r in scenario.requests]
         self._arrive_labels = [f"arrive {name}" for name in self._client_names]
+        self._lost_labels = [f"{name} lost" for name in self._client_names]
         self._run_names: list[str] = []
         self._crash_labels: list[str] = []
 
@@ -118,16 +123,19 @@ class System:
     # -- the transition relation ---------------------------------------------------------------
 
     def initial(self) -> SystemState:
-        return SystemState(self.profile.initial(), (None,) * self.n, (None,) * self.n, 0)
+        return SystemState(self.profile.initial(), (None,) * self.n, (None,) * self.n, 0, 0)
 
     def actions(self, state: SystemState) -> list[str]:
         """Enabled actions, in a fixed order (processes, arrivals, environment, tick, crashes)."""
         return [label for label, _ in self._enabled(state)]
 
     def _enabled(self, state: SystemState) -> Iterator[tuple[str, Any]]:
-        world, procs, arrivals, crashes = state
+        world, procs, arrivals, crashes, lost = state
         enabled = self.profile.enabled
         blocking = self.profile.BLOCKING
+        lossy = self.profile.LOSSY
+        n = self.n
+        max_lost = self.bounds.max_lost_responses
         for slot, proc in enumerate(procs):
             if proc is None:
                 continue
@@ -137,6 +145,8 @@ class System:
             if type(pending) in blocking and not enabled(world, pending):
                 continue
             yield self.slot_name(slot), ("proc", slot)
+            if slot < n and lost < max_lost and type(pending) in lossy:
+                yield self._lost_labels[slot], ("lost", slot)
         clock = world.clock
         for i, req in enumerate(self.requests):
             if arrivals[i] is None and req.arrive_min <= clock:
@@ -170,7 +180,7 @@ class System:
         raise ReplayError(f"action {label!r} is not enabled here (enabled: {enabled})")
 
     def _fire(self, state: SystemState, how: tuple[Any, ...]) -> tuple[SystemState, Step]:
-        world, procs, arrivals, crashes = state
+        world, procs, arrivals, crashes, lost = state
         kind = how[0]
         if kind == "proc":
             slot = how[1]
@@ -182,24 +192,37 @@ class System:
             if len(world2.runs) != len(world.runs):
                 procs2 = self._spawn(world2, procs2)
             name = self.slot_name(slot)
-            return SystemState(world2, procs2, arrivals, crashes), Step(name, name, pending, result)
+            return SystemState(world2, procs2, arrivals, crashes, lost), Step(
+                name, name, pending, result
+            )
+        if kind == "lost":
+            slot = how[1]
+            pending = procs[slot][1]
+            world2, result = self.profile.apply(world, pending)
+            procs2 = procs
+            if len(world2.runs) != len(world.runs):
+                procs2 = self._spawn(world2, procs2)
+            name = self.slot_name(slot)
+            return SystemState(world2, procs2, arrivals, crashes, lost + 1), Step(
+                self._lost_labels[slot], name, pending, O.LostResponse(result)
+            )
         if kind == "arrive":
             i = how[1]
             procs2 = (*procs[:i], self._clients[i].start(), *procs[i + 1 :])
             arrivals2 = (*arrivals[:i], world.clock, *arrivals[i + 1 :])
             label = self._arrive_labels[i]
-            return SystemState(world, procs2, arrivals2, crashes), Step(
+            return SystemState(world, procs2, arrivals2, crashes, lost), Step(
                 label, "env", Arrive(self._client_names[i]), world.clock
             )
         if kind == "env":
             op = how[1]
             world2, result = self.profile.apply(world, op)
-            return SystemState(world2, procs, arrivals, crashes), Step(
+            return SystemState(world2, procs, arrivals, crashes, lost), Step(
                 _env_label(op), "world", op, result
             )
         if kind == "tick":
             world2 = self.profile.tick(world)
-            return SystemState(world2, procs, arrivals, crashes), Step(
+            return SystemState(world2, procs, arrivals, crashes, lost), Step(
                 "tick", "env", O.AdvanceClock(), world2.clock
             )
         if kind == "crash":
@@ -207,7 +230,7 @@ class System:
             program = self.program(world, slot)
             procs2 = (*procs[:slot], program.start(), *procs[slot + 1 :])
             name = self.slot_name(slot)
-            return SystemState(world, procs2, arrivals, crashes + 1), Step(
+            return SystemState(world, procs2, arrivals, crashes + 1, lost), Step(
                 f"crash {name}", "env", Crash(name), None
             )
         raise AssertionError(kind)

@@ -25,7 +25,7 @@ GOLDEN = [
     ("r1", "StartRun(1)", "Ok(None)"),
     ("r1", "ClaimHook(1, 'h1', 'order:1')", "HookCreated()"),
     ("r1", "PerformEffect('order:1', 1)", "Ok(None)"),
-    ("r1", "CompleteRun(1, ('result', 1))", "Ok(None)"),
+    ("r1", "CompleteRun(1, ('result', 'order', 'order:1', 1))", "Ok(None)"),
     ("arrive req2", "Arrive('req2')", "0"),
     ("req2", "CreateRun('order', 2, ())", "Ok(2)"),
     ("r2", "StartRun(2)", "Ok(None)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -54,15 +55,11 @@ def _result_json(result, args) -> dict[str, Any]:
     from idemrace.trace import step_rows
 
     scenario = result.scenario
-    bounds = {
-        "max_depth": args.max_depth if args.max_depth is not None else scenario.bounds.max_depth,
-        "max_states": args.max_states
-        if args.max_states is not None
-        else scenario.bounds.max_states,
-        "max_ticks": scenario.bounds.max_ticks,
-        "dedupe_window": scenario.bounds.dedupe_window,
-        "max_crashes": scenario.bounds.max_crashes,
-    }
+    bounds = dataclasses.asdict(scenario.bounds)
+    if args.max_depth is not None:
+        bounds["max_depth"] = args.max_depth
+    if args.max_states is not None:
+        bounds["max_states"] = args.max_states
     if result.explorer in ("random", "pct"):
         bounds["walks"] = args.walks
     if result.explorer == "pct":

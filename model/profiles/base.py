@@ -75,6 +75,8 @@ class Profile:
     HANDLERS: ClassVar[dict[type, str]] = {}
     # op types that block until ``enabled`` says they can fire
     BLOCKING: ClassVar[frozenset[type]] = frozenset({O.ConsumePayload, O.AwaitRun})
+    # op types whose response a client can lose (so it retries, not knowing it was admitted)
+    LOSSY: ClassVar[frozenset[type]] = frozenset({O.CreateRun, O.KeyedStart})
 
     def __init__(self, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.OPTIONS))

@@ -35,6 +35,8 @@ def register(spec: StrategySpec) -> StrategySpec:
     return spec
 
 
+# one line per strategy module
+from simulator.strategies import keyed as _keyed  # noqa: E402,F401
 from simulator.strategies import vercel_today as _vercel_today  # noqa: E402,F401
 
 __all__ = ["STRATEGIES", "StrategySpec", "register"]

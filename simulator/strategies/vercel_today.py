@@ -58,6 +58,11 @@ class KeyedBody(Program):
     def finish(self, output: Any) -> tuple[Any, Any]:
         return ("complete", output), O.CompleteRun(self.run_id, output)
 
+    def result(self) -> tuple[Any, ...]:
+        """What the owner returns: it names workflow, key and request, so a property can tell
+        whether a result someone adopted belongs to the right workflow and key."""
+        return ("result", self.request.workflow, self.key, self.request.index)
+
     def on_conflict(self, local, owner: int) -> tuple[Any, Any]:
         raise NotImplementedError
 
@@ -91,7 +96,7 @@ class KeyedBody(Program):
                 return ("done",), ok(("ended", result.status))
             return self.own()
         if phase == "work":
-            return self.finish(("result", self.request.index))
+            return self.finish(self.result())
         if phase == "complete":
             if kind is O.Ok:
                 return ("done",), ok(local[1])
