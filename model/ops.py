@@ -54,6 +54,14 @@ class ConsumePayload(NamedTuple):
     hook_id: str
 
 
+class PollPayload(NamedTuple):
+    """The body takes the next payload if one is there, else gives up waiting (a ``for await`` on
+    the hook raced against a sleep): ``Payload(v)`` or ``Ok(None)``. Never blocks."""
+
+    run_id: int
+    hook_id: str
+
+
 class DisposeHook(NamedTuple):
     """``hook_disposed``: free the token early."""
 
@@ -73,6 +81,7 @@ class FailRun(NamedTuple):
 
 class CancelRun(NamedTuple):
     run_id: int
+    by: int = 0  # ghost: the run whose code cancels (``conflict.cancel()``); 0 = outside code
 
 
 class ReleaseHooks(NamedTuple):

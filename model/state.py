@@ -85,6 +85,7 @@ class WorldState(NamedTuple):
     effects: tuple[Effect, ...] = ()
     delivered: tuple[tuple[Any, int], ...] = ()  # (payload, run id) in delivery order
     consumed: tuple[tuple[Any, int], ...] = ()  # (payload, run id) in consumption order
+    cancels: tuple[tuple[int, int], ...] = ()  # (cancelling run, cancelled run), in order
     # the application's own table (app-record pattern): sorted (key, run id) rows
     records: tuple[tuple[str, int], ...] = ()
 

@@ -25,16 +25,18 @@ class Property:
     kind: str  # INVARIANT | FINAL
     explanation: str  # plain words, for reports
     check: Callable[[Any, Any], str | None]
+    # ghost state the simulator must keep for this property (e.g. "arrival_order")
+    ghost: frozenset[str] = frozenset()
 
 
 PROPERTIES: dict[str, Property] = {}
 
 
-def register(name: str, kind: str, explanation: str):
+def register(name: str, kind: str, explanation: str, ghost: tuple[str, ...] = ()):
     def wrap(fn: Callable[[Any, Any], str | None]) -> Callable[[Any, Any], str | None]:
         if name in PROPERTIES:
             raise ValueError(f"property {name!r} registered twice")
-        PROPERTIES[name] = Property(name, kind, explanation, fn)
+        PROPERTIES[name] = Property(name, kind, explanation, fn, frozenset(ghost))
         return fn
 
     return wrap

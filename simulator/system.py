@@ -36,6 +36,7 @@ class SystemState(NamedTuple):
     arrivals: tuple[int | None, ...]  # tick at which each request arrived
     crashes: int = 0
     lost: int = 0  # responses lost so far
+    order: tuple[int, ...] = ()  # request indices in arrival order (ties in a tick need it)
 
 
 class Step(NamedTuple):
@@ -81,6 +82,14 @@ class System:
         self._arrive_labels = [f"arrive {name}" for name in self._client_names]
         self._lost_labels = [f"{name} lost" for name in self._client_names]
         self._run_names: list[str] = []
+        # Arrival order is ghost state only some properties read (newest-wins); tracking it
+        # splits states that differ only in the order of same-tick arrivals, so it is kept only
+        # when a checked property asks for it.
+        from properties import PROPERTIES
+
+        self.track_order = any(
+            "arrival_order" in PROPERTIES[name].ghost for name in scenario.properties
+        )
         self._crash_labels: list[str] = []
 
     # -- naming ----------------------------------------------------------------------------------
@@ -105,6 +114,10 @@ class System:
             return self.n + int(label[1:]) - 1
         return None
 
+    def spec(self, request_index: int):
+        """The ``StrategySpec`` of request ``request_index`` (1-based)."""
+        return self._specs[request_index - 1]
+
     def body(self, world: WorldState, run_id: int) -> Program:
         run = world.runs[run_id - 1]
         key = (run_id, run.request)
@@ -123,14 +136,14 @@ class System:
     # -- the transition relation ---------------------------------------------------------------
 
     def initial(self) -> SystemState:
-        return SystemState(self.profile.initial(), (None,) * self.n, (None,) * self.n, 0, 0)
+        return SystemState(self.profile.initial(), (None,) * self.n, (None,) * self.n, 0, 0, ())
 
     def actions(self, state: SystemState) -> list[str]:
         """Enabled actions, in a fixed order (processes, arrivals, environment, tick, crashes)."""
         return [label for label, _ in self._enabled(state)]
 
     def _enabled(self, state: SystemState) -> Iterator[tuple[str, Any]]:
-        world, procs, arrivals, crashes, lost = state
+        world, procs, arrivals, crashes, lost, _order = state
         enabled = self.profile.enabled
         blocking = self.profile.BLOCKING
         lossy = self.profile.LOSSY
@@ -180,7 +193,7 @@ class System:
         raise ReplayError(f"action {label!r} is not enabled here (enabled: {enabled})")
 
     def _fire(self, state: SystemState, how: tuple[Any, ...]) -> tuple[SystemState, Step]:
-        world, procs, arrivals, crashes, lost = state
+        world, procs, arrivals, crashes, lost, order = state
         kind = how[0]
         if kind == "proc":
             slot = how[1]
@@ -192,7 +205,7 @@ class System:
             if len(world2.runs) != len(world.runs):
                 procs2 = self._spawn(world2, procs2)
             name = self.slot_name(slot)
-            return SystemState(world2, procs2, arrivals, crashes, lost), Step(
+            return SystemState(world2, procs2, arrivals, crashes, lost, order), Step(
                 name, name, pending, result
             )
         if kind == "lost":
@@ -203,7 +216,7 @@ class System:
             if len(world2.runs) != len(world.runs):
                 procs2 = self._spawn(world2, procs2)
             name = self.slot_name(slot)
-            return SystemState(world2, procs2, arrivals, crashes, lost + 1), Step(
+            return SystemState(world2, procs2, arrivals, crashes, lost + 1, order), Step(
                 self._lost_labels[slot], name, pending, O.LostResponse(result)
             )
         if kind == "arrive":
@@ -211,18 +224,19 @@ class System:
             procs2 = (*procs[:i], self._clients[i].start(), *procs[i + 1 :])
             arrivals2 = (*arrivals[:i], world.clock, *arrivals[i + 1 :])
             label = self._arrive_labels[i]
-            return SystemState(world, procs2, arrivals2, crashes, lost), Step(
+            order2 = (*order, i + 1) if self.track_order else order
+            return SystemState(world, procs2, arrivals2, crashes, lost, order2), Step(
                 label, "env", Arrive(self._client_names[i]), world.clock
             )
         if kind == "env":
             op = how[1]
             world2, result = self.profile.apply(world, op)
-            return SystemState(world2, procs, arrivals, crashes, lost), Step(
+            return SystemState(world2, procs, arrivals, crashes, lost, order), Step(
                 _env_label(op), "world", op, result
             )
         if kind == "tick":
             world2 = self.profile.tick(world)
-            return SystemState(world2, procs, arrivals, crashes, lost), Step(
+            return SystemState(world2, procs, arrivals, crashes, lost, order), Step(
                 "tick", "env", O.AdvanceClock(), world2.clock
             )
         if kind == "crash":
@@ -230,7 +244,7 @@ class System:
             program = self.program(world, slot)
             procs2 = (*procs[:slot], program.start(), *procs[slot + 1 :])
             name = self.slot_name(slot)
-            return SystemState(world, procs2, arrivals, crashes + 1, lost), Step(
+            return SystemState(world, procs2, arrivals, crashes + 1, lost, order), Step(
                 f"crash {name}", "env", Crash(name), None
             )
         raise AssertionError(kind)

@@ -159,6 +159,7 @@ class V4World(Profile):
         O.ClaimHook: "claim_hook",
         O.DeliverPayload: "deliver_payload",
         O.ConsumePayload: "consume_payload",
+        O.PollPayload: "poll_payload",
         O.DisposeHook: "dispose_hook",
         O.CompleteRun: "complete_run",
         O.FailRun: "fail_run",
@@ -215,7 +216,11 @@ class V4World(Profile):
         return self._end(world, op.run_id, FAILED, op.error)
 
     def cancel_run(self, world: WorldState, op: O.CancelRun):
-        return self._end(world, op.run_id, CANCELLED, None)
+        run = world.run(op.run_id)
+        world2, result = self._end(world, op.run_id, CANCELLED, None)
+        if op.by and run is not None and run.status not in TERMINAL:
+            world2 = world2._replace(cancels=world2.cancels + ((op.by, op.run_id),))
+        return world2, result
 
     def get_run(self, world: WorldState, op: O.GetRun):
         run = world.run(op.run_id)
@@ -282,6 +287,12 @@ class V4World(Profile):
         return world._replace(
             hooks=hooks, consumed=(*world.consumed, (payload, op.run_id))
         ), O.Payload(payload)
+
+    def poll_payload(self, world: WorldState, op: O.PollPayload):
+        hook = world.hook_of(op.run_id, op.hook_id)
+        if hook is None or not hook.inbox:
+            return world, O.Ok(None)
+        return self.consume_payload(world, O.ConsumePayload(op.run_id, op.hook_id))
 
     def dispose_hook(self, world: WorldState, op: O.DisposeHook):
         hook = world.hook_of(op.run_id, op.hook_id)
