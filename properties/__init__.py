@@ -27,16 +27,30 @@ class Property:
     check: Callable[[Any, Any], str | None]
     # ghost state the simulator must keep for this property (e.g. "arrival_order")
     ghost: frozenset[str] = frozenset()
+    # strategy names the property is about; empty = every strategy. A scenario that does not
+    # list its properties checks those that apply to its strategies.
+    only_for: frozenset[str] = frozenset()
+
+    def applies_to(self, strategies) -> bool:
+        return not self.only_for or bool(self.only_for & set(strategies))
 
 
 PROPERTIES: dict[str, Property] = {}
 
 
-def register(name: str, kind: str, explanation: str, ghost: tuple[str, ...] = ()):
+def register(
+    name: str,
+    kind: str,
+    explanation: str,
+    ghost: tuple[str, ...] = (),
+    only_for: tuple[str, ...] = (),
+):
     def wrap(fn: Callable[[Any, Any], str | None]) -> Callable[[Any, Any], str | None]:
         if name in PROPERTIES:
             raise ValueError(f"property {name!r} registered twice")
-        PROPERTIES[name] = Property(name, kind, explanation, fn, frozenset(ghost))
+        PROPERTIES[name] = Property(
+            name, kind, explanation, fn, frozenset(ghost), frozenset(only_for)
+        )
         return fn
 
     return wrap

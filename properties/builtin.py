@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from properties import INVARIANT, register
+from model.ops import ConsumePayload
+from properties import FINAL, INVARIANT, register
+from simulator.process import Done
 
 
 @register(
@@ -50,4 +52,208 @@ def at_most_once_effect(system, state) -> str | None:
                     f"effect for key {a.key!r} ran twice, by r{a.run_id} and r{b.run_id}, for "
                     f"{who}, within the dedupe window of {window} ticks"
                 )
+    return None
+
+
+# -- helpers over the system state ------------------------------------------------------------
+
+
+def _client_outcomes(system, state):
+    """(request index, outcome) for every request whose client process has finished."""
+    for i, proc in enumerate(state.procs[: system.n], start=1):
+        if proc is not None and type(proc[1]) is Done:
+            yield i, proc[1].outcome
+
+
+def _body_outcomes(system, state):
+    """(run id, outcome) for every workflow body that has finished."""
+    for run_id, proc in enumerate(state.procs[system.n :], start=1):
+        if type(proc[1]) is Done:
+            yield run_id, proc[1].outcome
+
+
+def _owner_result(output):
+    """Unwrap ``("adopted", ("adopted", ... ("result", wf, key, req)))`` to the owner's result."""
+    while isinstance(output, tuple) and output and output[0] == "adopted":
+        output = output[1]
+    return output
+
+
+def _unhandled(outcome) -> bool:
+    if outcome[0] != "error":
+        return False
+    return "HookNotFoundError" in repr(outcome)
+
+
+# -- the semantics issue's properties ---------------------------------------------------------
+
+
+@register(
+    "no-lost-signal",
+    FINAL,
+    "Every payload a request sends is consumed by a run, or comes back to the sender as an error "
+    "it handles; no request or run ends on an unhandled HookNotFoundError.",
+)
+def no_lost_signal(system, state) -> str | None:
+    world = state.world
+    for run_id, outcome in _body_outcomes(system, state):
+        if outcome[0] == "error" and "HookNotFoundError" in repr(outcome):
+            run = world.runs[run_id - 1]
+            return (
+                f"r{run_id} (for req{run.request}) failed on an unhandled HookNotFoundError: "
+                f"payload {system.requests[run.request - 1].payload!r} is lost"
+            )
+    for i, outcome in _client_outcomes(system, state):
+        if _unhandled(outcome):
+            return (
+                f"req{i} ended on an unhandled HookNotFoundError: payload "
+                f"{system.requests[i - 1].payload!r} never reached a run"
+            )
+    consumed = {payload for payload, _ in world.consumed}
+    worked_for = {effect.request for effect in world.effects}
+    for i, arrived in enumerate(state.arrivals, start=1):
+        if arrived is None or not system.spec(i).sends_payload:
+            continue
+        payload = system.requests[i - 1].payload
+        if payload in consumed or i in worked_for:
+            continue
+        delivered = [run_id for p, run_id in world.delivered if p == payload]
+        if delivered:
+            return (
+                f"payload {payload!r} of req{i} was delivered to r{delivered[-1]}, which ended "
+                "without consuming it"
+            )
+        return f"payload {payload!r} of req{i} never reached a run that consumed it"
+    return None
+
+
+@register(
+    "newest-wins",
+    FINAL,
+    "Supersede semantics: no run is cancelled on behalf of a request older than the run's own "
+    "request, and when everything settles the key's owner is the newest request's run.",
+    ghost=("arrival_order",),
+    only_for=("supersede",),
+)
+def newest_wins(system, state) -> str | None:
+    world = state.world
+    rank = {request: position for position, request in enumerate(state.order)}
+    for by, victim in world.cancels:
+        older = world.runs[by - 1].request
+        newer = world.runs[victim - 1].request
+        if rank.get(older, -1) < rank.get(newer, -1):
+            return (
+                f"r{by} (for req{older}) cancelled r{victim} (for req{newer}), which belongs to "
+                f"a newer request"
+            )
+    newest_by_key: dict[str, int] = {}
+    for request in state.order:
+        newest_by_key[system.requests[request - 1].key] = request
+    for key, request in newest_by_key.items():
+        winners = [e.request for e in world.effects if e.key == key]
+        if not winners or winners[-1] != request:
+            last = f"req{winners[-1]}'s run" if winners else "no run"
+            return f"key {key!r} settled with {last} as owner, not the newest request req{request}"
+    return None
+
+
+@register(
+    "no-stranded-run",
+    FINAL,
+    "No run ends up waiting forever for a payload that was already consumed or sent elsewhere.",
+)
+def no_stranded_run(system, state) -> str | None:
+    world = state.world
+    for run_id, proc in enumerate(state.procs[system.n :], start=1):
+        pending = proc[1]
+        if type(pending) is not ConsumePayload:
+            continue
+        if system.profile.enabled(world, pending):
+            continue
+        run = world.runs[run_id - 1]
+        payload = system.requests[run.request - 1].payload
+        mine = [r for p, r in world.consumed if p == payload]
+        if run_id in mine:
+            continue  # it got what it was started for; waiting for more is its design
+        elsewhere = [r for p, r in world.delivered if p == payload and r != run_id]
+        where = f"went to r{elsewhere[-1]}" if elsewhere else "was never delivered to it"
+        return (
+            f"r{run_id} (started for req{run.request}) waits forever on its hook: payload "
+            f"{payload!r} {where}"
+        )
+    return None
+
+
+@register(
+    "result-matches-owner",
+    INVARIANT,
+    "A result a duplicate adopts was returned by a run of the same workflow for the same key.",
+)
+def result_matches_owner(system, state) -> str | None:
+    def check(who: str, request_index: int, output) -> str | None:
+        if not (isinstance(output, tuple) and output and output[0] == "adopted"):
+            return None
+        owner = _owner_result(output)
+        request = system.requests[request_index - 1]
+        if not (isinstance(owner, tuple) and len(owner) == 4 and owner[0] == "result"):
+            return None
+        _, workflow, key, owner_request = owner
+        if (workflow, key) != (request.workflow, request.key):
+            return (
+                f"{who} (workflow {request.workflow!r}, key {request.key!r}) adopted the result "
+                f"of req{owner_request}'s run of workflow {workflow!r} for key {key!r}"
+            )
+        return None
+
+    for run in state.world.runs:
+        if run.status == "completed":
+            message = check(f"r{run.id}", run.request, run.output)
+            if message:
+                return message
+    for i, outcome in _client_outcomes(system, state):
+        if outcome[0] == "ok":
+            message = check(f"req{i}", i, outcome[1])
+            if message:
+                return message
+    return None
+
+
+WASTED_MARKERS = ("duplicate-of", "adopted", "forwarded-to")
+
+
+@register(
+    "no-wasted-run",
+    INVARIANT,
+    "No run is created and executed only to discover that it is a duplicate (the admission "
+    "cost of claiming the key inside the run).",
+)
+def no_wasted_run(system, state) -> str | None:
+    wasted = [
+        run
+        for run in state.world.runs
+        if run.status == "completed"
+        and isinstance(run.output, tuple)
+        and run.output
+        and run.output[0] in WASTED_MARKERS
+    ]
+    if not wasted:
+        return None
+    run = wasted[0]
+    return (
+        f"r{run.id} was created and executed for req{run.request} only to end as a duplicate "
+        f"({run.output[0]}); {len(wasted)} wasted run(s) in this state"
+    )
+
+
+@register(
+    "no-failed-request",
+    INVARIANT,
+    "No request ends in an error its caller would see as a failure (e.g. supersede's "
+    '"could not claim").',
+)
+def no_failed_request(system, state) -> str | None:
+    for i, outcome in _client_outcomes(system, state):
+        if outcome[0] == "error":
+            detail = " ".join(str(part) for part in outcome[1:] if part is not None)
+            return f"req{i} failed: {detail}"
     return None

@@ -219,7 +219,9 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
             )
         )
 
-    properties = data.get("properties", sorted(PROPERTIES))
+    strategies = {r.strategy for r in requests}
+    default = sorted(name for name, p in PROPERTIES.items() if p.applies_to(strategies))
+    properties = data.get("properties", default)
     if not isinstance(properties, list) or not all(isinstance(p, str) for p in properties):
         raise _fail(source, "properties", "must be a list of property names")
     for prop in properties:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from model.profiles.base import ModelError, Option, Profile, V4World
+from model.profiles.vercel_attributes import VercelAttributeLookup
 from model.profiles.vercel_keyed import VercelKeyedStart
 from model.profiles.vercel_today import VercelToday
 
 # one line per profile; keep alphabetical
 PROFILE_CLASSES: tuple[type[Profile], ...] = (
+    VercelAttributeLookup,
     VercelKeyedStart,
     VercelToday,
 )

@@ -23,6 +23,8 @@ class StrategySpec:
     client: Callable[[Request], Program]
     body: Callable[[Request, int], Program]
     options: dict[str, Option] = field(default_factory=dict)
+    # the request carries a payload that must reach a run (checked by no-lost-signal)
+    sends_payload: bool = False
 
 
 STRATEGIES: dict[str, StrategySpec] = {}

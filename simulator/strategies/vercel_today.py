@@ -1,8 +1,13 @@
-"""Strategies for Vercel Workflow v4 as shipped (``vercel-today``).
+"""Strategies for Vercel Workflow v4 as shipped (``vercel-today``), and the v4-shaped patterns.
 
-The route handler calls ``start()`` (one ``run_created`` write) and returns the run id. The body
-claims the request's key as a hook token at its first suspension; on a conflict the strategy
-decides what the duplicate run does with ``hook.getConflict()``'s owner.
+Route handlers call ``start()`` (one ``run_created`` write). Bodies claim the request's key as a
+hook token at their first suspension; on a conflict the strategy decides what the duplicate run
+does with ``hook.getConflict()``'s owner (semantics.md, "Documented conflict strategies"). Every
+world call is its own step: ``resumeHook`` is three (lookup, read run, append), as in the runtime.
+
+Outputs are tagged tuples so properties can read them: an owner returns
+``("result", workflow, key, request)``; a duplicate returns ``("duplicate-of", owner)``,
+``("adopted", <owner's output>)`` or ``("forwarded-to", owner)``.
 """
 
 from __future__ import annotations
@@ -10,22 +15,35 @@ from __future__ import annotations
 from typing import Any
 
 from model import ops as O
-from model.state import TERMINAL
-from simulator.process import Program, ok
+from model.profiles.base import Option
+from model.state import CANCELLED, COMPLETED, PENDING, RUNNING, TERMINAL
+from simulator.process import Program, error, ok
 from simulator.scenario import Request
 from simulator.strategies import StrategySpec, register
 
 HOOK_ID = "h1"
+IDEMPOTENCY_ATTRIBUTE = "idempotency"
+
+
+# ---------------------------------------------------------------------------------------------
+# Clients (route handlers)
 
 
 class StartClient(Program):
     """The route handler: ``start(workflow, input)`` and return the new run's id."""
 
+    attributes: bool = False  # seed ``{idempotency: key}`` at start (P1 attribute lookup)
+
     def __init__(self, request: Request) -> None:
         self.request = request
 
+    def create(self) -> O.CreateRun:
+        r = self.request
+        attributes = ((IDEMPOTENCY_ATTRIBUTE, r.key),) if self.attributes else ()
+        return O.CreateRun(r.workflow, r.index, attributes)
+
     def start(self):
-        return ("start",), O.CreateRun(self.request.workflow, self.request.index)
+        return ("start",), self.create()
 
     def on_result(self, local, result):
         if type(result) is O.Ok:
@@ -33,11 +51,107 @@ class StartClient(Program):
         return self.unexpected(local, result)
 
 
+class StartAndAwaitClient(StartClient):
+    """The route handler starts the run and answers with its return value
+    (``await run.returnValue``): the caller sees what the run (owner or duplicate) returned."""
+
+    def on_result(self, local, result):
+        phase = local[0]
+        if phase == "start" and type(result) is O.Ok:
+            return ("await", result.value), O.AwaitRun(result.value)
+        if phase == "await" and type(result) is O.RunInfo:
+            return answer_with(result)
+        return self.unexpected(local, result)
+
+
+class AttributeClient(StartAndAwaitClient):
+    attributes = True
+
+
+def answer_with(info: O.RunInfo):
+    """What a caller awaiting a run gets back."""
+    if info.status == COMPLETED:
+        return ("done",), ok(info.output)
+    if info.status == CANCELLED:
+        return ("done",), ok(("superseded",))  # cancelled on purpose by a newer request
+    return ("done",), error("run-failed", info.output)
+
+
+class ResumeOrStartRoute(Program):
+    """The documented route pattern: ``resumeHook(key, payload)``; on ``HookNotFoundError``
+    ``start()`` the workflow, then retry ``resumeHook`` up to ``resume_retries`` times until the
+    new run has registered its hook. ``resumeHook`` is three world calls (lookup by token, read
+    the owner run, append ``hook_received``); a HookNotFound from any of them counts."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.retries = request.option("resume_retries", 5)
+
+    def start(self):
+        return ("lookup", 0), O.GetHookByToken(self.request.key)
+
+    def on_result(self, local, result):
+        phase, attempt = local[0], local[1]
+        kind = type(result)
+        if result == O.HOOK_NOT_FOUND or result == O.RUN_NOT_FOUND:
+            if attempt == 0:
+                return ("start", 0), O.CreateRun(self.request.workflow, self.request.index)
+            if attempt < self.retries:
+                return ("lookup", attempt + 1), O.GetHookByToken(self.request.key)
+            return ("done",), error("HookNotFoundError", "resume retries exhausted")
+        if phase == "start" and kind is O.Ok:
+            return ("lookup", 1), O.GetHookByToken(self.request.key)
+        if phase == "lookup" and kind is O.HookInfo:
+            return ("read", attempt, result.run_id, result.hook_id), O.GetRun(result.run_id)
+        if phase == "read" and kind is O.RunInfo:
+            owner, hook_id = local[2], local[3]
+            return ("deliver", attempt, owner), O.DeliverPayload(
+                owner, hook_id, self.request.payload
+            )
+        if phase == "deliver" and kind is O.Ok:
+            return ("done",), ok(("delivered", local[2]))
+        return self.unexpected(local, result)
+
+
+class AppRecordClient(Program):
+    """App-record pattern, route side: look the key up in the application's own table; a hit
+    adopts that run's result (``getRun(id).returnValue``), a miss starts a run and awaits it."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def start(self):
+        return ("lookup",), O.AppRecordGet(self.request.key)
+
+    def on_result(self, local, result):
+        phase = local[0]
+        kind = type(result)
+        if phase == "lookup" and kind is O.Ok:
+            if result.value is None:
+                return ("start",), O.CreateRun(self.request.workflow, self.request.index)
+            return ("await-recorded", result.value), O.AwaitRun(result.value)
+        if phase == "start" and kind is O.Ok:
+            return ("await", result.value), O.AwaitRun(result.value)
+        if phase == "await-recorded" and kind is O.RunInfo:
+            if result.status == COMPLETED:
+                return ("done",), ok(("adopted", result.output))
+            return answer_with(result)
+        if phase == "await" and kind is O.RunInfo:
+            return answer_with(result)
+        return self.unexpected(local, result)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bodies
+
+
 class KeyedBody(Program):
     """A workflow body that claims ``request.key`` as its hook token, then either owns the key
     (does the duplicate-sensitive work and completes) or handles the conflict.
 
-    Subclasses implement ``on_conflict``; the owner path is shared.
+    Subclasses implement ``on_conflict`` (and ``on_other`` for the phases they add); the owner
+    path is shared. A restarted body (crash) replays from the top: ``StartRun`` and its own claim
+    then answer ``EntityConflictError``, and it asks the world which case it is in.
     """
 
     def __init__(self, request: Request, run_id: int) -> None:
@@ -48,6 +162,9 @@ class KeyedBody(Program):
     def start(self):
         return ("start",), O.StartRun(self.run_id)
 
+    def after_start(self) -> tuple[Any, Any]:
+        return self.claim()
+
     def claim(self) -> tuple[Any, Any]:
         return ("claim",), O.ClaimHook(self.run_id, HOOK_ID, self.key)
 
@@ -55,8 +172,14 @@ class KeyedBody(Program):
         """We hold the token: do the work once, then return our result."""
         return ("work",), O.PerformEffect(self.key, self.run_id)
 
+    def after_work(self) -> tuple[Any, Any]:
+        return self.finish(self.result())
+
     def finish(self, output: Any) -> tuple[Any, Any]:
         return ("complete", output), O.CompleteRun(self.run_id, output)
+
+    def fail(self, reason: Any) -> tuple[Any, Any]:
+        return ("fail", reason), O.FailRun(self.run_id, reason)
 
     def result(self) -> tuple[Any, ...]:
         """What the owner returns: it names workflow, key and request, so a property can tell
@@ -75,13 +198,13 @@ class KeyedBody(Program):
         kind = type(result)
         if phase == "start":
             if kind is O.Ok:
-                return self.claim()
+                return self.after_start()
             # not pending any more: cancelled before it started, or a restarted body replaying
             return ("recheck",), O.GetRun(self.run_id)
         if phase == "recheck":
             if kind is O.RunInfo and result.status in TERMINAL:
                 return ("done",), ok(("ended", result.status))
-            return self.claim()
+            return self.after_start()
         if phase == "claim":
             if kind is O.HookCreated:
                 return self.own()
@@ -96,29 +219,300 @@ class KeyedBody(Program):
                 return ("done",), ok(("ended", result.status))
             return self.own()
         if phase == "work":
-            return self.finish(self.result())
+            return self.after_work()
         if phase == "complete":
             if kind is O.Ok:
                 return ("done",), ok(local[1])
             if result == O.ENTITY_CONFLICT:  # cancelled under us
                 return ("done",), ok(("ended", "cancelled"))
             return self.unexpected(local, result)
+        if phase == "fail":
+            if kind is O.Ok:
+                return ("done",), error("failed", local[1])
+            return ("done",), ok(("ended", "cancelled"))
         return self.on_other(local, result)
 
 
 class RejectBody(KeyedBody):
-    """Documented strategy 1, reject: the duplicate run returns ``conflict.runId`` and ends."""
+    """Strategy 1, reject: the duplicate run returns ``conflict.runId`` and ends."""
 
     def on_conflict(self, local, owner: int):
         return self.finish(("duplicate-of", owner))
 
 
-register(
-    StrategySpec(
-        name="reject",
-        description="the duplicate run returns the owner's run id and ends",
-        profiles=("vercel-today",),
-        client=StartClient,
-        body=RejectBody,
+class AdoptBody(KeyedBody):
+    """Strategy 2, adopt: ``return await conflict.returnValue`` (waits for the owner)."""
+
+    def on_conflict(self, local, owner: int):
+        return ("adopt", owner), O.AwaitRun(owner)
+
+    def adopt(self, info: O.RunInfo):
+        if info.status == COMPLETED:
+            return self.finish(("adopted", info.output))
+        return self.fail(("owner-" + info.status, info.run_id))
+
+    def on_other(self, local, result):
+        if local[0] == "adopt" and type(result) is O.RunInfo:
+            return self.adopt(result)
+        return self.unexpected(local, result)
+
+
+class InspectBody(AdoptBody):
+    """Strategy 3, inspect: read ``conflict.status``; completed -> adopt its result, otherwise
+    treat this run as a duplicate and return the owner's id."""
+
+    def on_conflict(self, local, owner: int):
+        return ("inspect", owner), O.GetRun(owner)
+
+    def on_other(self, local, result):
+        if local[0] == "inspect" and type(result) is O.RunInfo:
+            if result.status == COMPLETED:
+                return self.finish(("adopted", result.output))
+            return self.finish(("duplicate-of", local[1]))
+        return super().on_other(local, result)
+
+
+class SignalBody(KeyedBody):
+    """Strategy 4, signal: if the owner is pending/running, forward this request's payload to it
+    with ``resumeHook(key, payload)`` from a step. The owner drains its hook after its work and
+    completes once no payload is waiting. A HookNotFound mid-forward propagates (the documented
+    code does not catch it): the duplicate run fails and the payload is gone."""
+
+    def on_conflict(self, local, owner: int):
+        return ("status", owner), O.GetRun(owner)
+
+    def after_work(self):
+        return ("drain",), O.PollPayload(self.run_id, HOOK_ID)
+
+    def on_other(self, local, result):
+        phase = local[0]
+        kind = type(result)
+        if phase == "drain":
+            if kind is O.Payload:
+                return ("drain",), O.PollPayload(self.run_id, HOOK_ID)
+            return self.finish(self.result())
+        if phase == "status" and kind is O.RunInfo:
+            if result.status in (PENDING, RUNNING):
+                return ("lookup", local[1]), O.GetHookByToken(self.key)
+            return self.finish(("duplicate-of", local[1]))
+        if result == O.HOOK_NOT_FOUND or result == O.RUN_NOT_FOUND:
+            return self.fail(("unhandled", result.name))
+        if phase == "lookup" and kind is O.HookInfo:
+            return ("read", result.run_id, result.hook_id), O.GetRun(result.run_id)
+        if phase == "read" and kind is O.RunInfo:
+            return ("forward", local[1]), O.DeliverPayload(
+                local[1], local[2], self.request.payload
+            )
+        if phase == "forward" and kind is O.Ok:
+            return self.finish(("forwarded-to", local[1]))
+        return self.unexpected(local, result)
+
+
+class SupersedeBody(KeyedBody):
+    """Strategy 5, supersede: up to ``attempts`` times { claim; no conflict -> we own it; else
+    ``conflict.cancel()`` }, then throw "could not claim". A third arrival can claim between the
+    cancel and the re-claim (the ABA shape)."""
+
+    def __init__(self, request: Request, run_id: int) -> None:
+        super().__init__(request, run_id)
+        self.attempts = request.option("attempts", 3)
+
+    def claim(self, attempt: int = 1):
+        return ("claim", attempt), O.ClaimHook(self.run_id, HOOK_ID, self.key)
+
+    def on_conflict(self, local, owner: int):
+        return ("cancel", local[1], owner), O.CancelRun(owner, by=self.run_id)
+
+    def on_other(self, local, result):
+        if local[0] == "cancel":
+            attempt = local[1]
+            if attempt < self.attempts:
+                return self.claim(attempt + 1)
+            return self.fail("could not claim")
+        return self.unexpected(local, result)
+
+
+class WaitForPayloadBody(KeyedBody):
+    """The body behind the resume-or-start route: claim the key, wait for the payload the route
+    will deliver (``for await (const p of hook)``, first payload), do the work with it, return.
+    A duplicate run (conflict) returns the owner's id."""
+
+    def own(self):
+        return ("wait",), O.ConsumePayload(self.run_id, HOOK_ID)
+
+    def on_conflict(self, local, owner: int):
+        return self.finish(("duplicate-of", owner))
+
+    def on_other(self, local, result):
+        if local[0] == "wait":
+            if type(result) is O.Payload:
+                return ("work",), O.PerformEffect(self.key, self.run_id)
+            return self.fail(("unhandled", getattr(result, "name", "?")))
+        return self.unexpected(local, result)
+
+
+class EntityBody(WaitForPayloadBody):
+    """The entity pattern: one long-lived run per key loops on its hook forever, serializing every
+    request for the key; it keeps in its own state which requests it has served, so a repeated
+    payload is answered without repeating the work. Costs one perpetual run per key."""
+
+    def own(self):
+        return ("wait", ()), O.ConsumePayload(self.run_id, HOOK_ID)
+
+    def on_other(self, local, result):
+        if local[0] == "wait" and type(result) is O.Payload:
+            served = local[1]
+            if served:  # the key's work is done once; later payloads get the stored answer
+                return ("wait", served), O.ConsumePayload(self.run_id, HOOK_ID)
+            return ("work-entity", (*served, result.value)), O.PerformEffect(
+                self.key, self.run_id
+            )
+        if local[0] == "work-entity":
+            return ("wait", local[1]), O.ConsumePayload(self.run_id, HOOK_ID)
+        return super().on_other(local, result)
+
+
+class AppRecordBody(KeyedBody):
+    """App-record pattern, body side: in a step, insert ``runId`` under the key into the
+    application's table (a unique constraint keeps the first writer); if we were first we own the
+    key, else we adopt the recorded run's result. The record never expires."""
+
+    def after_start(self):
+        return ("record",), O.AppRecordPut(self.key, self.run_id)
+
+    def on_conflict(self, local, owner: int):  # never claims a hook
+        return self.unexpected(local, O.HookConflict(owner))
+
+    def on_other(self, local, result):
+        phase = local[0]
+        if phase == "record" and type(result) is O.Ok:
+            if result.value == self.run_id:
+                return self.own()
+            return ("adopt", result.value), O.AwaitRun(result.value)
+        if phase == "adopt" and type(result) is O.RunInfo:
+            if result.status == COMPLETED:
+                return self.finish(("adopted", result.output))
+            return self.fail(("owner-" + result.status, result.run_id))
+        return self.unexpected(local, result)
+
+
+class AttributeLookupBody(AdoptBody):
+    """P1 attribute pattern: hook claim = in-flight mutex; the ``idempotency: key`` attribute =
+    retention-bounded memory. The run looks for a completed run carrying its key (``runs.list``
+    by attribute) and adopts its result; otherwise it claims the token and does the work (a
+    conflict adopts the owner's result). ``lookup = "before-claim"`` (default) queries first and
+    then claims, so an owner that completes in between leaves a just-completed window;
+    ``"after-claim"`` queries once it holds the token."""
+
+    def __init__(self, request: Request, run_id: int) -> None:
+        super().__init__(request, run_id)
+        self.lookup_first = request.option("lookup", "before-claim") == "before-claim"
+
+    def lookup(self, then: str):
+        query = O.ListRuns(self.request.workflow, COMPLETED, (IDEMPOTENCY_ATTRIBUTE, self.key))
+        return ("lookup", then), query
+
+    def after_start(self):
+        return self.lookup("claim") if self.lookup_first else self.claim()
+
+    def own(self):
+        if self.lookup_first:
+            return super().own()
+        return self.lookup("work")
+
+    def on_other(self, local, result):
+        phase = local[0]
+        if phase == "lookup" and type(result) is O.RunList:
+            prior = [run_id for run_id in result.run_ids if run_id != self.run_id]
+            if prior:
+                return ("adopt-prior",), O.GetRun(prior[-1])
+            return self.claim() if local[1] == "claim" else super().own()
+        if phase == "adopt-prior" and type(result) is O.RunInfo:
+            return self.adopt(result)
+        return super().on_other(local, result)
+
+
+# ---------------------------------------------------------------------------------------------
+# Registration
+
+V4_PROFILES = ("vercel-today", "vercel-attribute-lookup")
+RETRIES = {"resume_retries": Option(5, kind=int, doc="resumeHook retries after start()")}
+
+
+def _spec(name, description, client, body, profiles=V4_PROFILES, options=None, payload=False):
+    return register(
+        StrategySpec(
+            name=name,
+            description=description,
+            profiles=profiles,
+            client=client,
+            body=body,
+            options=options or {},
+            sends_payload=payload,
+        )
     )
+
+
+_spec("reject", "the duplicate run returns the owner's run id and ends", StartClient, RejectBody)
+_spec(
+    "adopt",
+    "the duplicate run waits for the owner and returns its result",
+    StartAndAwaitClient,
+    AdoptBody,
+)
+_spec(
+    "inspect",
+    "the duplicate run reads the owner's status: completed -> adopt, else reject",
+    StartAndAwaitClient,
+    InspectBody,
+)
+_spec(
+    "signal",
+    "the duplicate run forwards its payload to a live owner with resumeHook",
+    StartClient,
+    SignalBody,
+    payload=True,
+)
+_spec(
+    "supersede",
+    "claim; on conflict cancel the owner and re-claim, up to 3 attempts",
+    StartAndAwaitClient,
+    SupersedeBody,
+    options={"attempts": Option(3, kind=int, doc="claim attempts before 'could not claim'")},
+)
+_spec(
+    "resume-or-start",
+    "route: resumeHook; on HookNotFound start(), then retry resumeHook",
+    ResumeOrStartRoute,
+    WaitForPayloadBody,
+    options=RETRIES,
+    payload=True,
+)
+_spec(
+    "entity",
+    "one long-lived run per key loops on its hook; routes resume it or start it",
+    ResumeOrStartRoute,
+    EntityBody,
+    options=RETRIES,
+    payload=True,
+)
+_spec(
+    "app-record",
+    "runId stored under the key in the application's table from a step",
+    AppRecordClient,
+    AppRecordBody,
+)
+_spec(
+    "attribute-lookup",
+    "P1: adopt a completed run found by its idempotency attribute, else claim and work",
+    AttributeClient,
+    AttributeLookupBody,
+    profiles=("vercel-attribute-lookup",),
+    options={
+        "lookup": Option(
+            "before-claim",
+            choices=("before-claim", "after-claim"),
+            doc="query completed runs before or after claiming the token",
+        )
+    },
 )
