@@ -36,10 +36,12 @@ def at_most_once_effect(system, state) -> str | None:
     arrivals = state.arrivals
     # only the newest effect can create a new violation, but a state may be checked cold
     # (replay, reports), so compare every pair; effects are few
+    requests = system.requests
     for j in range(1, len(effects)):
         b = effects[j]
         for a in effects[:j]:
-            if a.key != b.key:
+            # one effect per (workflow, key): two workflows that share a key do different work
+            if a.key != b.key or requests[a.request - 1].workflow != requests[b.request - 1].workflow:
                 continue
             ta, tb = arrivals[a.request - 1], arrivals[b.request - 1]
             if abs(ta - tb) <= window:
@@ -127,16 +129,32 @@ def no_lost_signal(system, state) -> str | None:
     return None
 
 
+def _newest_settles(system, state) -> str | None:
+    world = state.world
+    newest_by_key: dict[str, int] = {}
+    for request in state.order:
+        newest_by_key[system.requests[request - 1].key] = request
+    for key, request in newest_by_key.items():
+        winners = [e.request for e in world.effects if e.key == key]
+        if not winners or winners[-1] != request:
+            last = f"req{winners[-1]}'s run" if winners else "no run"
+            return f"key {key!r} settled with {last} as owner, not the newest request req{request}"
+    return None
+
+
 @register(
     "newest-wins",
-    FINAL,
+    INVARIANT,
     "Supersede semantics: no run is cancelled on behalf of a request older than the run's own "
     "request, and when everything settles the key's owner is the newest request's run.",
     ghost=("arrival_order",),
     only_for=("supersede",),
+    settle=_newest_settles,
 )
 def newest_wins(system, state) -> str | None:
     world = state.world
+    if not world.cancels:
+        return None
     rank = {request: position for position, request in enumerate(state.order)}
     for by, victim in world.cancels:
         older = world.runs[by - 1].request
@@ -146,14 +164,6 @@ def newest_wins(system, state) -> str | None:
                 f"r{by} (for req{older}) cancelled r{victim} (for req{newer}), which belongs to "
                 f"a newer request"
             )
-    newest_by_key: dict[str, int] = {}
-    for request in state.order:
-        newest_by_key[system.requests[request - 1].key] = request
-    for key, request in newest_by_key.items():
-        winners = [e.request for e in world.effects if e.key == key]
-        if not winners or winners[-1] != request:
-            last = f"req{winners[-1]}'s run" if winners else "no run"
-            return f"key {key!r} settled with {last} as owner, not the newest request req{request}"
     return None
 
 
@@ -172,14 +182,14 @@ def no_stranded_run(system, state) -> str | None:
             continue
         run = world.runs[run_id - 1]
         payload = system.requests[run.request - 1].payload
-        mine = [r for p, r in world.consumed if p == payload]
-        if run_id in mine:
-            continue  # it got what it was started for; waiting for more is its design
+        # stranded = waiting for a payload that was consumed by or sent to another run; a run
+        # that waits for payloads nobody sent yet (an entity between requests) is idle, not stuck
         elsewhere = [r for p, r in world.delivered if p == payload and r != run_id]
-        where = f"went to r{elsewhere[-1]}" if elsewhere else "was never delivered to it"
+        if not elsewhere or any(p == payload and r == run_id for p, r in world.consumed):
+            continue
         return (
             f"r{run_id} (started for req{run.request}) waits forever on its hook: payload "
-            f"{payload!r} {where}"
+            f"{payload!r} went to r{elsewhere[-1]}"
         )
     return None
 

@@ -85,6 +85,7 @@ class PropertyBook:
         props = [PROPERTIES[n] for n in names]
         self.invariants: list[Property] = [p for p in props if p.kind == INVARIANT]
         self.finals: list[Property] = [p for p in props if p.kind == FINAL]
+        self.settles: list[Property] = [p for p in props if p.settle is not None]
         self.names = names
         self.found: dict[str, tuple[str, Any]] = {}  # property -> (message, witness)
 
@@ -105,6 +106,12 @@ class PropertyBook:
             for prop in self.finals:
                 if prop.name not in self.found:
                     message = prop.check(self.system, state)
+                    if message is not None:
+                        self.found[prop.name] = (message, witness())
+                        new = True
+            for prop in self.settles:
+                if prop.name not in self.found:
+                    message = prop.settle(self.system, state)
                     if message is not None:
                         self.found[prop.name] = (message, witness())
                         new = True
