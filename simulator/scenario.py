@@ -31,6 +31,8 @@ class Request:
     arrive_min: int
     arrive_max: int
     options: tuple[tuple[str, Any], ...] = ()
+    # arrive only once a run started for request ``after`` has ended (a retry after completion)
+    after: int | None = None
 
     def option(self, name: str, default: Any = None) -> Any:
         for k, v in self.options:
@@ -90,7 +92,7 @@ _TOP_KEYS = {
     "expect": '"holds" or "violated:<property>"',
     "requests": "array of [[requests]] tables",
 }
-_REQUEST_KEYS = ("strategy", "key", "workflow", "payload", "arrive", "options")
+_REQUEST_KEYS = ("strategy", "key", "workflow", "payload", "arrive", "after", "options")
 _BOUND_KEYS = tuple(Bounds.__dataclass_fields__)
 
 
@@ -195,6 +197,13 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
             raise _fail(
                 source, f"{where}.arrive", f"max {hi} is past bounds.max_ticks = {bounds.max_ticks}"
             )
+        after = raw.get("after")
+        if after is not None:
+            after = _int(source, f"{where}.after", after, 1)
+            if after >= i:
+                raise _fail(
+                    source, f"{where}.after", f"must name an earlier request (1..{i - 1}), got {after}"
+                )
         req_options = raw.get("options", {})
         if not isinstance(req_options, dict):
             raise _fail(source, f"{where}.options", "must be a table")
@@ -215,6 +224,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
                 payload=_str(source, f"{where}.payload", raw.get("payload", f"p{i}")),
                 arrive_min=lo,
                 arrive_max=hi,
+                after=after,
                 options=tuple(sorted(req_options.items())),
             )
         )

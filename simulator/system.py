@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from model import ops as O
 from model.profiles.base import Profile
-from model.state import WorldState
+from model.state import TERMINAL, WorldState
 from simulator.process import Done, Program
 from simulator.scenario import Scenario
 
@@ -162,7 +162,7 @@ class System:
                 yield self._lost_labels[slot], ("lost", slot)
         clock = world.clock
         for i, req in enumerate(self.requests):
-            if arrivals[i] is None and req.arrive_min <= clock:
+            if arrivals[i] is None and req.arrive_min <= clock and self._after_ok(world, req):
                 yield self._arrive_labels[i], ("arrive", i)
         for op in self.profile.environment(world):
             yield _env_label(op), ("env", op)
@@ -179,6 +179,12 @@ class System:
                 if proc[0] != program.start()[0]:
                     self._run_name(slot - self.n + 1)
                     yield self._crash_labels[slot - self.n], ("crash", slot)
+
+    @staticmethod
+    def _after_ok(world: WorldState, req) -> bool:
+        if req.after is None:
+            return True
+        return any(r.request == req.after and r.status in TERMINAL for r in world.runs)
 
     def successors(self, state: SystemState) -> list[tuple[str, SystemState]]:
         """Every (action, next state) pair: the explorers' hot loop."""

@@ -33,12 +33,16 @@ def check(
     pct_depth: int = 3,
     progress: Progress | None = None,
     system: System | None = None,
+    extra_properties: tuple = (),
 ) -> CheckResult:
-    """Explore ``scenario`` and check its properties. Budgets default to the scenario's bounds."""
+    """Explore ``scenario`` and check its properties. Budgets default to the scenario's bounds.
+
+    ``extra_properties`` are ``Property`` objects checked besides the scenario's named ones
+    (e.g. the comparison matrix's observations, which are not registered properties)."""
     if explorer not in EXPLORERS:
         raise ValueError(f"unknown explorer {explorer!r}; allowed: {', '.join(EXPLORERS)}")
     system = system or System(scenario)
-    book = PropertyBook(system, scenario.properties)
+    book = PropertyBook(system, scenario.properties, extra_properties)
     budget = Budget(
         max_depth if max_depth is not None else scenario.bounds.max_depth,
         max_states if max_states is not None else scenario.bounds.max_states,

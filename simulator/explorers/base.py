@@ -80,9 +80,10 @@ class Budget:
 class PropertyBook:
     """Tracks which properties are still unviolated and checks states against them."""
 
-    def __init__(self, system: System, names: tuple[str, ...]) -> None:
+    def __init__(self, system: System, names: tuple[str, ...], extra: tuple = ()) -> None:
         self.system = system
-        props = [PROPERTIES[n] for n in names]
+        props = [PROPERTIES[n] for n in names] + list(extra)
+        names = tuple(names) + tuple(p.name for p in extra)
         self.invariants: list[Property] = [p for p in props if p.kind == INVARIANT]
         self.finals: list[Property] = [p for p in props if p.kind == FINAL]
         self.settles: list[Property] = [p for p in props if p.settle is not None]
