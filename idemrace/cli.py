@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "idemrace.commands.scenarios",
     "idemrace.commands.check",
     "idemrace.commands.replay",
+    "idemrace.commands.matrix",
 )
 
 
