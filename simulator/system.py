@@ -30,6 +30,9 @@ from simulator.process import Done, Program
 from simulator.scenario import Scenario
 
 
+_new_state = tuple.__new__  # builds a NamedTuple without its Python-level __new__
+
+
 class SystemState(NamedTuple):
     world: WorldState
     procs: tuple[Any, ...]  # per slot: None | (local, pending op or Done)
@@ -188,7 +191,8 @@ class System:
 
     def successors(self, state: SystemState) -> list[tuple[str, SystemState]]:
         """Every (action, next state) pair: the explorers' hot loop."""
-        return [(label, self._fire(state, how)[0]) for label, how in self._enabled(state)]
+        fire = self._fire
+        return [(label, fire(state, how, False)[0]) for label, how in self._enabled(state)]
 
     def step(self, state: SystemState, label: str) -> tuple[SystemState, Step]:
         """Fire one named action; ``ReplayError`` if it is not enabled in ``state``."""
@@ -198,22 +202,29 @@ class System:
         enabled = ", ".join(self.actions(state)) or "nothing"
         raise ReplayError(f"action {label!r} is not enabled here (enabled: {enabled})")
 
-    def _fire(self, state: SystemState, how: tuple[Any, ...]) -> tuple[SystemState, Step]:
+    def _fire(
+        self, state: SystemState, how: tuple[Any, ...], record: bool = True
+    ) -> tuple[SystemState, Step | None]:
+        """The next state, and (``record``) the ``Step`` that names what happened. Search asks
+        for the state only: building the record for every transition costs a fifth of BFS."""
         world, procs, arrivals, crashes, lost, order = state
         kind = how[0]
         if kind == "proc":
             slot = how[1]
             local, pending = procs[slot]
             world2, result = self.profile.apply(world, pending)
-            program = self.program(world, slot)
-            local2, nxt = program.on_result(local, result)
-            procs2 = (*procs[:slot], (local2, nxt), *procs[slot + 1 :])
+            if slot < self.n:
+                program = self._clients[slot]
+            else:
+                program = self.body(world, slot - self.n + 1)
+            procs2 = (*procs[:slot], program.on_result(local, result), *procs[slot + 1 :])
             if len(world2.runs) != len(world.runs):
                 procs2 = self._spawn(world2, procs2)
+            nxt = _new_state(SystemState, (world2, procs2, arrivals, crashes, lost, order))
+            if not record:
+                return nxt, None
             name = self.slot_name(slot)
-            return SystemState(world2, procs2, arrivals, crashes, lost, order), Step(
-                name, name, pending, result
-            )
+            return nxt, Step(name, name, pending, result)
         if kind == "lost":
             slot = how[1]
             pending = procs[slot][1]
