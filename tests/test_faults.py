@@ -1,0 +1,62 @@
+"""Environment faults: body crashes (restart from the top) and lost start responses (retry)."""
+
+from __future__ import annotations
+
+from model import ops as O
+from model.ops import describe
+from simulator.explorers import HOLDS, VIOLATED, check
+from simulator.scenario import parse_scenario
+
+ONE_REJECT = """
+name = "faults"
+profile = "{profile}"
+properties = ["at-most-once-effect", "single-owner"]
+[bounds]
+max_depth = 30
+max_crashes = {crashes}
+max_lost_responses = {lost}
+[[requests]]
+strategy = "{strategy}"
+key = "k"
+"""
+
+
+def scenario(profile="vercel-today", strategy="reject", crashes=0, lost=0):
+    return parse_scenario(
+        ONE_REJECT.format(profile=profile, strategy=strategy, crashes=crashes, lost=lost)
+    )
+
+
+def test_without_faults_one_request_does_the_work_once():
+    result = check(scenario(), "bfs")
+    assert result.verdict == HOLDS
+
+
+def test_a_crash_after_the_effect_repeats_it():
+    result = check(scenario(crashes=1), "bfs")
+    assert result.properties["at-most-once-effect"] == VIOLATED
+    (violation,) = [v for v in result.violations if v.property == "at-most-once-effect"]
+    labels = [s.label for s in violation.steps]
+    assert "crash r1" in labels
+    assert labels.index("crash r1") > labels.index("r1")
+    assert "request req1 (twice)" in violation.message
+    # the restarted body finds its own claim (EntityConflict), asks the world, and works again
+    rows = [(s.label, describe(s.op), describe(s.result)) for s in violation.steps]
+    assert ("r1", "StartRun(1)", "Error('EntityConflictError', None)") in rows
+
+
+def test_a_lost_start_response_makes_v4_create_a_second_run():
+    result = check(scenario(lost=1), "bfs")
+    assert result.properties["at-most-once-effect"] == VIOLATED
+    violation = result.violations[0]
+    lost = [s for s in violation.steps if s.label == "req1 lost"]
+    assert lost and lost[0].result == O.LostResponse(O.Ok(1))
+
+
+def test_keyed_start_absorbs_a_lost_response():
+    result = check(scenario("vercel-keyed-start", "keyed-adopt", lost=1), "bfs")
+    assert result.verdict == HOLDS
+    assert (
+        result.stats.states
+        > check(scenario("vercel-keyed-start", "keyed-adopt"), "bfs").stats.states
+    )
