@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,32 @@ def test_python_dash_m_works_like_the_script():
     )
     assert done.returncode == 0, done.stderr
     assert "reject-retry-after-completion" in done.stdout
+
+
+@pytest.mark.parametrize("explorer", ["bfs", "pct"])
+def test_output_does_not_depend_on_the_hash_seed(explorer):
+    """Python randomizes str hashes per process; nothing we print may depend on set order."""
+    outputs = []
+    for hash_seed in ("1", "2"):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "idemrace",
+                "check",
+                "signal-forward-race",
+                "--explorer",
+                explorer,
+                "--walks",
+                "100",
+                "--json",
+                "--stable",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]
