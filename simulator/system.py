@@ -29,7 +29,6 @@ from model.state import TERMINAL, WorldState
 from simulator.process import Done, Program
 from simulator.scenario import Scenario
 
-
 _new_state = tuple.__new__  # builds a NamedTuple without its Python-level __new__
 
 
