@@ -49,6 +49,16 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--show-traces", action="store_true", help="print every counterexample step by step"
     )
+    p.add_argument(
+        "--workers",
+        type=non_negative,
+        help="run on a local Dask cluster of N worker processes (seed ranges; BFS frontier)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run on an existing Dask cluster (its workers need idemrace installed)",
+    )
 
 
 def _result_json(result, args) -> dict[str, Any]:
@@ -115,12 +125,31 @@ def run(args) -> int:
     from rich.console import Console
 
     from idemrace.loader import catalog, load_scenario
-    from idemrace.trace import save_trace, trace_document
-    from simulator.explorers import check
 
     scenarios = [load_scenario(ref) for ref in args.scenarios] or list(catalog().values())
     err = Console(stderr=True)
     progress = _progress_factory(err, err.is_terminal and not args.json)
+    dask_client = dask_cluster = None
+    if args.workers or args.scheduler:
+        from simulator.explorers.distributed import connect
+
+        dask_client, dask_cluster = connect(args.workers, args.scheduler)
+    try:
+        results = _run_all(args, scenarios, progress, dask_client)
+    finally:
+        if dask_client is not None:
+            dask_client.close()
+        if dask_cluster is not None:
+            dask_cluster.close()
+    return _print(args, results)
+
+
+def _run_all(args, scenarios, progress, dask_client):
+    from idemrace.trace import save_trace, trace_document
+    from simulator.explorers import check
+
+    if dask_client is not None:
+        from simulator.explorers.distributed import check_distributed
     results = []
     for scenario in scenarios:
         callback = None
@@ -132,16 +161,28 @@ def run(args) -> int:
                 progress.update(task, completed=done)
 
         try:
-            result = check(
-                scenario,
-                args.explorer,
-                seed=args.seed,
-                max_depth=args.max_depth,
-                max_states=args.max_states,
-                walks=args.walks,
-                pct_depth=args.pct_depth,
-                progress=callback,
-            )
+            if dask_client is not None:
+                result = check_distributed(
+                    scenario,
+                    args.explorer,
+                    seed=args.seed,
+                    walks=args.walks,
+                    max_depth=args.max_depth,
+                    max_states=args.max_states,
+                    options={"pct_depth": args.pct_depth} if args.explorer == "pct" else {},
+                    client=dask_client,
+                )
+            else:
+                result = check(
+                    scenario,
+                    args.explorer,
+                    seed=args.seed,
+                    max_depth=args.max_depth,
+                    max_states=args.max_states,
+                    walks=args.walks,
+                    pct_depth=args.pct_depth,
+                    progress=callback,
+                )
         finally:
             if progress is not None:
                 progress.stop()
@@ -150,7 +191,10 @@ def run(args) -> int:
             for violation in result.violations:
                 name = f"{scenario.name}.{violation.property}.trace.json"
                 save_trace(args.trace_out / name, trace_document(result, violation))
+    return results
 
+
+def _print(args, results) -> int:
     if args.json:
         print(
             json.dumps({"results": [_result_json(r, args) for r in results]}, indent=2, default=str)

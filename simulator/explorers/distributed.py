@@ -1,0 +1,331 @@
+"""Search campaigns on Dask: the same explorers, spread over the processes of a cluster.
+
+Units of work:
+
+* random, pct (and any seeded explorer ``check`` knows, e.g. hypothesis): the walks are cut into
+  fixed chunks of ``CHUNK`` schedules; chunk ``i`` runs with seed ``chunk_seed(seed, i)``. The
+  chunking does not depend on the number of workers, so neither does the result: the merged
+  verdict uses chunks ``0..m`` where ``m`` is the lowest chunk that found a violation (all of them
+  must finish; every chunk above ``m`` is cancelled as soon as ``m`` is known to be lowest), and
+  each property's counterexample is the one from the lowest chunk that found it.
+* bfs: level-synchronous BFS. The frontier is partitioned by a stable state fingerprint (BLAKE2b
+  of the state's ``repr``: Python's own ``hash`` is salted per process) into one task per
+  partition; workers expand states and check invariants, the driver dedupes fingerprints across
+  workers. Among several parents of a new state the smallest ``(parent fingerprint, action)``
+  wins, and among several violating states at one depth the smallest fingerprint wins, so the
+  shortest counterexample is the same whatever the number of workers (it is as short as
+  single-process BFS's, though it may be a different path of that length).
+
+A worker that dies mid-task loses nothing: its task is a pure function of its arguments and Dask
+reschedules it on another worker (``retries``). The driver keeps only fingerprints and parent
+links, never a graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from properties import FINAL, INVARIANT, PROPERTIES
+from simulator.explorers.base import (
+    HOLDS,
+    UNKNOWN,
+    VIOLATED,
+    CheckResult,
+    Stats,
+    Violation,
+)
+from simulator.scenario import Scenario
+from simulator.system import System
+
+CHUNK = 500  # schedules per task for random/pct; part of the result's definition, keep fixed
+RETRIES = 3
+
+
+def chunk_seed(seed: int, index: int) -> int:
+    return seed * 1_000_003 + index
+
+
+def fingerprint(state: Any) -> str:
+    """A process-independent fingerprint (``hash()`` of str is salted per process)."""
+    return hashlib.blake2b(repr(state).encode(), digest_size=12).hexdigest()
+
+
+# -- tasks (run on workers; pure functions of their arguments) ---------------------------------
+
+
+@dataclass
+class ChunkOutcome:
+    index: int
+    violations: list[tuple[str, str, list[str]]]  # (property, message, schedule)
+    states: int
+    transitions: int
+    max_depth: int
+    schedules: int
+
+
+def run_chunk(
+    scenario: Scenario, explorer: str, index: int, seed: int, options: dict
+) -> ChunkOutcome:
+    from simulator.explorers import check
+
+    result = check(scenario, explorer, seed=chunk_seed(seed, index), **options)
+    return ChunkOutcome(
+        index,
+        [(v.property, v.message, list(v.schedule)) for v in result.violations],
+        result.stats.states,
+        result.stats.transitions,
+        result.stats.max_depth,
+        result.stats.schedules,
+    )
+
+
+def expand(scenario: Scenario, batch: list[tuple[str, Any]], names: tuple[str, ...]):
+    """Expand a frontier batch: for each state its successors (with fingerprints and invariant
+    violations) or, for a state with none, its final-property violations."""
+    system = System(scenario)
+    invariants = [PROPERTIES[n] for n in names if PROPERTIES[n].kind == INVARIANT]
+    finals = [PROPERTIES[n] for n in names if PROPERTIES[n].kind == FINAL]
+    settles = [PROPERTIES[n] for n in names if PROPERTIES[n].settle is not None]
+    children = []
+    ended = []
+    for fp, state in batch:
+        nexts = system.successors(state)
+        if not nexts:
+            found = [(p.name, m) for p in finals if (m := p.check(system, state))]
+            found += [(p.name, m) for p in settles if (m := p.settle(system, state))]
+            ended.append((fp, found))
+            continue
+        for label, child in nexts:
+            found = [(p.name, m) for p in invariants if (m := p.check(system, child))]
+            children.append((fp, label, fingerprint(child), child, found))
+    return children, ended
+
+
+# -- drivers -----------------------------------------------------------------------------------
+
+
+def connect(workers: int | None, scheduler: str | None):
+    """A Dask client: to ``scheduler``, or to a new local cluster of ``workers`` processes
+    (returned too, so the caller can close it)."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    # cancelled chunks are expected (a lower chunk found the violation): keep Dask quiet
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="10s"), None
+        except OSError as exc:
+            raise ValueError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    cluster = LocalCluster(
+        n_workers=workers or 1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
+    )
+    return Client(cluster), cluster
+
+
+def _violation(system: System, prop: str, message: str, schedule: list[str]) -> Violation:
+    state, steps = system.replay(schedule)
+    return Violation(prop, message, schedule, steps, state)
+
+
+def run_seeded(
+    client, scenario: Scenario, explorer: str, seed: int, walks: int, options: dict
+) -> CheckResult:
+    from distributed import as_completed
+
+    start = time.perf_counter()
+    chunks = max(1, -(-walks // CHUNK))
+    shared = client.scatter(scenario, broadcast=True)
+    futures = {}
+    for index in range(chunks):
+        size = min(CHUNK, walks - index * CHUNK) if walks else CHUNK
+        opts = dict(options)
+        if explorer == "hypothesis":
+            opts["max_examples"] = size
+        else:
+            opts["walks"] = size
+        future = client.submit(
+            run_chunk, shared, explorer, index, seed, opts, pure=False, retries=RETRIES
+        )
+        futures[future] = index
+    target = scenario.expected_property
+    done: dict[int, ChunkOutcome] = {}
+    lowest = None
+    for future in as_completed(list(futures)):
+        if future.cancelled():
+            continue
+        outcome: ChunkOutcome = future.result()
+        done[outcome.index] = outcome
+        hit = any(target is None or prop == target for prop, _, _ in outcome.violations)
+        if hit and (lowest is None or outcome.index < lowest):
+            lowest = outcome.index
+            for other, index in futures.items():
+                if index > lowest and not other.done():
+                    other.cancel()
+        if lowest is not None and all(i in done for i in range(lowest + 1)):
+            break
+    used = range((lowest if lowest is not None else chunks - 1) + 1)
+    system = System(scenario)
+    stats = Stats(seconds=0.0)
+    first: dict[str, tuple[str, list[str]]] = {}
+    for index in used:
+        outcome = done[index]
+        stats.states += outcome.states
+        stats.transitions += outcome.transitions
+        stats.max_depth = max(stats.max_depth, outcome.max_depth)
+        stats.schedules += outcome.schedules
+        for prop, message, schedule in outcome.violations:
+            first.setdefault(prop, (message, schedule))
+    stats.seconds = time.perf_counter() - start
+    violations = [
+        _violation(system, name, *first[name]) for name in scenario.properties if name in first
+    ]
+    per_property = {n: (VIOLATED if n in first else UNKNOWN) for n in scenario.properties}
+    return CheckResult(
+        scenario=scenario,
+        explorer=explorer,
+        verdict=VIOLATED if violations else UNKNOWN,
+        properties=per_property,
+        violations=violations,
+        stats=stats,
+        seed=seed,
+    )
+
+
+def run_bfs(
+    client, scenario: Scenario, max_depth: int, max_states: int, partitions: int
+) -> CheckResult:
+    start = time.perf_counter()
+    system = System(scenario)
+    names = scenario.properties
+    init = system.initial()
+    root = fingerprint(init)
+    parents: dict[str, tuple[str | None, str | None]] = {root: (None, None)}
+    found: dict[str, tuple[str, str]] = {}  # property -> (message, fingerprint)
+    for prop in names:
+        p = PROPERTIES[prop]
+        if p.kind == INVARIANT and (message := p.check(system, init)):
+            found[prop] = (message, root)
+    frontier = [(root, init)]
+    depth = transitions = 0
+    cut_off = None
+    scenario_future = client.scatter(scenario, broadcast=True)
+    while frontier and len(found) < len(names):
+        buckets: list[list[tuple[str, Any]]] = [[] for _ in range(partitions)]
+        for fp, state in frontier:
+            buckets[int(fp[:8], 16) % partitions].append((fp, state))
+        futures = [
+            client.submit(expand, scenario_future, bucket, names, pure=False, retries=RETRIES)
+            for bucket in buckets
+            if bucket
+        ]
+        candidates: dict[str, tuple[tuple[str, str], Any, list]] = {}
+        level_finals: dict[str, tuple[str, str]] = {}
+        for future in futures:
+            children, ended = future.result()
+            for fp, violations in ended:
+                for prop, message in violations:
+                    if prop not in found:
+                        best = level_finals.get(prop)
+                        if best is None or fp < best[1]:
+                            level_finals[prop] = (message, fp)
+            if depth >= max_depth:
+                if children:
+                    cut_off = cut_off or f"depth bound {max_depth} reached"
+                continue
+            for parent, label, child_fp, child, violations in children:
+                transitions += 1
+                if child_fp in parents:
+                    continue
+                link = (parent, label)
+                known = candidates.get(child_fp)
+                if known is None or link < known[0]:
+                    candidates[child_fp] = (link, child, violations)
+        found.update(level_finals)
+        new = sorted(candidates)
+        if len(parents) + len(new) > max_states:
+            cut_off = f"state budget {max_states} reached"
+            new = new[: max(0, max_states - len(parents))]
+        level_found: dict[str, tuple[str, str]] = {}
+        for child_fp in new:
+            link, child, violations = candidates[child_fp]
+            parents[child_fp] = link
+            for prop, message in violations:
+                if prop not in found and prop not in level_found:
+                    level_found[prop] = (message, child_fp)  # fingerprints ascend: smallest wins
+        found.update(level_found)
+        frontier = [(fp, candidates[fp][1]) for fp in new]
+        if frontier:
+            depth += 1
+        if cut_off and cut_off.startswith("state budget"):
+            break
+    violations = []
+    for prop in names:
+        if prop in found:
+            message, fp = found[prop]
+            labels = []
+            while parents[fp][0] is not None:
+                fp, label = parents[fp]
+                labels.append(label)
+            labels.reverse()
+            violations.append(_violation(system, prop, message, labels))
+    exhausted = cut_off is None
+    per_property = {n: VIOLATED if n in found else (HOLDS if exhausted else UNKNOWN) for n in names}
+    verdict = VIOLATED if violations else (HOLDS if exhausted else UNKNOWN)
+    stats = Stats(len(parents), transitions, depth, time.perf_counter() - start)
+    return CheckResult(
+        scenario,
+        "bfs",
+        verdict,
+        per_property,
+        violations,
+        stats,
+        exhausted=exhausted,
+        cut_off=cut_off,
+    )
+
+
+def check_distributed(
+    scenario: Scenario,
+    explorer: str = "random",
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    seed: int = 0,
+    walks: int = 1000,
+    max_depth: int | None = None,
+    max_states: int | None = None,
+    options: dict | None = None,
+    client=None,
+) -> CheckResult:
+    """Run a campaign on Dask: a local cluster of ``workers`` processes, or the scheduler at
+    ``scheduler`` (``tcp://host:port``), or an existing ``client``."""
+    own = None
+    if client is None:
+        client, own = connect(workers, scheduler)
+    try:
+        depth = max_depth if max_depth is not None else scenario.bounds.max_depth
+        states = max_states if max_states is not None else scenario.bounds.max_states
+        if explorer == "bfs":
+            partitions = max(1, sum(client.nthreads().values()))
+            return run_bfs(client, scenario, depth, states, partitions)
+        if explorer == "dfs":
+            raise ValueError(
+                "dfs does not distribute; use bfs, random, pct or hypothesis with --workers"
+            )
+        opts = dict(options or {})
+        opts.update(max_depth=depth, max_states=states)
+        return run_seeded(client, scenario, explorer, seed, walks, opts)
+    finally:
+        if own is not None:
+            client.close()
+            own.close()

@@ -1,0 +1,101 @@
+"""Campaigns on Dask: same result whatever the number of workers, and a dead worker loses nothing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+
+import pytest
+from distributed import Client, LocalCluster
+
+from idemrace.loader import catalog
+from simulator.explorers import check
+from simulator.explorers.distributed import CHUNK, check_distributed
+
+
+def _cluster(n):
+    return LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
+    )
+
+
+@pytest.fixture(scope="module")
+def two_workers():
+    with _cluster(2) as cluster, Client(cluster) as client:
+        yield client
+
+
+def summary(result):
+    return (
+        result.verdict,
+        result.properties,
+        [(v.property, v.message, v.schedule) for v in result.violations],
+        (result.stats.states, result.stats.transitions, result.stats.schedules),
+    )
+
+
+@pytest.mark.parametrize("explorer", ["random", "pct"])
+def test_seeded_campaign_is_independent_of_worker_count(two_workers, explorer):
+    scenario = catalog()["signal-forward-race"]
+    with _cluster(1) as cluster, Client(cluster) as one_worker:
+        alone = check_distributed(scenario, explorer, seed=5, walks=800, client=one_worker)
+    together = check_distributed(scenario, explorer, seed=5, walks=800, client=two_workers)
+    assert summary(alone) == summary(together)
+    assert together.properties["no-lost-signal"] == "violated"
+
+
+@pytest.mark.parametrize("name", ["stranded-waiter", "keyed-start-safe", "flat-namespace"])
+def test_distributed_bfs_agrees_with_single_process_bfs(two_workers, name):
+    scenario = catalog()[name]
+    local = check(scenario, "bfs")
+    spread = check_distributed(scenario, "bfs", client=two_workers)
+    assert spread.properties == local.properties
+    assert spread.stats.states == local.stats.states
+    assert spread.stats.transitions == local.stats.transitions
+    assert {v.property: len(v.steps) for v in spread.violations} == {
+        v.property: len(v.steps) for v in local.violations
+    }
+    assert spread.matches == local.matches
+
+
+def test_a_worker_killed_mid_run_loses_no_result(two_workers):
+    scenario = catalog()["keyed-start-safe"]  # holds: every chunk must run
+    walks = 16 * CHUNK
+    undisturbed = check_distributed(scenario, "random", seed=2, walks=walks, client=two_workers)
+    pids = two_workers.run(os.getpid)
+    killed_at = []
+
+    def kill_one():
+        time.sleep(0.4)
+        killed_at.append(time.monotonic())
+        os.kill(next(iter(pids.values())), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_one)
+    started = time.monotonic()
+    killer.start()
+    disturbed = check_distributed(scenario, "random", seed=2, walks=walks, client=two_workers)
+    finished = time.monotonic()
+    killer.join()
+    assert started < killed_at[0] < finished, "the kill must land while the campaign runs"
+    assert summary(disturbed) == summary(undisturbed)
+    assert disturbed.stats.schedules == walks
+    assert set(two_workers.run(os.getpid).values()) != set(pids.values())  # one was replaced
+
+
+def test_unreachable_scheduler_is_a_one_line_error(capsys):
+    from idemrace.cli import main
+
+    code = main(
+        ["check", "flat-namespace", "--scheduler", "tcp://127.0.0.1:9", "--explorer", "random"]
+    )
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.startswith("idemrace: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+    assert err.count("\n") == 1
