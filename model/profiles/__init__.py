@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from model.profiles.base import ModelError, Option, Profile, V4World
+from model.profiles.dbos import Dbos
+from model.profiles.inngest import Inngest
+from model.profiles.temporal import Temporal
 from model.profiles.vercel_attributes import VercelAttributeLookup
 from model.profiles.vercel_keyed import VercelKeyedStart
 from model.profiles.vercel_today import VercelToday
 
 # one line per profile; keep alphabetical
 PROFILE_CLASSES: tuple[type[Profile], ...] = (
+    Dbos,
+    Inngest,
+    Temporal,
     VercelAttributeLookup,
     VercelKeyedStart,
     VercelToday,

@@ -39,6 +39,7 @@ def register(spec: StrategySpec) -> StrategySpec:
 
 # one line per strategy module
 from simulator.strategies import keyed as _keyed  # noqa: E402,F401
+from simulator.strategies import peers as _peers  # noqa: E402,F401
 from simulator.strategies import vercel_today as _vercel_today  # noqa: E402,F401
 
 __all__ = ["STRATEGIES", "StrategySpec", "register"]

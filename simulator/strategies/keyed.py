@@ -22,7 +22,7 @@ from simulator.strategies import StrategySpec, register
 from simulator.strategies.vercel_today import KeyedBody
 
 # profiles whose start is atomic and keyed; peers add their names here
-KEYED_PROFILES: tuple[str, ...] = ("vercel-keyed-start",)
+KEYED_PROFILES: tuple[str, ...] = ("vercel-keyed-start", "temporal", "inngest", "dbos")
 
 CONFLICT_ERRORS = frozenset({"HookConflictError"})
 
