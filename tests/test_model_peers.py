@@ -124,7 +124,7 @@ def test_temporal_terminate_existing_retry_terminates_the_newer_run():
 )
 def test_temporal_reuse_policy_against_the_closed_run(reuse, end, expected):
     p = make_profile("temporal", reuse_policy=reuse)
-    w, rs = apply_all(p, owner(p, end), start(request=2))
+    _, rs = apply_all(p, owner(p, end), start(request=2))
     assert rs == [expected]
 
 
@@ -254,7 +254,7 @@ def test_inngest_long_run_loses_its_dedupe_while_still_running():
 
 def test_inngest_key_includes_the_function():
     p = make_profile("inngest", window=2)
-    w, rs = apply_all(p, owner(p), start(workflow="other", request=2))
+    _, rs = apply_all(p, owner(p), start(workflow="other", request=2))
     assert rs == [O.Started(2)]
 
 
