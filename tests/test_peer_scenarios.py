@@ -128,6 +128,22 @@ PINS: dict[str, dict] = {
             "r2: PerformEffect('order:1', 2) -> Ok(None)",
         ],
     },
+    "temporal-duplicate-gets-no-result": {
+        "verdict": "violated",
+        "states": 152,
+        "properties": {
+            "no-failed-request": "violated",
+            "at-most-once-effect": "holds",
+            "result-matches-owner": "holds",
+        },
+        "message": "req2 failed: WorkflowExecutionAlreadyStarted 1",
+        "trace": [
+            "arrive req1: Arrive('req1') -> 0",
+            "req1: KeyedStart('order', 1, 'order:1', (), 'req1') -> Started(1)",
+            "arrive req2: Arrive('req2') -> 0",
+            "req2: KeyedStart('order', 2, 'order:1', (), 'req2') -> Error('WorkflowExecutionAlreadyStarted', 1)",
+        ],
+    },
     "temporal-failed-only-rerun": {
         "verdict": "violated",
         "states": 115,
