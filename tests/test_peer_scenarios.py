@@ -316,3 +316,16 @@ def test_temporal_request_id_retry_answers_the_resend_with_the_closed_run():
     assert steps[7].result == O.Started(1)  # run 1 closed two ticks ago, still started=true
     assert state.procs[0][1] == Done(("ok", ("result", "order", "order:1", 1)))
     assert len(state.world.runs) == 1
+
+
+def test_invalid_temporal_combination_is_a_one_line_exit_2(capsys, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'name = "bad"\nprofile = "temporal"\n[profile_options]\n'
+        'conflict_policy = "terminate-existing"\nreuse_policy = "reject-duplicate"\n'
+        '[[requests]]\nstrategy = "keyed-execute"\nkey = "k"\n'
+    )
+    assert main(["check", str(bad)]) == 2
+    _, err = capsys.readouterr()
+    assert err.count("\n") == 1
+    assert "option 'reuse_policy' = 'reject-duplicate' cannot be combined with option " in err
