@@ -6,7 +6,8 @@ Nothing in it is typed by hand. Every cell is the outcome of explorer runs on th
 * lifecycle cells come from small generated *probe* scenarios (two requests for one key):
   - admission: two concurrent requests; ``no-wasted-run`` holds iff no duplicate run is created,
     started and discarded (the dedupe is atomic with admission);
-  - in-flight: the same probe; every kind of answer the second request can end with is found by
+  - in-flight: the first run stays running after its work (a long-running owner) and the second
+    request arrives while it is live; every kind of answer the duplicate can end with is found by
     repeated search (observe a new kind, add it to the known set, search again until the search
     proves there is no other kind within the bounds), each with a witness trace;
   - memory: the second request arrives ``d`` ticks after the first run ended (``after = 1``),
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from model.ops import AwaitRun
 from model.profiles import PROFILES
 from properties import FINAL, PROPERTIES, Property
 from simulator.explorers import HOLDS, UNKNOWN, VIOLATED, CheckResult, check
@@ -59,15 +61,20 @@ def _temporal_rows() -> tuple[Design, ...]:
                 continue  # rejected by Temporal (and by the profile) as invalid
             options = (("conflict_policy", conflict), ("retention", 2), ("reuse_policy", reuse))
             rows.append(
-                Design(f"Temporal ({conflict}, {reuse})", "temporal", options, ("keyed-adopt",))
+                Design(
+                    f"Temporal ({conflict}, {reuse})",
+                    "temporal",
+                    options,
+                    ("keyed-adopt", "keyed-execute"),
+                )
             )
     return tuple(rows)
 
 
 DESIGNS: tuple[Design, ...] = (
     *_temporal_rows(),
-    Design("Inngest", "inngest", (("window", 2),), ("keyed-adopt",)),
-    Design("DBOS", "dbos", (), ("keyed-adopt",)),
+    Design("Inngest", "inngest", (("window", 2),), ("keyed-adopt", "keyed-execute")),
+    Design("DBOS", "dbos", (), ("keyed-adopt", "keyed-execute")),
     Design(
         "Vercel today",
         "vercel-today",
@@ -124,16 +131,26 @@ def _slug(text: str) -> str:
 
 
 def probe(design: Design, strategy: str, kind: str, delay: int = 0) -> Scenario:
-    """A generated two-request scenario for one key (see the module doc)."""
+    """A generated two-request scenario for one key (see the module doc). ``kind``:
+    ``concurrent`` (both arrive at once), ``in-flight`` (the first run stays running after its
+    work and the second request arrives while it is live), ``late`` (the second request arrives
+    ``delay`` ticks after the first run ended)."""
     late = kind == "late"
+    first: dict[str, Any] = {"strategy": strategy, "key": "k:1", "workflow": "wf"}
     second: dict[str, Any] = {"strategy": strategy, "key": "k:1", "workflow": "wf"}
     if late:
         second.update(after=1, arrive=[delay, delay])
+    if kind == "in-flight":
+        first["options"] = {"hold": True}
+        second["during"] = 1
     name = f"matrix:{_slug(design.label)}:{strategy}:{kind}" + (f"-{delay}" if late else "")
     data = {
         "name": name,
         "description": f"{design.label}, {strategy}: "
-        + (f"a retry {delay} ticks after the owner ended" if late else "two concurrent requests"),
+        + {
+            "late": f"a retry {delay} ticks after the owner ended",
+            "in-flight": "a duplicate while a long-running owner is live",
+        }.get(kind, "two concurrent requests"),
         "profile": design.profile,
         "profile_options": dict(design.options),
         "bounds": {
@@ -142,7 +159,7 @@ def probe(design: Design, strategy: str, kind: str, delay: int = 0) -> Scenario:
             "dedupe_window": delay,
             "max_states": 400_000,
         },
-        "requests": [{"strategy": strategy, "key": "k:1", "workflow": "wf"}, second],
+        "requests": [first, second],
     }
     return scenario_from_dict(data, name)
 
@@ -163,7 +180,7 @@ def duplicate_outcome(system, state) -> str | None:
     if proc is None:
         return None
     if type(proc[1]) is not Done:
-        return "waits forever"
+        return _waiting(system, state, dup, proc[1])
     outcome = proc[1].outcome
     if outcome[0] == "error":
         return f"error {outcome[1]}"
@@ -197,6 +214,22 @@ def duplicate_outcome(system, state) -> str | None:
         "rejected": f"error {value[1] if len(value) > 1 else ''}".strip(),
         "superseded": "cancelled by a newer request",
     }.get(tag, str(tag))
+
+
+def _waiting(system, state, dup: int, pending) -> str:
+    """A duplicate still blocked when nothing can move: on whom is it waiting?"""
+    world = state.world
+    if any(e.request == dup for e in world.effects):
+        return "a new run (the work runs again)"
+    if type(pending) is AwaitRun:
+        target = world.run(pending.run_id)
+        if target is not None and target.request != dup:
+            return "the owner's run (waits for its result)"
+        if target is not None:  # waits for its own run: what does that run wait for?
+            body = state.procs[system.n + target.id - 1][1]
+            if type(body) is AwaitRun and world.run(body.run_id).request != dup:
+                return "a run that waits for the owner's result"
+    return "waits forever"
 
 
 def _observe_kinds(
@@ -301,8 +334,9 @@ def _lifecycle(design: Design, run: _Runner) -> dict[str, Cell]:
     kinds: list[str] = []
     complete = True
     witnesses = []
+    in_flight = probe(design, rep, "in-flight")
     for strategy in design.strategies:
-        scenario = probe(design, strategy, "concurrent")
+        scenario = probe(design, strategy, "in-flight")
         seen, exhaustive = _observe_kinds(scenario, run)
         complete = complete and exhaustive
         for kind, result in seen:
@@ -313,7 +347,7 @@ def _lifecycle(design: Design, run: _Runner) -> dict[str, Cell]:
     cells["in-flight"] = Cell(
         text,
         "observed",
-        concurrent.name,
+        in_flight.name,
         detail=text,
         result=witnesses[0][1] if witnesses else None,
         property="observe-duplicate-outcome",

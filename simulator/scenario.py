@@ -33,6 +33,8 @@ class Request:
     options: tuple[tuple[str, Any], ...] = ()
     # arrive only once a run started for request ``after`` has ended (a retry after completion)
     after: int | None = None
+    # arrive only while a run started for request ``during`` exists and has not ended
+    during: int | None = None
 
     def option(self, name: str, default: Any = None) -> Any:
         for k, v in self.options:
@@ -92,7 +94,16 @@ _TOP_KEYS = {
     "expect": '"holds" or "violated:<property>"',
     "requests": "array of [[requests]] tables",
 }
-_REQUEST_KEYS = ("strategy", "key", "workflow", "payload", "arrive", "after", "options")
+_REQUEST_KEYS = (
+    "strategy",
+    "key",
+    "workflow",
+    "payload",
+    "arrive",
+    "after",
+    "during",
+    "options",
+)
 _BOUND_KEYS = tuple(Bounds.__dataclass_fields__)
 
 
@@ -197,13 +208,16 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
             raise _fail(
                 source, f"{where}.arrive", f"max {hi} is past bounds.max_ticks = {bounds.max_ticks}"
             )
-        after = raw.get("after")
-        if after is not None:
-            after = _int(source, f"{where}.after", after, 1)
-            if after >= i:
-                raise _fail(
-                    source, f"{where}.after", f"must name an earlier request (1..{i - 1}), got {after}"
-                )
+        after, during = raw.get("after"), raw.get("during")
+        for guard, value in (("after", after), ("during", during)):
+            if value is not None:
+                _int(source, f"{where}.{guard}", value, 1)
+                if value >= i:
+                    raise _fail(
+                        source,
+                        f"{where}.{guard}",
+                        f"must name an earlier request (1..{i - 1}), got {value}",
+                    )
         req_options = raw.get("options", {})
         if not isinstance(req_options, dict):
             raise _fail(source, f"{where}.options", "must be a table")
@@ -225,6 +239,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
                 arrive_min=lo,
                 arrive_max=hi,
                 after=after,
+                during=during,
                 options=tuple(sorted(req_options.items())),
             )
         )

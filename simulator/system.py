@@ -184,9 +184,17 @@ class System:
 
     @staticmethod
     def _after_ok(world: WorldState, req) -> bool:
-        if req.after is None:
-            return True
-        return any(r.request == req.after and r.status in TERMINAL for r in world.runs)
+        """Arrival guards: ``after`` (a run of that request has ended), ``during`` (a run of
+        that request exists and has not ended)."""
+        if req.after is not None and not any(
+            r.request == req.after and r.status in TERMINAL for r in world.runs
+        ):
+            return False
+        if req.during is not None and not any(
+            r.request == req.during and r.status not in TERMINAL for r in world.runs
+        ):
+            return False
+        return True
 
     def successors(self, state: SystemState) -> list[tuple[str, SystemState]]:
         """Every (action, next state) pair: the explorers' hot loop."""

@@ -29,10 +29,21 @@ class StrategySpec:
 
 STRATEGIES: dict[str, StrategySpec] = {}
 
+# options every strategy accepts
+COMMON_OPTIONS: dict[str, Option] = {
+    "hold": Option(
+        False,
+        kind=bool,
+        doc="the owner's run stays running after its work (a long-running owner): duplicates "
+        "always meet it in flight",
+    ),
+}
+
 
 def register(spec: StrategySpec) -> StrategySpec:
     if spec.name in STRATEGIES:
         raise ValueError(f"strategy {spec.name!r} registered twice")
+    spec.options.update({k: v for k, v in COMMON_OPTIONS.items() if k not in spec.options})
     STRATEGIES[spec.name] = spec
     return spec
 

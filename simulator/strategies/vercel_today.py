@@ -173,7 +173,13 @@ class KeyedBody(Program):
         return ("work",), O.PerformEffect(self.key, self.run_id)
 
     def after_work(self) -> tuple[Any, Any]:
+        if self.request.option("hold", False):
+            return self.hold()
         return self.finish(self.result())
+
+    def hold(self) -> tuple[Any, Any]:
+        """A long-running owner: wait for our own end, which never comes."""
+        return ("hold",), O.AwaitRun(self.run_id)
 
     def finish(self, output: Any) -> tuple[Any, Any]:
         return ("complete", output), O.CompleteRun(self.run_id, output)
@@ -290,7 +296,11 @@ class SignalBody(KeyedBody):
         if phase == "drain":
             if kind is O.Payload:
                 return ("drain",), O.PollPayload(self.run_id, HOOK_ID)
+            if self.request.option("hold", False):  # a long-running owner keeps serving
+                return ("serve",), O.ConsumePayload(self.run_id, HOOK_ID)
             return self.finish(self.result())
+        if phase == "serve" and kind is O.Payload:
+            return ("serve",), O.ConsumePayload(self.run_id, HOOK_ID)
         if phase == "status" and kind is O.RunInfo:
             if result.status in (PENDING, RUNNING):
                 return ("lookup", local[1]), O.GetHookByToken(self.key)
