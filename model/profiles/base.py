@@ -176,17 +176,23 @@ class V4World(Profile):
 
     # -- runs ----------------------------------------------------------------------------------
 
-    def create_run(self, world: WorldState, op: O.CreateRun):
-
+    @staticmethod
+    def new_run(world: WorldState, op: O.CreateRun | O.KeyedStart) -> tuple[WorldState, Run]:
+        """Append a pending run for ``op`` (``run_created``); keyed starts record their key."""
         run = Run(
             id=len(world.runs) + 1,
             workflow=op.workflow,
             status=PENDING,
             request=op.request,
+            key=getattr(op, "key", None),
             attributes=tuple(sorted(op.attributes)),
             started_at=world.clock,
         )
-        return world._replace(runs=(*world.runs, run)), O.Ok(run.id)
+        return world._replace(runs=(*world.runs, run)), run
+
+    def create_run(self, world: WorldState, op: O.CreateRun):
+        world, run = self.new_run(world, op)
+        return world, O.Ok(run.id)
 
     def start_run(self, world: WorldState, op: O.StartRun):
         run = world.run(op.run_id)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from model import ops as O
 from model.profiles.base import Option, V4World
-from model.state import PENDING, KeyEntry, Run, WorldState
+from model.state import KeyEntry, WorldState
 
 CONFLICTING = "DBOSConflictingWorkflowError"
 IN_USE = "DBOSWorkflowIDInUseError"
@@ -48,14 +48,5 @@ class Dbos(V4World):
             if row.workflow != op.workflow:
                 return world, O.Error(CONFLICTING, row.id)
             return world, O.Existing(row.id, row.status, row.output)
-        run = Run(
-            id=len(world.runs) + 1,
-            workflow=op.workflow,
-            status=PENDING,
-            request=op.request,
-            key=op.key,
-            attributes=tuple(sorted(op.attributes)),
-            started_at=world.clock,
-        )
-        world = world._replace(runs=(*world.runs, run))
+        world, run = self.new_run(world, op)
         return world.with_key(KeyEntry(op.key, run.id, world.clock)), O.Started(run.id)

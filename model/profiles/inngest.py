@@ -27,7 +27,7 @@ from typing import Any
 
 from model import ops as O
 from model.profiles.base import Option, V4World
-from model.state import PENDING, KeyEntry, Run, WorldState
+from model.state import KeyEntry, WorldState
 
 
 def dedupe_key(workflow: str, key: str) -> str:
@@ -51,16 +51,7 @@ class Inngest(V4World):
         entry = world.key_entry(key)
         if entry is not None and world.clock < entry.expires_at:
             return world, O.Dropped()
-        run = Run(
-            id=len(world.runs) + 1,
-            workflow=op.workflow,
-            status=PENDING,
-            request=op.request,
-            key=op.key,
-            attributes=tuple(sorted(op.attributes)),
-            started_at=world.clock,
-        )
-        world = world._replace(runs=(*world.runs, run))
+        world, run = self.new_run(world, op)
         expires = world.clock + self.options["window"]
         return world.with_key(KeyEntry(key, run.id, world.clock, expires)), O.Started(run.id)
 

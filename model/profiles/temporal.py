@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from model import ops as O
 from model.profiles.base import Option, V4World
-from model.state import CANCELLED, FAILED, PENDING, TERMINAL, KeyEntry, Run, WorldState
+from model.state import CANCELLED, FAILED, TERMINAL, KeyEntry, Run, WorldState
 
 ALREADY_STARTED = "WorkflowExecutionAlreadyStarted"
 TERMINATED = "terminated"  # the output of a terminated run (status ``cancelled``)
@@ -137,15 +137,6 @@ class Temporal(V4World):
 
     @staticmethod
     def _admit(world: WorldState, op: O.KeyedStart):
-        run = Run(
-            id=len(world.runs) + 1,
-            workflow=op.workflow,
-            status=PENDING,
-            request=op.request,
-            key=op.key,
-            attributes=tuple(sorted(op.attributes)),
-            started_at=world.clock,
-        )
-        world = world._replace(runs=(*world.runs, run))
+        world, run = V4World.new_run(world, op)
         world = world.with_key(KeyEntry(op.key, run.id, world.clock, None, op.request_id))
         return world, O.Started(run.id)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from model import ops as O
 from model.profiles.base import Option, V4World
-from model.state import PENDING, TERMINAL, Hook, KeyEntry, Run, WorldState
+from model.state import TERMINAL, Hook, KeyEntry, WorldState
 
 KEY_HOOK_ID = "h1"
 
@@ -64,16 +64,7 @@ class VercelKeyedStart(V4World):
         if holder is not None:
             # the key is free in key memory but a live hook (claimed by a body) holds the token
             return world, O.Error("HookConflictError", holder.run_id)
-        run = Run(
-            id=len(world.runs) + 1,
-            workflow=op.workflow,
-            status=PENDING,
-            request=op.request,
-            key=op.key,
-            attributes=tuple(sorted(op.attributes)),
-            started_at=world.clock,
-        )
-        world = world._replace(runs=world.runs + (run,))
+        world, run = self.new_run(world, op)
         world = world.with_hooks(world.hooks + (Hook(op.key, run.id, KEY_HOOK_ID),))
         world = world.with_key(KeyEntry(op.key, run.id, world.clock))
         return world, O.Started(run.id)
