@@ -27,6 +27,12 @@ def catalog() -> dict[str, Scenario]:
                 f"{CATALOG_PREFIX}{stem}: name: {scenario.name!r} must match the file name {stem!r}"
             )
         found[stem] = scenario
+    for scenario in found.values():
+        for other in scenario.closed_by:
+            if other not in found:
+                raise ScenarioError(
+                    f"{scenario.source}: closed_by: {other!r} is not a catalog scenario"
+                )
     return dict(sorted(found.items()))
 
 

@@ -64,6 +64,7 @@ class Scenario:
     properties: tuple[str, ...]
     expect: str | None  # "holds" | "violated:<property>" | None
     why: str = ""
+    closed_by: tuple[str, ...] = ()  # catalog scenarios of designs that close this race
     source: str = "<string>"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -87,6 +88,7 @@ _TOP_KEYS = {
     "name": "scenario name",
     "description": "one line",
     "why": "why the expectation is what it is",
+    "closed_by": "list of scenario names: designs where the violated property holds",
     "profile": "profile name",
     "profile_options": "table of profile options",
     "bounds": "table",
@@ -121,6 +123,12 @@ def _str(source: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise _fail(source, key, f"must be a non-empty string, got {value!r}")
     return value
+
+
+def _names(source: str, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _fail(source, key, f"must be a list of scenario names, got {value!r}")
+    return tuple(value)
 
 
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:
@@ -272,6 +280,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
         name=name,
         description=str(data.get("description", "")),
         why=str(data.get("why", "")),
+        closed_by=_names(source, "closed_by", data.get("closed_by", [])),
         profile_name=profile_name,
         profile_options=tuple(sorted(options.items())),
         requests=tuple(requests),

@@ -118,3 +118,13 @@ def test_digest_ignores_formatting_but_not_meaning():
     b = parse_scenario(GOOD.replace("max_ticks = 2", "max_ticks   =   2  # comment"))
     c = parse_scenario(GOOD.replace('key = "k"', 'key = "j"'))
     assert a.digest == b.digest != c.digest
+
+
+def test_closed_by_names_catalog_scenarios():
+    scenarios = catalog()
+    linked = [(s.name, other) for s in scenarios.values() for other in s.closed_by]
+    assert linked, "the catalog links races to the designs that close them"
+    for name, other in linked:
+        assert other in scenarios, (name, other)
+    with pytest.raises(ScenarioError, match="closed_by: must be a list of scenario names"):
+        parse_scenario('closed_by = "x"\n' + GOOD, "f.toml")
