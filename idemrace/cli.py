@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "idemrace.commands.check",
     "idemrace.commands.replay",
     "idemrace.commands.matrix",
+    "idemrace.commands.report",
 )
 
 

@@ -1,0 +1,183 @@
+"""The explored state graph around a counterexample, for people.
+
+Built after the search, never during it: the counterexample path is replayed from the initial
+state, and every path state's successors are expanded once more, so the picture shows the path
+and each branch a scheduler could have taken instead (capped per state). networkx holds the graph
+only here; it is saved as GraphML (for tools) and drawn with matplotlib (for people).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+
+from simulator.system import System
+
+MAX_BRANCHES = 4  # off-path successors shown per path state
+
+
+def summarize(system: System, state) -> str:
+    """One line: run statuses, token owners, and the clock."""
+    world = state.world
+    runs = " ".join(f"r{r.id}:{r.status}" for r in world.runs) or "no runs"
+    hooks = " ".join(f"{h.token}->r{h.run_id}" for h in world.hooks) or "no hooks"
+    return f"t={world.clock} | {runs} | {hooks} | effects={len(world.effects)}"
+
+
+def neighbourhood(system: System, schedule: list[str]) -> nx.DiGraph:
+    """The path of ``schedule`` and up to ``MAX_BRANCHES`` alternatives per path state."""
+    graph = nx.DiGraph()
+    state = system.initial()
+    ids = {state: "s0"}
+    graph.add_node("s0", label=summarize(system, state), on_path=True, step=0)
+    path_states = [state]
+    for k, label in enumerate(schedule, start=1):
+        state, _ = system.step(state, label)
+        node = f"s{k}"
+        if state not in ids:
+            ids[state] = node
+        graph.add_node(node, label=summarize(system, state), on_path=True, step=k)
+        graph.add_edge(f"s{k - 1}", node, action=label, on_path=True)
+        path_states.append(state)
+    extra = 0
+    for k, here in enumerate(path_states):
+        taken = schedule[k] if k < len(schedule) else None
+        shown = 0
+        for label, nxt in system.successors(here):
+            if label == taken or shown >= MAX_BRANCHES:
+                continue
+            node = ids.get(nxt)
+            if node is None:
+                extra += 1
+                node = f"n{extra}"
+                ids[nxt] = node
+                graph.add_node(node, label=summarize(system, nxt), on_path=False, step=k + 1)
+            if not graph.has_edge(f"s{k}", node):
+                graph.add_edge(f"s{k}", node, action=label, on_path=False)
+            shown += 1
+    return graph
+
+
+def save_graphml(graph: nx.DiGraph, path: Path) -> None:
+    from idemrace.trace import write_atomic
+
+    write_atomic(path, "\n".join(nx.generate_graphml(graph, prettyprint=True)) + "\n")
+
+
+def render_graph(graph: nx.DiGraph, title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from reports.swimlane import VIOLATION, save_figure
+
+    path_nodes = sorted(
+        (n for n, d in graph.nodes(data=True) if d["on_path"]), key=lambda n: graph.nodes[n]["step"]
+    )
+    position = {node: (graph.nodes[node]["step"], 0.0) for node in path_nodes}
+    column_fill: dict[int, int] = {}
+    for node, data in sorted(graph.nodes(data=True), key=lambda item: item[0]):
+        if data["on_path"]:
+            continue
+        column = data["step"]
+        row = column_fill.get(column, 0)
+        column_fill[column] = row + 1
+        position[node] = (column, -(row + 1) * 0.9)
+    depth = max((graph.nodes[n]["step"] for n in graph.nodes), default=1)
+    rows = max(column_fill.values(), default=0)
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * depth + 2), max(3.0, 0.8 * rows + 2.2)), dpi=110)
+    off_edges = [(u, v) for u, v, d in graph.edges(data=True) if not d["on_path"]]
+    on_edges = [(u, v) for u, v, d in graph.edges(data=True) if d["on_path"]]
+    nx.draw_networkx_edges(
+        graph,
+        position,
+        edgelist=off_edges,
+        ax=ax,
+        edge_color="#b0b0b0",
+        arrows=True,
+        arrowsize=8,
+        width=0.8,
+    )
+    nx.draw_networkx_edges(
+        graph,
+        position,
+        edgelist=on_edges,
+        ax=ax,
+        edge_color=VIOLATION,
+        arrows=True,
+        arrowsize=12,
+        width=2.2,
+    )
+    off_nodes = [n for n in graph.nodes if not graph.nodes[n]["on_path"]]
+    nx.draw_networkx_nodes(
+        graph,
+        position,
+        nodelist=off_nodes,
+        ax=ax,
+        node_color="#e0e0e0",
+        node_size=120,
+        edgecolors="#9e9e9e",
+    )
+    nx.draw_networkx_nodes(
+        graph,
+        position,
+        nodelist=path_nodes[:-1],
+        ax=ax,
+        node_color="#ffcdd2",
+        node_size=260,
+        edgecolors=VIOLATION,
+    )
+    nx.draw_networkx_nodes(
+        graph,
+        position,
+        nodelist=path_nodes[-1:],
+        ax=ax,
+        node_color=VIOLATION,
+        node_size=420,
+        node_shape="X",
+    )
+    nx.draw_networkx_labels(
+        graph, position, labels={n: graph.nodes[n]["step"] for n in path_nodes}, ax=ax, font_size=7
+    )
+    edge_labels = {(u, v): d["action"] for u, v, d in graph.edges(data=True) if d["on_path"]}
+    nx.draw_networkx_edge_labels(
+        graph, position, edge_labels=edge_labels, ax=ax, font_size=6, rotate=True, label_pos=0.5
+    )
+    ax.set_title(title, fontsize=11, loc="left")
+    ax.axis("off")
+    ax.legend(
+        handles=[
+            Line2D(
+                [0],
+                [0],
+                color=VIOLATION,
+                lw=2.2,
+                marker="o",
+                markerfacecolor="#ffcdd2",
+                label="counterexample path (numbered by step)",
+            ),
+            Line2D(
+                [0], [0], marker="X", color=VIOLATION, lw=0, markersize=10, label="violating state"
+            ),
+            Line2D(
+                [0],
+                [0],
+                color="#b0b0b0",
+                lw=0.8,
+                marker="o",
+                markerfacecolor="#e0e0e0",
+                label=f"other schedules from the path (up to {MAX_BRANCHES} a state)",
+            ),
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+    )
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
