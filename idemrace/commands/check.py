@@ -33,6 +33,12 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--walks", type=non_negative, default=1000, help="schedules for random/pct (default 1000)"
     )
+    p.add_argument(
+        "--max-examples",
+        type=non_negative,
+        help="hypothesis: examples to try (default: the settings profile's, "
+        "IDEMRACE_HYPOTHESIS_PROFILE = ci | dev | deep)",
+    )
     p.add_argument("--pct-depth", type=non_negative, default=3, help="PCT bug depth d (default 3)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
@@ -74,6 +80,8 @@ def _result_json(result, args) -> dict[str, Any]:
         bounds["walks"] = args.walks
     if result.explorer == "pct":
         bounds["pct_depth"] = args.pct_depth
+    if result.explorer == "hypothesis":
+        bounds["max_examples"] = args.max_examples
     stats = result.stats
     return {
         "scenario": scenario.name,
@@ -181,6 +189,7 @@ def _run_all(args, scenarios, progress, dask_client):
                     max_states=args.max_states,
                     walks=args.walks,
                     pct_depth=args.pct_depth,
+                    max_examples=args.max_examples,
                     progress=callback,
                 )
         finally:

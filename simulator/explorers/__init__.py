@@ -19,7 +19,7 @@ from simulator.explorers.walks import pct, random_walk
 from simulator.scenario import Scenario
 from simulator.system import System
 
-EXPLORERS = ("bfs", "dfs", "random", "pct")
+EXPLORERS = ("bfs", "dfs", "random", "pct", "hypothesis")
 
 
 def check(
@@ -34,6 +34,8 @@ def check(
     progress: Progress | None = None,
     system: System | None = None,
     extra_properties: tuple = (),
+    max_examples: int | None = None,
+    hypothesis_profile: str | None = None,
 ) -> CheckResult:
     """Explore ``scenario`` and check its properties. Budgets default to the scenario's bounds.
 
@@ -51,11 +53,17 @@ def check(
         stats, exhaustive, cut_off = bfs(system, book, budget, progress)
     elif explorer == "dfs":
         stats, exhaustive, cut_off = dfs(system, book, budget, progress)
+    elif explorer == "hypothesis":
+        from simulator.explorers.stateful import hypothesis_explore
+
+        stats, exhaustive, cut_off = hypothesis_explore(
+            system, book, budget, seed, max_examples, hypothesis_profile, progress
+        )
     elif explorer == "random":
         stats, exhaustive, cut_off = random_walk(system, book, budget, seed, walks, progress)
     else:
         stats, exhaustive, cut_off = pct(system, book, budget, seed, walks, pct_depth, progress)
-    used_seed = seed if explorer in ("random", "pct") else None
+    used_seed = seed if explorer in ("random", "pct", "hypothesis") else None
     return book.result(scenario, explorer, stats, exhaustive, cut_off, used_seed)
 
 
