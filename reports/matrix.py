@@ -291,6 +291,8 @@ def _catalog_for(design: Design, catalog: dict[str, Scenario]) -> list[Scenario]
     for scenario in catalog.values():
         if scenario.profile_name != design.profile:
             continue
+        if scenario.explorer != "bfs":
+            continue  # recommends a sampling explorer: too big to search exhaustively here
         if {r.strategy for r in scenario.requests} - set(design.strategies):
             continue
         options = dict(scenario.profile_options)
@@ -417,6 +419,12 @@ def _properties(design: Design, run: _Runner, catalog: dict[str, Scenario]) -> d
     for strategy in design.strategies:
         scenarios.append(probe(design, strategy, "concurrent"))
         scenarios.append(probe(design, strategy, "late", 0))
+    # one search per scenario, checking every property that applies to it
+    searched: list[tuple[Scenario, CheckResult]] = []
+    for scenario in scenarios:
+        strategies = {r.strategy for r in scenario.requests}
+        names = tuple(n for n, p in sorted(PROPERTIES.items()) if p.applies_to(strategies))
+        searched.append((scenario, run(scenario, names=names)))
     cells: dict[str, Cell] = {}
     for name, prop in sorted(PROPERTIES.items()):
         if not prop.applies_to(design.strategies):
@@ -424,31 +432,30 @@ def _properties(design: Design, run: _Runner, catalog: dict[str, Scenario]) -> d
                 "n/a", "n/a", detail=f"only about {', '.join(sorted(prop.only_for))}"
             )
             continue
-        behind: list[str] = []
-        cell = None
-        exhausted = True
-        for scenario in scenarios:
-            if not prop.applies_to({r.strategy for r in scenario.requests}):
-                continue
-            result = run(scenario, names=(name,))
-            behind.append(scenario.name)
-            if result.properties[name] == VIOLATED:
-                v = result.violations[0]
-                cell = Cell(
-                    "violated",
-                    VIOLATED,
-                    scenario.name,
-                    catalog=not scenario.name.startswith("matrix:"),
-                    detail=v.message,
-                    result=result,
-                    property=name,
-                )
-                break
-            exhausted = exhausted and result.exhausted
-        if cell is None:
-            verdict = HOLDS if exhausted else UNKNOWN
-            cell = Cell(verdict, verdict, ", ".join(behind), detail=f"{len(behind)} scenarios")
-        cells[name] = cell
+        relevant = [(s, r) for s, r in searched if name in r.properties]
+        violated = next(((s, r) for s, r in relevant if r.properties[name] == VIOLATED), None)
+        if violated is not None:
+            scenario, result = violated
+            v = next(v for v in result.violations if v.property == name)
+            cells[name] = Cell(
+                "violated",
+                VIOLATED,
+                scenario.name,
+                catalog=not scenario.name.startswith("matrix:"),
+                detail=v.message,
+                result=result,
+                property=name,
+            )
+            continue
+        proofs = [s.name for s, r in relevant if r.exhausted]
+        partial = [s.name for s, r in relevant if not r.exhausted]
+        # holds = no counterexample anywhere, and at least one search exhausted its bounds;
+        # searches cut off by their budget add no proof and are named in the detail
+        verdict = HOLDS if proofs else UNKNOWN
+        detail = f"exhausted: {', '.join(proofs) or 'none'}"
+        if partial:
+            detail += f"; searched without exhausting: {', '.join(partial)}"
+        cells[name] = Cell(verdict, verdict, ", ".join(proofs or partial), detail=detail)
     return cells
 
 

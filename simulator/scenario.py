@@ -65,6 +65,7 @@ class Scenario:
     expect: str | None  # "holds" | "violated:<property>" | None
     why: str = ""
     closed_by: tuple[str, ...] = ()  # catalog scenarios of designs that close this race
+    explorer: str = "bfs"  # recommended explorer: used when the caller names none
     source: str = "<string>"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -89,6 +90,7 @@ _TOP_KEYS = {
     "description": "one line",
     "why": "why the expectation is what it is",
     "closed_by": "list of scenario names: designs where the violated property holds",
+    "explorer": "the explorer to use when none is named (default bfs; for spaces too big for it)",
     "profile": "profile name",
     "profile_options": "table of profile options",
     "bounds": "table",
@@ -122,6 +124,14 @@ def _int(source: str, key: str, value: Any, minimum: int = 0) -> int:
 def _str(source: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise _fail(source, key, f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _explorer(source: str, value: Any) -> str:
+    from simulator.explorers import EXPLORERS
+
+    if value not in EXPLORERS:
+        raise _fail(source, "explorer", f"{value!r} is not an explorer; allowed: {', '.join(EXPLORERS)}")
     return value
 
 
@@ -281,6 +291,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
         description=str(data.get("description", "")),
         why=str(data.get("why", "")),
         closed_by=_names(source, "closed_by", data.get("closed_by", [])),
+        explorer=_explorer(source, data.get("explorer", "bfs")),
         profile_name=profile_name,
         profile_options=tuple(sorted(options.items())),
         requests=tuple(requests),

@@ -23,7 +23,10 @@ def add_arguments(p) -> None:
         help="catalog names or scenario TOML files (default: the whole catalog)",
     )
     p.add_argument(
-        "--explorer", choices=EXPLORERS, default="bfs", help="search strategy (default bfs)"
+        "--explorer",
+        choices=EXPLORERS,
+        default=None,
+        help="search strategy (default: the scenario's recommended one, bfs unless it says)",
     )
     p.add_argument(
         "--seed", type=non_negative, default=0, help="seed for random and pct (default 0)"
@@ -160,6 +163,7 @@ def _run_all(args, scenarios, progress, dask_client):
         from simulator.explorers.distributed import check_distributed
     results = []
     for scenario in scenarios:
+        explorer = args.explorer or scenario.explorer
         callback = None
         if progress is not None:
             progress.start()
@@ -172,18 +176,18 @@ def _run_all(args, scenarios, progress, dask_client):
             if dask_client is not None:
                 result = check_distributed(
                     scenario,
-                    args.explorer,
+                    explorer,
                     seed=args.seed,
                     walks=args.walks,
                     max_depth=args.max_depth,
                     max_states=args.max_states,
-                    options={"pct_depth": args.pct_depth} if args.explorer == "pct" else {},
+                    options={"pct_depth": args.pct_depth} if explorer == "pct" else {},
                     client=dask_client,
                 )
             else:
                 result = check(
                     scenario,
-                    args.explorer,
+                    explorer,
                     seed=args.seed,
                     max_depth=args.max_depth,
                     max_states=args.max_states,

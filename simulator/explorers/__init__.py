@@ -64,7 +64,9 @@ def check(
     else:
         stats, exhaustive, cut_off = pct(system, book, budget, seed, walks, pct_depth, progress)
     used_seed = seed if explorer in ("random", "pct", "hypothesis") else None
-    return book.result(scenario, explorer, stats, exhaustive, cut_off, used_seed)
+    # walks and Hypothesis find long schedules: shorten them (BFS/DFS traces are kept as found)
+    shorten = explorer in ("random", "pct", "hypothesis")
+    return book.result(scenario, explorer, stats, exhaustive, cut_off, used_seed, shorten)
 
 
 __all__ = [

@@ -31,6 +31,7 @@ class Stats:
     max_depth: int = 0
     seconds: float = 0.0
     schedules: int = 0  # walks (random, pct); 0 for exhaustive explorers
+    first_found: float | None = None  # seconds to the first counterexample (before shrinking)
 
 
 @dataclass
@@ -126,13 +127,25 @@ class PropertyBook:
         exhaustive: bool,
         cut_off: str | None,
         seed: int | None = None,
+        minimize: bool = False,
     ) -> CheckResult:
+        """``minimize``: shorten each counterexample by step deletion (non-BFS explorers)."""
+        from simulator.explorers.minimize import minimize as shorten
+
+        by_name = {p.name: p for p in self.invariants + self.finals}
         violations = []
         per_property = {}
         for name in self.names:
             if name in self.found:
                 message, schedule = self.found[name]
+                if minimize:
+                    schedule = shorten(self.system, list(schedule), by_name[name])
                 state, steps = self.system.replay(list(schedule))
+                prop = by_name[name]
+                again = prop.check(self.system, state)
+                if again is None and prop.settle is not None:
+                    again = prop.settle(self.system, state)
+                message = again or message
                 violations.append(Violation(name, message, list(schedule), steps, state))
                 per_property[name] = VIOLATED
             else:

@@ -28,6 +28,7 @@ def bfs(system: System, book: PropertyBook, budget: Budget, progress: Progress |
     seen: dict = {init: 0}
     parents: list[tuple[int, str | None]] = [(-1, None)]
     successors = system.successors
+    setdefault = seen.setdefault
     cut_off = None
     book.check(init, False, lambda: [])
     queue = deque([(init, 0, 0)])
@@ -47,14 +48,15 @@ def bfs(system: System, book: PropertyBook, budget: Budget, progress: Progress |
         child_depth = depth + 1
         for label, nxt in nexts:
             transitions += 1
-            if nxt in seen:
+            child = len(parents)
+            # one hash per successor: setdefault both tests and inserts
+            if setdefault(nxt, child) != child:
                 continue
-            if len(parents) >= max_states:
+            if child >= max_states:
+                del seen[nxt]
                 cut_off = f"state budget {max_states} reached"
                 queue.clear()
                 break
-            child = len(parents)
-            seen[nxt] = child
             parents.append((index, label))
             if child_depth > deepest:
                 deepest = child_depth

@@ -105,6 +105,9 @@ def hypothesis_explore(
     use_target = os.environ.get("IDEMRACE_HYPOTHESIS_TARGET", "1") != "0"
 
     def fail(prop_name: str, message: str, path: list[str]) -> None:
+        if stats.first_found is None:
+            stats.first_found = time.perf_counter() - start
+            last["first_length"] = len(path)
         last["found"] = (prop_name, message, list(path))
         raise _Found(f"{prop_name}: {message}")
 
