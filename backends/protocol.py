@@ -1,0 +1,235 @@
+"""The backend protocol: one storage engine behind the model's world operations.
+
+A ``Backend`` is one store (a database file, a PostgreSQL database, the model in memory). It is
+configured with the profile whose promises it claims to keep (``configure``), emptied to a fresh
+world (``reset``), and handed out as ``Session``s: one per client, each a connection of its own, so
+N client threads really run N connections at once.
+
+A ``Session`` has one method per world operation of the model (``model/ops.py``), named after the
+op (``KeyedStart`` -> ``keyed_start``), and ``apply(op)`` dispatches on the op's type. Every method
+answers with the model's result values (``model.ops`` NamedTuples) so a backend's answer compares
+equal to the model's: run ids are the integers 1, 2, ... in admission order (gap-free: the n-th
+admitted run is run n), errors are ``Error(<real class name>, detail)``.
+
+Time is logical. ``advance_clock`` moves the store's clock one tick (the model's ``AdvanceClock``
+/ ``Profile.tick``); the clock is part of the stored state (a row in the reference backends), runs
+record the tick of their admission and of their end, and retention windows are counted in ticks.
+That is what lets a backend and the model agree on expiry deterministically: no wall clock is read.
+
+``snapshot()`` reads the whole store back as a ``WorldState`` (ghost state included: the reference
+backends keep the delivery, consumption, effect and cancel logs as tables), so the harness can
+check that a state a backend reached after faults is one the model allows.
+
+Values (outputs, payloads, errors) are Python literals: they are stored as their ``repr`` and read
+back with ``ast.literal_eval`` (``encode``/``decode``), which round-trips exactly for the strings,
+integers and tuples strategies use.
+"""
+
+from __future__ import annotations
+
+import ast
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from model import ops as O
+from model.profiles.base import Profile
+from model.state import WorldState
+
+
+class BackendError(Exception):
+    """Bad backend configuration (unknown profile or option): a one-line message, exit 2."""
+
+
+class BackendUnavailable(Exception):
+    """The store cannot be reached (server down, connection dropped): a one-line message.
+
+    Raised from an operation, it means the caller does not know whether the operation took effect
+    (like a lost response); the session reconnects on its next operation."""
+
+
+# Op type -> Session method name. Every op a backend may be asked to perform is listed here.
+OP_METHODS: dict[type, str] = {
+    O.CreateRun: "create_run",
+    O.StartRun: "start_run",
+    O.ClaimHook: "claim_hook",
+    O.DeliverPayload: "deliver_payload",
+    O.ConsumePayload: "consume_payload",
+    O.PollPayload: "poll_payload",
+    O.DisposeHook: "dispose_hook",
+    O.CompleteRun: "complete_run",
+    O.FailRun: "fail_run",
+    O.CancelRun: "cancel_run",
+    O.ReleaseHooks: "release_hooks",
+    O.GetHookByToken: "get_hook_by_token",
+    O.GetRun: "get_run",
+    O.ListRuns: "list_runs",
+    O.AwaitRun: "await_run",
+    O.PerformEffect: "perform_effect",
+    O.AppRecordGet: "app_record_get",
+    O.AppRecordPut: "app_record_put",
+    O.KeyedStart: "keyed_start",
+    O.AdvanceClock: "advance_clock",
+}
+
+# profile name -> the options a backend must honour for it (the defaults are the profile's)
+SUPPORTED_PROFILES: dict[str, tuple[str, ...]] = {
+    "vercel-today": ("atomic_release",),
+    "vercel-attribute-lookup": ("atomic_release", "retention"),
+    "vercel-keyed-start": ("atomic_release", "retention", "retention_from", "duplicate"),
+}
+
+
+def encode(value: Any) -> str:
+    text = repr(value)
+    if decode(text) != value:
+        raise BackendError(f"value {text} is not a Python literal a backend can store")
+    return text
+
+
+def decode(text: str) -> Any:
+    return ast.literal_eval(text)
+
+
+class Session(ABC):
+    """One client connection. Methods are the world operations; see the module docstring."""
+
+    _dispatch: ClassVar[dict[type, str]] = OP_METHODS
+
+    def apply(self, op: Any) -> Any:
+        method = self._dispatch.get(type(op))
+        if method is None:
+            raise BackendError(f"no backend operation for {type(op).__name__}")
+        return getattr(self, method)(op)
+
+    # runs
+    @abstractmethod
+    def create_run(self, op: O.CreateRun) -> Any: ...
+    @abstractmethod
+    def start_run(self, op: O.StartRun) -> Any: ...
+    @abstractmethod
+    def complete_run(self, op: O.CompleteRun) -> Any: ...
+    @abstractmethod
+    def fail_run(self, op: O.FailRun) -> Any: ...
+    @abstractmethod
+    def cancel_run(self, op: O.CancelRun) -> Any: ...
+    @abstractmethod
+    def get_run(self, op: O.GetRun) -> Any: ...
+    @abstractmethod
+    def list_runs(self, op: O.ListRuns) -> Any: ...
+    @abstractmethod
+    def keyed_start(self, op: O.KeyedStart) -> Any: ...
+
+    # hooks
+    @abstractmethod
+    def claim_hook(self, op: O.ClaimHook) -> Any: ...
+    @abstractmethod
+    def deliver_payload(self, op: O.DeliverPayload) -> Any: ...
+    @abstractmethod
+    def poll_payload(self, op: O.PollPayload) -> Any: ...
+    @abstractmethod
+    def dispose_hook(self, op: O.DisposeHook) -> Any: ...
+    @abstractmethod
+    def release_hooks(self, op: O.ReleaseHooks) -> Any: ...
+    @abstractmethod
+    def get_hook_by_token(self, op: O.GetHookByToken) -> Any: ...
+
+    # application side (the app's own tables, and the ghost effect log)
+    @abstractmethod
+    def perform_effect(self, op: O.PerformEffect) -> Any: ...
+    @abstractmethod
+    def app_record_get(self, op: O.AppRecordGet) -> Any: ...
+    @abstractmethod
+    def app_record_put(self, op: O.AppRecordPut) -> Any: ...
+
+    # time
+    @abstractmethod
+    def advance_clock(self, op: O.AdvanceClock) -> Any:
+        """One logical tick passes; answers ``Ok(new clock)``."""
+
+    @abstractmethod
+    def snapshot(self) -> WorldState:
+        """The whole store as a ``WorldState`` (one consistent read)."""
+
+    def close(self) -> None:  # noqa: B027 - optional for sessions with nothing to release
+        """Release the connection."""
+
+    # The blocking ops are only issued once the model says they can fire (the harness asks
+    # ``Profile.enabled``), so they are the non-blocking reads/takes they then amount to.
+    def consume_payload(self, op: O.ConsumePayload) -> Any:
+        result = self.poll_payload(O.PollPayload(op.run_id, op.hook_id))
+        if result == O.Ok(None):
+            # the hook is gone (enabled because there is nothing to wait for) or, against a
+            # conforming backend, never: the model only fires ConsumePayload on a non-empty inbox
+            return O.HOOK_NOT_FOUND if self._hook_missing(op) else result
+        return result
+
+    def _hook_missing(self, op: O.ConsumePayload) -> bool:
+        snap = self.snapshot()
+        return snap.hook_of(op.run_id, op.hook_id) is None
+
+    def await_run(self, op: O.AwaitRun) -> Any:
+        return self.get_run(O.GetRun(op.run_id))
+
+
+class Backend(ABC):
+    """One store. Subclasses set ``name`` and implement ``session``/``reset``; see the module
+    docstring. ``url`` names an existing server where the backend has one (postgres), ``workdir``
+    is a directory the backend may use for its files."""
+
+    name: ClassVar[str] = "backend"
+    # "restart" (the store can be stopped and started again), "kill" (clients in other
+    # processes can be killed mid-operation), "drop" (a connection can be dropped mid-transaction)
+    FAULTS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, url: str | None = None, workdir: Path | None = None) -> None:
+        self.url = url
+        self.workdir = workdir
+        self.profile: Profile | None = None
+
+    def configure(self, profile: Profile) -> None:
+        """Behave like ``profile`` from the next ``reset`` on; ``BackendError`` if unsupported."""
+        allowed = SUPPORTED_PROFILES.get(profile.name)
+        if allowed is None:
+            names = ", ".join(sorted(SUPPORTED_PROFILES))
+            raise BackendError(
+                f"{self.name}: profile {profile.name!r} unsupported; supported: {names}"
+            )
+        self.profile = profile
+
+    def supports(self, profile: Profile) -> bool:
+        return profile.name in SUPPORTED_PROFILES
+
+    @property
+    def options(self) -> dict[str, Any]:
+        assert self.profile is not None, "configure() first"
+        return self.profile.options
+
+    def start(self) -> None:  # noqa: B027 - optional: backends without a server start nothing
+        """Bring the store up (create files, start or reach the server); ``BackendUnavailable``."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Empty the store: a fresh world (clock 0, no runs) under the configured profile."""
+
+    @abstractmethod
+    def session(self) -> Session:
+        """A new client connection."""
+
+    def restart(self) -> None:
+        """Fault: stop and start the store again (reopen the file, restart the server)."""
+        raise BackendError(f"{self.name}: restart is not supported")
+
+    def client_spec(self) -> dict[str, Any]:
+        """How a client in another process reaches this store (``backends.load``-able)."""
+        raise BackendError(f"{self.name}: clients in other processes are not supported")
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Stop what ``start`` started."""
+
+    # does the backend call ``fault_point`` inside its write transactions?
+    FAULT_POINTS: ClassVar[bool] = False
+    # fault injection: called by sessions between the statements of a write transaction
+    # (the harness sets it to kill the client or drop its connection there)
+    fault_point: Callable[[Session, str], None] | None = None

@@ -1,0 +1,213 @@
+"""Differential replay: explorer schedules, step by step, against a fresh backend.
+
+For every catalog scenario whose profile the backend supports, schedules come from two explorers
+over the scenario's ``System``:
+
+* BFS: the breadth-first spanning tree of the state space (up to ``bfs_states`` states); every
+  path from the root to a leaf of that tree is one schedule, so every discovered state is reached
+  by some replayed prefix;
+* random: ``walks`` seeded random walks to a dead end or the depth bound.
+
+Each schedule runs on a freshly reset backend. A step maps to the backend like this: a process's
+step performs its pending op (a lost response performs it too: the backend must give the result
+the caller never saw); ``release rN`` performs ``ReleaseHooks``; ``tick`` performs the clock op;
+``arrive`` and ``crash`` are process-level and touch no storage. Every result must equal the
+model's; at the end of the schedule the backend's whole store must equal the model's world. The
+first divergence is reported with the schedule prefix that reaches it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends.protocol import Backend
+from idemrace.loader import catalog
+from model import ops as O
+from simulator.scenario import Scenario
+from simulator.system import Arrive, Crash, Step, System
+
+
+@dataclass
+class Divergence:
+    scenario: str
+    schedule: str  # "bfs #3" / "random #12"
+    prefix: list[str]  # the labels up to and including the divergent step
+    step: int  # 1-based; len(prefix) + 1 for a final-state difference
+    op: str
+    model: str
+    backend: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class DifferentialResult:
+    scenarios: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # catalog scenarios of other profiles
+    schedules: int = 0
+    steps: int = 0
+    backend_ops: int = 0
+    seconds: float = 0.0
+    divergence: Divergence | None = None
+
+    @property
+    def conformant(self) -> bool:
+        return self.divergence is None
+
+
+def bfs_schedules(system: System, max_states: int, max_depth: int) -> list[list[str]]:
+    """Root-to-leaf paths of the BFS spanning tree, in discovery order."""
+    root = system.initial()
+    parent: dict[Any, tuple[Any, str] | None] = {root: None}
+    order = [root]
+    has_child: set[Any] = set()
+    depth = {root: 0}
+    queue = deque([root])
+    while queue and len(parent) < max_states:
+        state = queue.popleft()
+        if depth[state] >= max_depth:
+            continue
+        for label, nxt in system.successors(state):
+            if nxt in parent:
+                continue
+            parent[nxt] = (state, label)
+            depth[nxt] = depth[state] + 1
+            has_child.add(state)
+            order.append(nxt)
+            queue.append(nxt)
+            if len(parent) >= max_states:
+                break
+    schedules = []
+    for state in order:
+        if state in has_child or state is root:
+            continue
+        labels = []
+        cur = state
+        while parent[cur] is not None:
+            cur, label = parent[cur]
+            labels.append(label)
+        schedules.append(labels[::-1])
+    return schedules
+
+
+def random_schedules(system: System, walks: int, max_depth: int, seed: int) -> list[list[str]]:
+    rng = random.Random(f"{seed}:{system.scenario.name}")
+    out = []
+    for _ in range(walks):
+        state = system.initial()
+        labels: list[str] = []
+        while len(labels) < max_depth:
+            succ = system.successors(state)
+            if not succ:
+                break
+            label, state = succ[rng.randrange(len(succ))]
+            labels.append(label)
+        out.append(labels)
+    return out
+
+
+def backend_op(step: Step) -> tuple[Any, Any] | None:
+    """(op to perform, result the model gave) for one step, or None for a storage-free step."""
+    if type(step.op) in (Arrive, Crash):
+        return None
+    if type(step.op) is O.AdvanceClock:
+        return step.op, O.Ok(step.result)
+    if type(step.result) is O.LostResponse:
+        return step.op, step.result.hidden
+    return step.op, step.result
+
+
+def replay(
+    backend: Backend, system: System, labels: list[str], name: str, result: DifferentialResult
+) -> Divergence | None:
+    backend.reset()
+    session = backend.session()
+    try:
+        state = system.initial()
+        for k, label in enumerate(labels, start=1):
+            state, step = system.step(state, label)
+            result.steps += 1
+            pair = backend_op(step)
+            if pair is None:
+                continue
+            op, want = pair
+            got = session.apply(op)
+            result.backend_ops += 1
+            if got != want:
+                return Divergence(
+                    system.scenario.name,
+                    name,
+                    labels[:k],
+                    k,
+                    O.describe(op),
+                    O.describe(want),
+                    O.describe(got),
+                )
+        snap = session.snapshot()
+        if snap != state.world:
+            return Divergence(
+                system.scenario.name,
+                name,
+                list(labels),
+                len(labels) + 1,
+                "final state",
+                O.describe(state.world),
+                O.describe(snap),
+            )
+        return None
+    finally:
+        session.close()
+
+
+def supported_scenarios(backend: Backend, names: list[str] | None = None) -> tuple[list, list]:
+    chosen, skipped = [], []
+    for name, scenario in catalog().items():
+        if names is not None and name not in names:
+            continue
+        if backend.supports(scenario.make_profile()):
+            chosen.append(scenario)
+        else:
+            skipped.append(name)
+    return chosen, skipped
+
+
+def differential(
+    backend: Backend,
+    *,
+    scenarios: list[Scenario] | None = None,
+    bfs_states: int = 60,
+    walks: int = 10,
+    max_depth: int = 40,
+    seed: int = 0,
+) -> DifferentialResult:
+    """Replay schedules of ``scenarios`` (default: every supported catalog scenario)."""
+    result = DifferentialResult()
+    if scenarios is None:
+        scenarios, result.skipped = supported_scenarios(backend)
+    started = time.perf_counter()
+    for scenario in scenarios:
+        system = System(scenario)
+        backend.configure(system.profile)
+        result.scenarios.append(scenario.name)
+        depth = min(max_depth, scenario.bounds.max_depth)
+        plans = [
+            (f"bfs #{i}", s) for i, s in enumerate(bfs_schedules(system, bfs_states, depth), 1)
+        ]
+        plans += [
+            (f"random #{i}", s)
+            for i, s in enumerate(random_schedules(system, walks, depth, seed), 1)
+        ]
+        for name, labels in plans:
+            result.schedules += 1
+            divergence = replay(backend, system, labels, name, result)
+            if divergence is not None:
+                result.divergence = divergence
+                result.seconds = time.perf_counter() - started
+                return result
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,312 @@
+"""Faults: kill a client mid-operation, drop a connection mid-transaction, restart the backend.
+
+Each fault runs a concurrent workload (``workload.run_concurrent``) on a fresh store and injects
+one fault into it, always at the worst moment: inside a write transaction, after its writes and
+before its commit (``Backend.fault_point``). The victim is a keyed start (an admission).
+
+* ``kill``: a client in another process (``python -m backends.validate.worker``) runs its own
+  workload next to the threads and SIGKILLs itself inside its ``kill_at``-th write transaction.
+  Its operations are recorded to a file as they go; the one it died in has no response.
+* ``drop``: at an epoch barrier, the victim's connection is dropped mid-transaction (sqlite: the
+  connection is closed; postgres: the server terminates the session with
+  ``pg_terminate_backend``). The victim sees ``BackendUnavailable``: no response.
+* ``restart``: at an epoch barrier, the victim holds its transaction open while the store is
+  restarted (sqlite: every connection closed and the file reopened; postgres: ``pg_ctl restart
+  -m fast``); then the victim tries to commit.
+
+Afterwards one fresh session reads the whole store, appended to the history as an ``Observe`` per
+key. The history, with its unanswered operations, must be linearizable against the model *ending
+in the observed state* (so the state is one the model allows after these operations, each
+unanswered one having happened or not), and, stated directly: every acknowledged admission
+(``Started``) is still a run in the store, every acknowledged delivery is still in the delivery log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backends.protocol import Backend, BackendError, Session
+from backends.validate.history import Observe, Operation, workflow_of
+from backends.validate.linearizability import (
+    LINEARIZABLE,
+    HistoryVerdict,
+    check_history,
+)
+from backends.validate.workload import Recorder, key_names, perform, run_concurrent
+from model import ops as O
+from model.profiles.base import Profile
+from model.state import WorldState
+
+FAULT_KINDS = ("kill", "drop", "restart")
+
+
+@dataclass
+class FaultCase:
+    kind: str
+    operations: int
+    unanswered: int
+    verdict: str  # linearizable | not-linearizable | unknown
+    lost: list[str] = field(default_factory=list)  # acknowledged work missing from the store
+    problem: str | None = None
+    history: HistoryVerdict | None = field(default=None, repr=False)
+
+    @property
+    def conformant(self) -> bool:
+        return self.verdict == LINEARIZABLE and not self.lost
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fault": self.kind,
+            "operations": self.operations,
+            "unanswered": self.unanswered,
+            "verdict": self.verdict,
+            "lost": self.lost,
+            "problem": self.problem,
+        }
+
+
+class _Victim:
+    """The fault point: acts once, in the victim session's transaction."""
+
+    def __init__(self, session: Session, action) -> None:
+        self.session = session
+        self.action = action
+        self.fired = False
+
+    def __call__(self, session: Session, name: str) -> None:
+        if session is self.session and not self.fired:
+            self.fired = True
+            self.action(session)
+
+
+def lost_acknowledgements(history: list[Operation], snapshot: WorldState) -> list[str]:
+    """Acknowledged admissions that are no run of their key, acknowledged deliveries missing."""
+    runs = {r.id: r for r in snapshot.runs}
+    delivered = {p for p, _ in snapshot.delivered}
+    lost = []
+    for o in history:
+        if o.pending:
+            continue
+        if type(o.result) is O.Started:
+            run = runs.get(o.result.run_id)
+            if run is None or run.key != o.op.key:
+                lost.append(f"admission {O.describe(o.op)} -> {O.describe(o.result)}")
+        elif type(o.op) is O.DeliverPayload and o.result == O.Ok():
+            if o.op.payload not in delivered:
+                lost.append(f"delivery {O.describe(o.op)}")
+    return lost
+
+
+def observe(backend: Backend, recorder: Recorder, keys: list[str]) -> WorldState:
+    session = backend.session()
+    try:
+        call = time.monotonic_ns()
+        snapshot = session.snapshot()
+        ret = time.monotonic_ns()
+    finally:
+        session.close()
+    for key in keys:
+        recorder.add(Operation(recorder.begin(), -1, key, Observe(key), snapshot, call, ret))
+    return snapshot
+
+
+def _victim_op(key: str, request: int) -> O.KeyedStart:
+    return O.KeyedStart(workflow_of(key), request, key)
+
+
+def run_fault(
+    backend: Backend,
+    profile: Profile,
+    kind: str,
+    *,
+    clients: int = 3,
+    ops: int = 60,
+    keys: int = 2,
+    seed: int = 0,
+    budget: float = 10.0,
+    workdir: Path | None = None,
+) -> FaultCase:
+    if kind not in backend.FAULTS:
+        raise BackendError(f"{backend.name}: fault {kind!r} not supported")
+    backend.configure(profile)
+    backend.reset()
+    names = key_names(keys)
+    recorder = Recorder()
+    epochs = 3
+    fault_epoch = [1]  # inject at the first barrier after this many ticks
+    seen = [0]
+    victim_client = clients + 1
+    # a key no client uses: the victim's keyed start is always an admission (a real write)
+    victim_key = "victim"
+
+    def on_barrier(rec: Recorder) -> None:
+        seen[0] += 1
+        if seen[0] != fault_epoch[0] or kind == "kill":
+            return
+        if not backend.FAULT_POINTS:
+            backend.restart()  # nothing can be caught mid-transaction: restart between operations
+            return
+        session = backend.session()
+        if kind == "drop":
+            point = _Victim(session, backend.drop)
+            backend.fault_point = point
+            try:
+                perform(session, rec, victim_client, victim_key, _victim_op(victim_key, 9_000_001))
+            finally:
+                backend.fault_point = None
+                session.close()
+            if not point.fired:
+                raise BackendError(f"{backend.name}: the drop fault never reached a transaction")
+            return
+        # restart: the victim holds its transaction open at the fault point while the store restarts
+        holding, release = threading.Event(), threading.Event()
+
+        def hold(_session: Session) -> None:
+            holding.set()
+            release.wait(30)
+
+        point = _Victim(session, hold)
+        backend.fault_point = point
+        victim = threading.Thread(
+            target=perform,
+            args=(session, rec, victim_client, victim_key, _victim_op(victim_key, 9_000_002)),
+            daemon=True,
+        )
+        victim.start()
+        try:
+            if not holding.wait(30):
+                raise BackendError(f"{backend.name}: the restart victim never reached its commit")
+            backend.restart()
+        finally:
+            release.set()
+            victim.join(60)
+            backend.fault_point = None
+            session.close()
+
+    child = None
+    out_path = None
+    if kind == "kill":
+        fd, name = tempfile.mkstemp(prefix="idemrace-kill-", suffix=".pickle", dir=workdir)
+        os.close(fd)
+        out_path = Path(name)
+        spec = {
+            "backend": backend.client_spec(),
+            "profile": profile.name,
+            "options": profile.options,
+            "keys": names,
+            "client": clients,
+            "ops": ops // clients + 4,
+            "seed": seed,
+            "kill_at": 3,
+            "out": str(out_path),
+        }
+        child = subprocess.Popen(
+            [sys.executable, "-m", "backends.validate.worker", json.dumps(spec)],
+            cwd=Path(__file__).resolve().parents[2],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    try:
+        run_concurrent(
+            backend,
+            profile,
+            clients=clients,
+            ops=ops,
+            keys=keys,
+            seed=seed,
+            epochs=epochs,
+            recorder=recorder,
+            fresh=False,
+            on_barrier=on_barrier,
+        )
+        if child is not None:
+            _, err = child.communicate(timeout=120)
+            if child.returncode != -9:
+                raise BackendError(
+                    f"kill: the client process did not die mid-transaction "
+                    f"(exit {child.returncode}: {err.strip().splitlines()[-1:] or ''})"
+                )
+            for op in read_records(out_path):
+                recorder.add(op._replace(index=recorder.begin()))
+    finally:
+        if child is not None and child.poll() is None:
+            child.kill()
+        if out_path is not None:
+            out_path.unlink(missing_ok=True)
+    snapshot = observe(backend, recorder, [*names, victim_key])
+    history = renumber(recorder.history())
+    verdict = check_history(profile, history, budget)
+    lost = lost_acknowledgements(history, snapshot)
+    return FaultCase(
+        kind,
+        len(history),
+        sum(1 for o in history if o.pending),
+        verdict.verdict,
+        lost,
+        verdict.problem,
+        verdict,
+    )
+
+
+def renumber(history: list[Operation]) -> list[Operation]:
+    """Indexes in invocation order (records from other processes arrive late)."""
+    ordered = sorted(history, key=lambda o: (o.call, o.client, o.index))
+    return [o._replace(index=i) for i, o in enumerate(ordered, start=1)]
+
+
+def read_records(path: Path) -> list[Operation]:
+    """The worker's file: ("call", i, key, op, t) and ("ret", i, result, t) pickles; a call
+    without its return is an operation without a response. A torn last record is ignored."""
+    calls: dict[int, Operation] = {}
+    with open(path, "rb") as fh:
+        while True:
+            try:
+                record = pickle.load(fh)
+            except (EOFError, pickle.UnpicklingError):
+                break
+            if record[0] == "call":
+                _, i, client, key, op, t = record
+                calls[i] = Operation(i, client, key, op, None, t, None)
+            else:
+                _, i, result, t = record
+                calls[i] = calls[i]._replace(result=result, ret=t)
+    return [calls[i] for i in sorted(calls)]
+
+
+def faults(
+    backend: Backend,
+    profile: Profile,
+    *,
+    clients: int = 3,
+    ops: int = 60,
+    keys: int = 2,
+    seed: int = 0,
+    budget: float = 10.0,
+    kinds: tuple[str, ...] | None = None,
+    workdir: Path | None = None,
+) -> list[FaultCase]:
+    chosen = [k for k in FAULT_KINDS if k in backend.FAULTS and (kinds is None or k in kinds)]
+    return [
+        run_fault(
+            backend,
+            profile,
+            kind,
+            clients=clients,
+            ops=ops,
+            keys=keys,
+            seed=seed,
+            budget=budget,
+            workdir=workdir,
+        )
+        for kind in chosen
+    ]

@@ -1,0 +1,43 @@
+"""Concurrent histories: what clients did, when, and what came back.
+
+An ``Operation`` is one call: the client, the key it concerns (``None`` for the clock, which
+concerns every key), the op, the result, and the invocation and response times (``time.
+monotonic_ns``, the same clock in every process on one machine). ``ret is None`` marks an
+operation whose outcome the caller never learned (its client was killed, its connection dropped,
+the server restarted under it): it may or may not have taken effect.
+
+``Observe`` is a pseudo-operation the fault harness appends after everything else: it reads the
+whole store, and its "result" is the part of the snapshot that belongs to its key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+UNKNOWN_RESULT = None  # the result of an operation that has no response
+
+
+class Observe(NamedTuple):
+    """Read the store's state of ``key`` (runs, hooks, key memory, deliveries, consumptions)."""
+
+    key: str
+
+
+class Operation(NamedTuple):
+    index: int
+    client: int  # -1: the harness (clock ticks, observations)
+    key: str | None  # None: concerns every key (the logical clock)
+    op: Any
+    result: Any
+    call: int
+    ret: int | None  # None: no response (pending forever)
+
+    @property
+    def pending(self) -> bool:
+        return self.ret is None
+
+
+def workflow_of(key: str) -> str:
+    """Concurrent workloads give each key its own workflow name, so ``runs.list`` is per key
+    too and the history partitions cleanly by key."""
+    return f"wf-{key}"

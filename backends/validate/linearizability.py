@@ -1,0 +1,416 @@
+"""Linearizability of a concurrent history against the model (Wing & Gong, with Lowe's cache).
+
+The model's ``Profile.apply`` is the sequential specification. The search (as in Lowe, "Testing
+for linearizability", 2017, and porcupine) walks a doubly linked list of call/return events in
+time order, tentatively linearizes any call whose result the model reproduces, backtracks when it
+meets a return whose call it could not linearize, and caches every (linearized set, state) pair it
+has been in: a pair seen before cannot lead anywhere new. A history is linearizable iff the search
+linearizes every call.
+
+Partitioning by key. The history is checked one key at a time: the operations on that key plus
+the clock ticks (which the harness issues at barriers, when no client operation is in flight, so a
+tick's place relative to every operation is fixed and it can belong to every partition). Ops of
+different keys touch disjoint runs, hooks and key entries, with one exception: run ids are drawn
+from one global counter. Each partition therefore checks its key *up to a renaming of run ids*:
+the search state is (model world, the backend id of each model run), and a backend id is bound
+to a model id the first time a result names it; a result that would bind an id twice, or two ids
+to one, does not match. Distinctness across keys is checked separately (``global_id_check``).
+
+Pending operations (no response) may be linearized anywhere after their call, with whatever
+result the model gives; linearizing one after everything else is how "it never took effect"
+is expressed.
+
+Exhausting the time budget gives ``UNKNOWN``, never a pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends.validate.history import Observe, Operation
+from model import ops as O
+from model.profiles.base import Profile
+from model.state import WorldState
+
+LINEARIZABLE, NOT_LINEARIZABLE, UNKNOWN = "linearizable", "not-linearizable", "unknown"
+
+# results whose fields name run ids, by position
+_ID_FIELDS: dict[type, tuple[int, ...]] = {
+    O.Started: (0,),
+    O.Existing: (0,),
+    O.HookConflict: (0,),
+    O.HookInfo: (0,),
+    O.RunInfo: (0,),
+}
+# ops whose ``Ok(value)`` is a run id (or None)
+_OK_IS_ID = frozenset({O.CreateRun, O.AppRecordGet, O.AppRecordPut})
+# op fields that are run ids, by op type
+_OP_ID_FIELDS: dict[type, tuple[str, ...]] = {
+    O.StartRun: ("run_id",),
+    O.ClaimHook: ("run_id",),
+    O.DeliverPayload: ("run_id",),
+    O.ConsumePayload: ("run_id",),
+    O.PollPayload: ("run_id",),
+    O.DisposeHook: ("run_id",),
+    O.CompleteRun: ("run_id",),
+    O.FailRun: ("run_id",),
+    O.CancelRun: ("run_id", "by"),
+    O.ReleaseHooks: ("run_id",),
+    O.GetRun: ("run_id",),
+    O.AwaitRun: ("run_id",),
+    O.PerformEffect: ("run_id",),
+    O.AppRecordPut: ("run_id",),
+}
+
+Mapping = tuple[int | None, ...]  # model run id m -> backend id at position m - 1 (None: unknown)
+
+
+# -- the renaming --------------------------------------------------------------------------------
+
+
+def bind(mapping: Mapping, m: int, b: int) -> Mapping | None:
+    """``mapping`` with model id ``m`` bound to backend id ``b``, or None if that contradicts it."""
+    if m <= len(mapping):
+        have = mapping[m - 1]
+        if have is not None:
+            return mapping if have == b else None
+        if b in mapping:
+            return None
+        return (*mapping[: m - 1], b, *mapping[m:])
+    if b in mapping:
+        return None
+    return (*mapping, *([None] * (m - 1 - len(mapping))), b)
+
+
+def to_model(mapping: Mapping, b: Any) -> Any:
+    """The model id of backend id ``b`` (an id the model never saw becomes a non-existent one)."""
+    if not isinstance(b, int) or isinstance(b, bool) or b <= 0:
+        return b
+    try:
+        return mapping.index(b) + 1
+    except ValueError:
+        return -b
+
+
+def translate_op(op: Any, mapping: Mapping) -> Any:
+    fields = _OP_ID_FIELDS.get(type(op))
+    if not fields:
+        return op
+    return op._replace(**{f: to_model(mapping, getattr(op, f)) for f in fields})
+
+
+def unify(op: Any, model: Any, backend: Any, mapping: Mapping) -> Mapping | None:
+    """Does ``backend`` equal ``model`` up to the renaming? The (possibly extended) renaming."""
+    if type(model) is not type(backend):
+        return None
+    kind = type(model)
+    if kind is O.Ok and type(op) in _OK_IS_ID and model.value is not None:
+        return (
+            None
+            if not isinstance(backend.value, int)
+            else bind(mapping, model.value, backend.value)
+        )
+    if kind is O.RunList:
+        if len(model.run_ids) != len(backend.run_ids):
+            return None
+        for m, b in zip(model.run_ids, sorted(backend.run_ids), strict=True):
+            mapping = bind(mapping, m, b)
+            if mapping is None:
+                return None
+        return mapping
+    if kind is O.Error and model.name == "HookConflictError" and isinstance(model.detail, int):
+        if backend.name != model.name or not isinstance(backend.detail, int):
+            return None
+        return bind(mapping, model.detail, backend.detail)
+    positions = _ID_FIELDS.get(kind)
+    if positions is None:
+        return mapping if model == backend else None
+    for i, (m, b) in enumerate(zip(model, backend, strict=True)):
+        if i in positions:
+            if not isinstance(b, int):
+                return None
+            mapping = bind(mapping, m, b)
+            if mapping is None:
+                return None
+        elif m != b:
+            return None
+    return mapping
+
+
+# -- observations (the fault harness's final read) ---------------------------------------------
+
+
+def project(world: WorldState, key: str, workflow: str) -> WorldState:
+    """The part of ``world`` that belongs to ``key`` (runs of its workflow and what hangs off
+    them). The ghost logs of effects, cancels and app records are not part of it."""
+    runs = tuple(r for r in world.runs if r.workflow == workflow)
+    ids = {r.id for r in runs}
+    return WorldState(
+        clock=world.clock,
+        runs=runs,
+        hooks=tuple(h for h in world.hooks if h.run_id in ids),
+        keys=tuple(e for e in world.keys if e.key == key),
+        delivered=tuple(d for d in world.delivered if d[1] in ids),
+        consumed=tuple(c for c in world.consumed if c[1] in ids),
+    )
+
+
+def unify_world(model: WorldState, backend: WorldState, mapping: Mapping) -> Mapping | None:
+    """Are the two projected worlds equal up to the renaming (runs pair up in id order)?"""
+    if model.clock != backend.clock or len(model.runs) != len(backend.runs):
+        return None
+    for m_run, b_run in zip(model.runs, backend.runs, strict=True):
+        mapping = bind(mapping, m_run.id, b_run.id)
+        if mapping is None or m_run[1:] != b_run[1:]:
+            return None
+
+    def rename(world: WorldState) -> tuple:
+        def r(b: int) -> Any:
+            return to_model(mapping, b)
+
+        return (
+            tuple(sorted(h._replace(run_id=r(h.run_id)) for h in world.hooks)),
+            tuple(sorted(e._replace(run_id=r(e.run_id)) for e in world.keys)),
+            tuple((p, r(run)) for p, run in world.delivered),
+            tuple((p, r(run)) for p, run in world.consumed),
+        )
+
+    ours = (model.hooks, model.keys, model.delivered, model.consumed)
+    return mapping if rename(backend) == ours else None
+
+
+# -- the search ----------------------------------------------------------------------------------
+
+
+class _Entry:
+    __slots__ = ("bit", "is_call", "match", "next", "op", "prev", "time")
+
+    def __init__(self, op: Operation | None, bit: int, is_call: bool, t: float) -> None:
+        self.op = op
+        self.bit = bit
+        self.is_call = is_call
+        self.time = t
+        self.match: _Entry | None = None
+        self.prev: _Entry | None = None
+        self.next: _Entry | None = None
+
+
+@dataclass
+class PartitionResult:
+    key: str
+    verdict: str
+    operations: int
+    explored: int  # search steps
+    seconds: float
+    ops: tuple[Operation, ...] = field(default=(), repr=False)
+
+
+class Checker:
+    """The step function: the model under renaming. ``workflow`` maps a key to its workflow."""
+
+    def __init__(self, profile: Profile, workflow=None) -> None:
+        from backends.validate.history import workflow_of
+
+        self.profile = profile
+        self.workflow = workflow or workflow_of
+
+    def step(self, state: tuple[WorldState, Mapping], o: Operation) -> tuple | None:
+        world, mapping = state
+        op = o.op
+        if type(op) is Observe:
+            if o.pending:
+                return state
+            model = project(world, op.key, self.workflow(op.key))
+            backend = project(o.result, op.key, self.workflow(op.key))
+            new_mapping = unify_world(model, backend, mapping)
+            return None if new_mapping is None else (world, new_mapping)
+        if type(op) is O.AdvanceClock:
+            world2 = self.profile.tick(world)
+            result = O.Ok(world2.clock)
+        else:
+            world2, result = self.profile.apply(world, translate_op(op, mapping))
+        if o.pending:
+            return world2, mapping
+        new_mapping = unify(op, result, o.result, mapping)
+        if new_mapping is None:
+            return None
+        return world2, new_mapping
+
+    def check(
+        self, key: str, ops: Iterable[Operation], deadline: float | None = None
+    ) -> PartitionResult:
+        ops = tuple(ops)
+        started = time.perf_counter()
+        verdict, explored = self._search(ops, deadline)
+        return PartitionResult(key, verdict, len(ops), explored, time.perf_counter() - started, ops)
+
+    def _search(self, ops: tuple[Operation, ...], deadline: float | None) -> tuple[str, int]:
+        # event list: calls before returns at equal times (touching operations are concurrent)
+        events: list[tuple[float, int, int, _Entry]] = []
+        for bit, o in enumerate(ops):
+            call = _Entry(o, bit, True, o.call)
+            ret = _Entry(o, bit, False, float("inf") if o.ret is None else o.ret)
+            call.match = ret
+            events.append((call.time, 0, bit, call))
+            events.append((ret.time, 1, bit, ret))
+        events.sort(key=lambda e: (e[0], e[1], e[2]))
+        head = _Entry(None, -1, False, float("-inf"))
+        prev = head
+        for *_, entry in events:
+            prev.next = entry
+            entry.prev = prev
+            prev = entry
+
+        def lift(entry: _Entry) -> None:
+            entry.prev.next = entry.next
+            if entry.next is not None:
+                entry.next.prev = entry.prev
+            match = entry.match
+            match.prev.next = match.next
+            if match.next is not None:
+                match.next.prev = match.prev
+
+        def unlift(entry: _Entry) -> None:
+            match = entry.match
+            match.prev.next = match
+            if match.next is not None:
+                match.next.prev = match
+            entry.prev.next = entry
+            if entry.next is not None:
+                entry.next.prev = entry
+
+        state: tuple = (self.profile.initial(), ())
+        linearized = 0
+        cache: set[tuple[int, tuple]] = set()
+        calls: list[tuple[_Entry, tuple]] = []
+        entry = head.next
+        explored = 0
+        step = self.step
+        while head.next is not None:
+            explored += 1
+            if deadline is not None and explored % 512 == 0 and time.monotonic() > deadline:
+                return UNKNOWN, explored
+            if entry.is_call:
+                new_state = step(state, entry.op)
+                if new_state is not None:
+                    new_linearized = linearized | (1 << entry.bit)
+                    memo = (new_linearized, new_state)
+                    if memo not in cache:
+                        cache.add(memo)
+                        calls.append((entry, state))
+                        state = new_state
+                        linearized = new_linearized
+                        lift(entry)
+                        entry = head.next
+                        continue
+                entry = entry.next
+            else:
+                if not calls:
+                    return NOT_LINEARIZABLE, explored
+                entry, state = calls.pop()
+                linearized &= ~(1 << entry.bit)
+                unlift(entry)
+                entry = entry.next
+        return LINEARIZABLE, explored
+
+
+def partitions(history: Iterable[Operation]) -> dict[str, list[Operation]]:
+    """Operations by key; operations with no key (clock ticks) go into every partition."""
+    history = list(history)
+    keys = sorted({o.key for o in history if o.key is not None})
+    shared = [o for o in history if o.key is None]
+    parts = {k: [o for o in history if o.key == k] for k in keys}
+    for k in keys:
+        parts[k] = sorted(parts[k] + shared, key=lambda o: o.index)
+    return parts
+
+
+def global_id_check(history: Iterable[Operation]) -> str | None:
+    """Across partitions: no backend run id is admitted twice. A one-line problem, or None."""
+    seen: dict[int, Operation] = {}
+    for o in history:
+        if o.pending:
+            continue
+        fresh = None
+        if type(o.result) is O.Started:
+            fresh = o.result.run_id
+        elif type(o.op) is O.CreateRun and type(o.result) is O.Ok:
+            fresh = o.result.value
+        if fresh is None:
+            continue
+        if fresh in seen:
+            first = seen[fresh]
+            return (
+                f"run id {fresh} admitted twice: by client {first.client} ({O.describe(first.op)}) "
+                f"and client {o.client} ({O.describe(o.op)})"
+            )
+        seen[fresh] = o
+    return None
+
+
+@dataclass
+class HistoryVerdict:
+    verdict: str
+    partitions: list[PartitionResult]
+    failing: PartitionResult | None = None  # smallest failing partition, shortest failing prefix
+    problem: str | None = None
+    seconds: float = 0.0
+
+
+def check_history(
+    profile: Profile, history: list[Operation], budget: float | None = 10.0, workflow=None
+) -> HistoryVerdict:
+    """Check every key partition; report the smallest failing one, cut to its shortest failing
+    prefix (a prefix keeps the ops called before a time, those still running become pending:
+    linearizability is prefix-closed, so the shortest failing prefix is found by bisection)."""
+    checker = Checker(profile, workflow)
+    started = time.perf_counter()
+    deadline = None if budget is None else time.monotonic() + budget
+    results = [checker.check(k, ops, deadline) for k, ops in partitions(history).items()]
+    seconds = time.perf_counter() - started
+    problem = global_id_check(history)
+    failing = [r for r in results if r.verdict == NOT_LINEARIZABLE]
+    if failing:
+        smallest = min(failing, key=lambda r: (r.operations, r.key))
+        smallest = shortest_failing_prefix(checker, smallest, deadline)
+        return HistoryVerdict(NOT_LINEARIZABLE, results, smallest, problem, seconds)
+    if problem is not None:
+        return HistoryVerdict(NOT_LINEARIZABLE, results, None, problem, seconds)
+    if any(r.verdict == UNKNOWN for r in results):
+        return HistoryVerdict(UNKNOWN, results, None, "time budget exhausted", seconds)
+    return HistoryVerdict(LINEARIZABLE, results, None, None, seconds)
+
+
+def prefix(ops: tuple[Operation, ...], cut: int) -> tuple[Operation, ...]:
+    """Ops called before time ``cut``; those that had not returned by then become pending."""
+    out = []
+    for o in ops:
+        if o.call >= cut:
+            continue
+        if o.ret is not None and o.ret > cut:
+            o = o._replace(result=None, ret=None)
+        out.append(o)
+    return tuple(out)
+
+
+def shortest_failing_prefix(
+    checker: Checker, failing: PartitionResult, deadline: float | None
+) -> PartitionResult:
+    ops = failing.ops
+    cuts = sorted({o.call + 1 for o in ops} | {o.ret + 1 for o in ops if o.ret is not None})
+    lo, hi = 0, len(cuts) - 1  # cuts[hi] keeps everything and fails
+    best = failing
+    while lo < hi:
+        mid = (lo + hi) // 2
+        candidate = checker.check(failing.key, prefix(ops, cuts[mid]), deadline)
+        if candidate.verdict == NOT_LINEARIZABLE:
+            hi = mid
+            best = candidate
+        elif candidate.verdict == LINEARIZABLE:
+            lo = mid + 1
+        else:
+            break  # out of time: keep the smallest failing one found so far
+    return best
