@@ -48,6 +48,7 @@ class BrokenSession(SqliteSession):
                 run_id,
                 self._clock(t),
             )
+            self._fault("keyed_start")
             return O.Started(run_id)
 
         return self._tx(admit, True)

@@ -83,7 +83,11 @@ SUPPORTED_PROFILES: dict[str, tuple[str, ...]] = {
 
 def encode(value: Any) -> str:
     text = repr(value)
-    if decode(text) != value:
+    try:
+        same = decode(text) == value
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        same = False
+    if not same:
         raise BackendError(f"value {text} is not a Python literal a backend can store")
     return text
 

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "idemrace.commands.replay",
     "idemrace.commands.matrix",
     "idemrace.commands.report",
+    "idemrace.commands.validate",
 )
 
 

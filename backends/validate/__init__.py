@@ -1,0 +1,192 @@
+"""The three validations of a backend against the model, each reported separately.
+
+1. ``differential``: explorer schedules replayed step by step (``differential.py``);
+2. ``concurrent``: N client threads at once, the history checked for linearizability per key
+   against the model (``workload.py``, ``linearizability.py``);
+3. ``faults``: kill a client, drop a connection, restart the store (``faults.py``).
+
+``validate`` runs the chosen ones and returns a JSON-able report; a mode's verdict is
+``conformant``, ``discrepancy`` or ``unknown`` (the linearizability budget ran out: never a pass).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backends.protocol import Backend, BackendError
+from backends.validate.history import Operation
+from backends.validate.linearizability import LINEARIZABLE, NOT_LINEARIZABLE, check_history
+from model.profiles import make_profile
+from model.profiles.base import Profile
+
+CONFORMANT, DISCREPANCY, UNKNOWN = "conformant", "discrepancy", "unknown"
+MODES = ("differential", "concurrent", "faults")
+# the profile concurrent clients and faults run under: the first one the backend supports.
+# retention 1 so keys expire at the epoch ticks and admissions are contended again.
+CONCURRENT_PROFILES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("vercel-keyed-start", {"retention": 1}),
+    ("vercel-today", {}),
+)
+
+
+@dataclass
+class Settings:
+    clients: int = 4
+    ops: int = 400
+    keys: int = 3
+    seed: int = 0
+    budget: float = 30.0  # seconds for the linearizability search of one history
+    bfs_states: int = 200
+    walks: int = 10
+    modes: tuple[str, ...] = MODES
+    workdir: Path | None = None
+    timeline: Path | None = None  # draw the failing partition here (PNG)
+
+
+@dataclass
+class Report:
+    backend: str
+    modes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        verdicts = [m["verdict"] for m in self.modes.values()]
+        if DISCREPANCY in verdicts:
+            return DISCREPANCY
+        if UNKNOWN in verdicts:
+            return UNKNOWN
+        return CONFORMANT
+
+    def to_json(self) -> dict[str, Any]:
+        return {"backend": self.backend, "verdict": self.verdict, **self.modes}
+
+
+def concurrent_profile(backend: Backend) -> Profile:
+    for name, options in CONCURRENT_PROFILES:
+        profile = make_profile(name, **options)
+        if backend.supports(profile):
+            return profile
+    raise BackendError(f"{backend.name}: supports no profile the concurrent workload uses")
+
+
+def render_ops(ops: list[Operation] | tuple[Operation, ...]) -> list[dict[str, Any]]:
+    from backends.validate.timeline import label
+
+    t0 = min((o.call for o in ops), default=0)
+    return [
+        {
+            "client": o.client,
+            "call_us": (o.call - t0) // 1000,
+            "return_us": None if o.ret is None else (o.ret - t0) // 1000,
+            "operation": label(o),
+        }
+        for o in sorted(ops, key=lambda o: o.index)
+    ]
+
+
+def _history_json(verdict, profile: Profile, settings: Settings, n_ops: int) -> dict[str, Any]:
+    mode = {
+        LINEARIZABLE: CONFORMANT,
+        NOT_LINEARIZABLE: DISCREPANCY,
+    }.get(verdict.verdict, UNKNOWN)
+    out: dict[str, Any] = {
+        "verdict": mode,
+        "linearizability": verdict.verdict,
+        "profile": repr(profile),
+        "operations": n_ops,
+        "partitions": [
+            {
+                "key": r.key,
+                "operations": r.operations,
+                "verdict": r.verdict,
+                "search_steps": r.explored,
+            }
+            for r in verdict.partitions
+        ],
+        "check_seconds": round(verdict.seconds, 3),
+        "problem": verdict.problem,
+    }
+    if verdict.failing is not None:
+        out["failing_partition"] = {
+            "key": verdict.failing.key,
+            "operations": render_ops(verdict.failing.ops),
+        }
+        if settings.timeline is not None:
+            from backends.validate.timeline import render_timeline
+
+            render_timeline(
+                verdict.failing.ops,
+                f"not linearizable: key {verdict.failing.key} ({len(verdict.failing.ops)} ops)",
+                settings.timeline,
+            )
+            out["timeline"] = str(settings.timeline)
+    return out
+
+
+def validate(backend: Backend, settings: Settings) -> Report:
+    """Run the chosen validations against a started backend."""
+    from backends.validate.differential import differential
+    from backends.validate.faults import faults
+    from backends.validate.workload import run_concurrent
+
+    report = Report(backend.name)
+    if "differential" in settings.modes:
+        result = differential(
+            backend, bfs_states=settings.bfs_states, walks=settings.walks, seed=settings.seed
+        )
+        report.modes["differential"] = {
+            "verdict": CONFORMANT if result.conformant else DISCREPANCY,
+            "scenarios": len(result.scenarios),
+            "skipped_scenarios": result.skipped,
+            "schedules": result.schedules,
+            "steps": result.steps,
+            "backend_operations": result.backend_ops,
+            "seconds": round(result.seconds, 3),
+            "divergence": None if result.divergence is None else result.divergence.to_json(),
+        }
+    if "concurrent" in settings.modes:
+        profile = concurrent_profile(backend)
+        history = run_concurrent(
+            backend,
+            profile,
+            clients=settings.clients,
+            ops=settings.ops,
+            keys=settings.keys,
+            seed=settings.seed,
+        )
+        verdict = check_history(profile, history, settings.budget)
+        out = _history_json(verdict, profile, settings, len(history))
+        out["clients"] = settings.clients
+        report.modes["concurrent"] = out
+    if "faults" in settings.modes:
+        profile = concurrent_profile(backend)
+        cases = faults(
+            backend,
+            profile,
+            clients=min(settings.clients, 4),
+            ops=min(settings.ops, 80),
+            keys=settings.keys,
+            seed=settings.seed,
+            budget=settings.budget,
+            workdir=settings.workdir,
+        )
+        verdicts = [c.verdict for c in cases]
+        if any(not c.conformant and c.verdict != "unknown" for c in cases):
+            mode = DISCREPANCY
+        elif "unknown" in verdicts:
+            mode = UNKNOWN
+        else:
+            mode = CONFORMANT
+        entries = []
+        for c in cases:
+            entry = c.to_json()
+            if c.history is not None and c.history.failing is not None:
+                entry["failing_partition"] = {
+                    "key": c.history.failing.key,
+                    "operations": render_ops(c.history.failing.ops),
+                }
+            entries.append(entry)
+        report.modes["faults"] = {"verdict": mode, "cases": entries}
+    return report

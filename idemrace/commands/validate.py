@@ -1,0 +1,167 @@
+"""``idemrace validate BACKEND``: does a real backend keep the model's promises?
+
+BACKEND is a built-in name (``memory``, ``sqlite``, ``postgres``) or ``module.path:ClassName``
+(a ``backends.protocol.Backend`` subclass). Three validations, each reported on its own line:
+differential replay of explorer schedules, linearizability of concurrent client histories, and
+faults (client killed, connection dropped, store restarted). Exit 0 when all are conformant,
+1 on a discrepancy or an unknown (a search that ran out of time is never a pass), 2 on bad input
+or an unreachable backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from idemrace.commands.common import EXIT_MISMATCH, EXIT_OK, UsageError, non_negative
+
+NAME = "validate"
+HELP = "validate a real backend against the model (differential, concurrent, faults)"
+
+
+def positive(text: str) -> int:
+    value = non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
+def add_arguments(p) -> None:
+    p.add_argument(
+        "backend", metavar="BACKEND", help="memory, sqlite, postgres, or module.path:ClassName"
+    )
+    p.add_argument("--clients", type=positive, default=4, help="concurrent clients (default 4)")
+    p.add_argument("--ops", type=positive, default=400, help="concurrent operations (default 400)")
+    p.add_argument(
+        "--keys", type=positive, default=3, help="keys the clients contend on (default 3)"
+    )
+    p.add_argument("--seed", type=non_negative, default=0, help="seed for schedules and clients")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--url",
+        help="an existing store: postgresql://user@host:port/db (postgres; without it a "
+        "throwaway server is started), or a sqlite file path",
+    )
+    p.add_argument(
+        "--mode",
+        action="append",
+        choices=("differential", "concurrent", "faults"),
+        help="run only this validation (repeatable; default: all three)",
+    )
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=30.0,
+        help="seconds for the linearizability search of one history (default 30); "
+        "running out is reported as unknown",
+    )
+    p.add_argument(
+        "--bfs-states",
+        type=positive,
+        default=200,
+        help="differential: states of each scenario's BFS tree whose leaf paths are replayed "
+        "(default 200)",
+    )
+    p.add_argument(
+        "--walks", type=non_negative, default=10, help="differential: random walks per scenario"
+    )
+    p.add_argument(
+        "--timeline",
+        type=Path,
+        metavar="PNG",
+        help="draw the smallest failing key partition of a non-linearizable history here",
+    )
+
+
+def run(args) -> int:
+    from backends import BackendError, BackendUnavailable, make_backend
+    from backends.validate import CONFORMANT, MODES, Settings, validate
+
+    if args.budget <= 0:
+        raise UsageError(f"--budget must be > 0, got {args.budget}")
+    try:
+        backend = make_backend(args.backend, url=args.url)
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    except TypeError as exc:
+        raise UsageError(f"backend {args.backend!r} cannot be constructed: {exc}") from None
+    settings = Settings(
+        clients=args.clients,
+        ops=args.ops,
+        keys=args.keys,
+        seed=args.seed,
+        budget=args.budget,
+        bfs_states=args.bfs_states,
+        walks=args.walks,
+        modes=tuple(m for m in MODES if args.mode is None or m in args.mode),
+        timeline=args.timeline,
+    )
+    try:
+        backend.start()
+        report = validate(backend, settings)
+    except (BackendError, BackendUnavailable) as exc:
+        raise UsageError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    finally:
+        backend.close()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        print_report(report)
+    return EXIT_OK if report.verdict == CONFORMANT else EXIT_MISMATCH
+
+
+def print_report(report) -> None:
+    print(f"backend {report.backend}")
+    d = report.modes.get("differential")
+    if d is not None:
+        print(
+            f"  differential  {d['verdict']:<12} {d['scenarios']} scenarios, {d['schedules']} "
+            f"schedules, {d['backend_operations']} backend operations ({d['seconds']:.2f} s)"
+        )
+        div = d["divergence"]
+        if div is not None:
+            print(f"    first divergence: {div['scenario']} {div['schedule']} step {div['step']}")
+            print(f"    schedule prefix: {' / '.join(div['prefix'])}")
+            print(f"    op {div['op']}")
+            print(f"      model:   {div['model']}")
+            print(f"      backend: {div['backend']}")
+    c = report.modes.get("concurrent")
+    if c is not None:
+        print(
+            f"  concurrent    {c['verdict']:<12} {c['clients']} clients, {c['operations']} "
+            f"operations, {len(c['partitions'])} keys: {c['linearizability']} "
+            f"(checked in {c['check_seconds']:.2f} s)"
+        )
+        _print_failure(c)
+    f = report.modes.get("faults")
+    if f is not None:
+        kinds = ", ".join(
+            f"{case['fault']} {case['verdict']}"
+            + (f" LOST {len(case['lost'])}" if case["lost"] else "")
+            for case in f["cases"]
+        )
+        print(f"  faults        {f['verdict']:<12} {kinds or 'none supported'}")
+        for case in f["cases"]:
+            for lost in case["lost"]:
+                print(f"    {case['fault']}: lost acknowledged {lost}")
+            _print_failure(case, f"{case['fault']}: ")
+    print(f"verdict: {report.verdict}")
+
+
+def _print_failure(mode: dict, where: str = "") -> None:
+    if mode.get("problem"):
+        print(f"    {mode['problem']}")
+    failing = mode.get("failing_partition")
+    if failing is None:
+        return
+    print(
+        f"    smallest failing partition: key {failing['key']} ({len(failing['operations'])} ops)"
+    )
+    for row in failing["operations"]:
+        ret = "    open" if row["return_us"] is None else f"{row['return_us']:>8}"
+        print(
+            f"      client {row['client']:>2} {row['call_us']:>8} .. {ret} us  {row['operation']}"
+        )
+    if mode.get("timeline"):
+        print(f"    timeline: {mode['timeline']}")
