@@ -70,10 +70,23 @@ def test_exit_1_when_a_verdict_differs_from_expectation(capsys):
     assert "not exhaustive" in out and "state budget 10" in out
 
 
-def test_whole_catalog_human_table(capsys):
-    code, out, _ = run_cli(capsys, "check")
+def test_human_table(capsys):
+    """The table for several scenarios (every catalog scenario matching its expectation under
+    BFS is test_catalog.py's job; the whole catalog is the README's main job)."""
+    code, out, _ = run_cli(capsys, "check", "reject-retry-after-completion", "keyed-start-safe")
     assert code == 0
-    assert "reject-retry-after-completion" in out and "violated" in out
+    assert "reject-retry-after-completion" in out and "violated" in out and "holds" in out
+
+
+def test_scenario_recommends_the_default_explorer(capsys, tmp_path):
+    text = (DATA / "two-keys-holds.toml").read_text()
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('explorer = "random"\n' + text.replace('expect = "holds"', ""))
+    code, out, _ = run_cli(capsys, "check", str(scenario), "--walks", "20", "--json")
+    assert code == 0  # no expectation, nothing violated
+    assert json.loads(out)["results"][0]["explorer"] == "random"
+    code, out, _ = run_cli(capsys, "check", str(scenario), "--explorer", "bfs", "--json")
+    assert json.loads(out)["results"][0]["explorer"] == "bfs"
 
 
 def test_bad_scenario_file_is_one_line_exit_2(capsys, tmp_path):
