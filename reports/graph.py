@@ -66,118 +66,161 @@ def save_graphml(graph: nx.DiGraph, path: Path) -> None:
 
 
 def render_graph(graph: nx.DiGraph, title: str, path: Path) -> None:
+    """The path left to right (numbered by step, the violating state last and red), each path
+    state's alternatives below it, every edge labelled with the process that moved."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    from reports.swimlane import VIOLATION, save_figure
+    from reports.swimlane import DPI, STYLE, VIOLATION, save_figure
 
     path_nodes = sorted(
         (n for n, d in graph.nodes(data=True) if d["on_path"]), key=lambda n: graph.nodes[n]["step"]
     )
-    position = {node: (graph.nodes[node]["step"], 0.0) for node in path_nodes}
+    position = {node: (float(graph.nodes[node]["step"]), 0.0) for node in path_nodes}
     column_fill: dict[int, int] = {}
-    for node, data in sorted(graph.nodes(data=True), key=lambda item: item[0]):
-        if data["on_path"]:
+    # off-path states hang below the path state they branch from (x + 0.5: between the columns)
+    for u, v, data in sorted(
+        graph.edges(data=True), key=lambda e: (graph.nodes[e[0]]["step"], e[1])
+    ):
+        if data["on_path"] or v in position:
             continue
-        column = data["step"]
+        column = graph.nodes[u]["step"]
         row = column_fill.get(column, 0)
         column_fill[column] = row + 1
-        position[node] = (column, -(row + 1) * 0.9)
+        position[v] = (column + 0.5, -(row + 1) * 0.8)
     depth = max((graph.nodes[n]["step"] for n in graph.nodes), default=1)
     rows = max(column_fill.values(), default=0)
-    fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * depth + 2), max(3.0, 0.8 * rows + 2.2)), dpi=110)
-    off_edges = [(u, v) for u, v, d in graph.edges(data=True) if not d["on_path"]]
-    on_edges = [(u, v) for u, v, d in graph.edges(data=True) if d["on_path"]]
-    nx.draw_networkx_edges(
-        graph,
-        position,
-        edgelist=off_edges,
-        ax=ax,
-        edge_color="#b0b0b0",
-        arrows=True,
-        arrowsize=8,
-        width=0.8,
-    )
-    nx.draw_networkx_edges(
-        graph,
-        position,
-        edgelist=on_edges,
-        ax=ax,
-        edge_color=VIOLATION,
-        arrows=True,
-        arrowsize=12,
-        width=2.2,
-    )
-    off_nodes = [n for n in graph.nodes if not graph.nodes[n]["on_path"]]
-    nx.draw_networkx_nodes(
-        graph,
-        position,
-        nodelist=off_nodes,
-        ax=ax,
-        node_color="#e0e0e0",
-        node_size=120,
-        edgecolors="#9e9e9e",
-    )
-    nx.draw_networkx_nodes(
-        graph,
-        position,
-        nodelist=path_nodes[:-1],
-        ax=ax,
-        node_color="#ffcdd2",
-        node_size=260,
-        edgecolors=VIOLATION,
-    )
-    nx.draw_networkx_nodes(
-        graph,
-        position,
-        nodelist=path_nodes[-1:],
-        ax=ax,
-        node_color=VIOLATION,
-        node_size=420,
-        node_shape="X",
-    )
-    nx.draw_networkx_labels(
-        graph, position, labels={n: graph.nodes[n]["step"] for n in path_nodes}, ax=ax, font_size=7
-    )
-    edge_labels = {(u, v): d["action"] for u, v, d in graph.edges(data=True) if d["on_path"]}
-    nx.draw_networkx_edge_labels(
-        graph, position, edge_labels=edge_labels, ax=ax, font_size=6, rotate=True, label_pos=0.5
-    )
-    ax.set_title(title, fontsize=11, loc="left")
-    ax.axis("off")
-    ax.legend(
-        handles=[
-            Line2D(
-                [0],
-                [0],
-                color=VIOLATION,
-                lw=2.2,
-                marker="o",
-                markerfacecolor="#ffcdd2",
-                label="counterexample path (numbered by step)",
-            ),
-            Line2D(
-                [0], [0], marker="X", color=VIOLATION, lw=0, markersize=10, label="violating state"
-            ),
-            Line2D(
-                [0],
-                [0],
-                color="#b0b0b0",
-                lw=0.8,
-                marker="o",
-                markerfacecolor="#e0e0e0",
-                label=f"other schedules from the path (up to {MAX_BRANCHES} a state)",
-            ),
-        ],
-        loc="upper center",
-        bbox_to_anchor=(0.5, 0.0),
-        ncol=3,
-        fontsize=8,
-        frameon=False,
-    )
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    width, height = max(8.0, 1.45 * depth + 2.5), max(3.2, 0.75 * rows + 2.6)
+    with matplotlib.rc_context(STYLE):
+        fig = plt.figure(figsize=(width, height), dpi=DPI)
+        ax = fig.add_axes((0.02, 0.7 / height, 0.96, 1 - 1.3 / height))
+        off_edges = [(u, v) for u, v, d in graph.edges(data=True) if not d["on_path"]]
+        on_edges = [(u, v) for u, v, d in graph.edges(data=True) if d["on_path"]]
+        nx.draw_networkx_edges(
+            graph,
+            position,
+            edgelist=off_edges,
+            ax=ax,
+            edge_color="#b0b0b0",
+            arrows=True,
+            arrowsize=8,
+            width=0.8,
+            node_size=160,
+        )
+        nx.draw_networkx_edges(
+            graph,
+            position,
+            edgelist=on_edges,
+            ax=ax,
+            edge_color=VIOLATION,
+            arrows=True,
+            arrowsize=14,
+            width=2.4,
+            node_size=420,
+        )
+        off_nodes = [n for n in graph.nodes if not graph.nodes[n]["on_path"]]
+        nx.draw_networkx_nodes(
+            graph,
+            position,
+            nodelist=off_nodes,
+            ax=ax,
+            node_color="#eeeeee",
+            node_size=160,
+            edgecolors="#9e9e9e",
+        )
+        nx.draw_networkx_nodes(
+            graph,
+            position,
+            nodelist=path_nodes[:-1],
+            ax=ax,
+            node_color="#ffcdd2",
+            node_size=420,
+            edgecolors=VIOLATION,
+        )
+        nx.draw_networkx_nodes(
+            graph,
+            position,
+            nodelist=path_nodes[-1:],
+            ax=ax,
+            node_color=VIOLATION,
+            node_size=620,
+            node_shape="s",
+        )
+        nx.draw_networkx_labels(
+            graph,
+            position,
+            labels={n: graph.nodes[n]["step"] for n in path_nodes[:-1]},
+            ax=ax,
+            font_size=9,
+        )
+        nx.draw_networkx_labels(
+            graph,
+            position,
+            labels={n: graph.nodes[n]["step"] for n in path_nodes[-1:]},
+            ax=ax,
+            font_size=9,
+            font_color="white",
+            font_weight="bold",
+        )
+        on_labels = {(u, v): d["action"] for u, v, d in graph.edges(data=True) if d["on_path"]}
+        nx.draw_networkx_edge_labels(
+            graph,
+            position,
+            edge_labels=on_labels,
+            ax=ax,
+            font_size=8,
+            font_color=VIOLATION,
+            rotate=False,
+            label_pos=0.5,
+            bbox={"fc": "white", "ec": "none", "pad": 0.5},
+        )
+        # an alternative is named beside its state (edge labels would pile up at the fork)
+        for _u, v, d in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
+            if not d["on_path"] and not graph.nodes[v]["on_path"]:
+                vx, vy = position[v]
+                ax.text(vx + 0.12, vy, d["action"], fontsize=7.5, color="#616161", va="center")
+        ax.set_xlim(-0.6, depth + 1.2)
+        ax.set_ylim(-(rows + 0.6) * 0.8, 0.6)
+        ax.axis("off")
+        fig.text(0.01, 1 - 0.3 / height, title, fontsize=12, fontweight="bold", va="center")
+        fig.legend(
+            handles=[
+                Line2D(
+                    [0],
+                    [0],
+                    color=VIOLATION,
+                    lw=2.4,
+                    marker="o",
+                    markerfacecolor="#ffcdd2",
+                    label="the counterexample: states numbered by step, edges by who moved",
+                ),
+                Line2D(
+                    [0],
+                    [0],
+                    marker="s",
+                    color=VIOLATION,
+                    lw=0,
+                    markersize=11,
+                    label="the state that violates the property",
+                ),
+                Line2D(
+                    [0],
+                    [0],
+                    color="#b0b0b0",
+                    lw=0.8,
+                    marker="o",
+                    markerfacecolor="#eeeeee",
+                    label=f"other moves from a path state (up to {MAX_BRANCHES} each)",
+                ),
+            ],
+            loc="lower center",
+            bbox_to_anchor=(0.5, 0.05 / height),
+            ncol=2 if width < 14 else 3,
+            fontsize=9,
+            frameon=False,
+        )
+        save_figure(fig, path)
+        plt.close(fig)

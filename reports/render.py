@@ -15,7 +15,6 @@ inputs except the one ``Generated at`` line of each Markdown/HTML page.
 
 from __future__ import annotations
 
-import html
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -24,10 +23,12 @@ from pathlib import Path
 from idemrace.trace import save_trace, trace_document, write_atomic
 from model.ops import describe
 from properties import PROPERTIES
-from reports.graph import neighbourhood, render_graph, save_graphml
+from reports.graph import MAX_BRANCHES, neighbourhood, render_graph, save_graphml
+from reports.index import write_index
 from reports.story import story
 from reports.swimlane import render_swimlane
-from simulator.explorers import CheckResult
+from simulator.explorers import HOLDS, CheckResult
+from simulator.scenario import Scenario
 from simulator.system import System
 
 FILES_VIOLATED = (
@@ -75,8 +76,67 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
+def related_designs(scenario: Scenario, prop: str, scenarios: dict[str, Scenario]) -> list[str]:
+    """Scenarios of another profile (or other options) that check ``prop`` and expect it to
+    hold: designs where the race shown here does not happen within their bounds."""
+    design = (scenario.profile_name, scenario.profile_options)
+    return sorted(
+        name
+        for name, other in scenarios.items()
+        if other.expect == HOLDS
+        and prop in other.properties
+        and (other.profile_name, other.profile_options) != design
+    )
+
+
+def _closers(scenario, violation, verdicts: dict[str, dict[str, str]], scenarios) -> list[str]:
+    def verdict(name: str, missing: str) -> str:
+        checked = verdicts.get(name)
+        if checked is None:
+            return missing
+        if prop in checked:
+            return f"`{prop}` {checked[prop]}"
+        return f"does not check `{prop}`"
+
+    def link(name: str) -> str:
+        # a link only to a report that is in this folder; otherwise just the name
+        return f"[{name}](../{name}/report.md)" if name in verdicts else f"`{name}`"
+
+    if violation is None:
+        return ["Nothing to close: no property is violated within these bounds."]
+    prop = violation.property
+    if scenario.closed_by:
+        lines = [
+            f"The scenario names the design{'s' * (len(scenario.closed_by) > 1)} that close it:",
+            "",
+        ]
+        for other in scenario.closed_by:
+            lines.append(
+                f"- {link(other)}: {verdict(other, 'not checked in this run')} within its bounds"
+            )
+        return lines
+    related = related_designs(scenario, violation.property, scenarios)
+    if not related:
+        return [f"No catalog scenario shows a design where `{violation.property}` holds yet."]
+    lines = [
+        f"No fix is named for this race. Related designs where `{violation.property}` holds "
+        "within their bounds (other profiles or options checking the same property; a related "
+        "design, not necessarily a drop-in fix):",
+        "",
+    ]
+    for other in related:
+        other_scenario = scenarios[other]
+        found = verdict(other, "expected to hold, not checked in this run")
+        lines.append(f"- {link(other)} (`{other_scenario.profile_name}`): {found}")
+    return lines
+
+
 def write_scenario_report(
-    result: CheckResult, out: Path, generated_at: str, catalog_verdicts: dict[str, str]
+    result: CheckResult,
+    out: Path,
+    generated_at: str,
+    catalog_verdicts: dict[str, dict[str, str]],
+    catalog_scenarios: dict[str, Scenario] | None = None,
 ) -> Written:
     scenario = result.scenario
     final = out / scenario.name
@@ -133,7 +193,7 @@ def write_scenario_report(
     if violation is not None:
         system = System(scenario)
         steps = violation.steps
-        written.story = story(steps)
+        written.story = story(steps, violation.property)
         lines += [
             "",
             f"## The minimal counterexample ({len(steps)} steps)",
@@ -145,6 +205,11 @@ def write_scenario_report(
         lines += [
             "",
             "![swimlane](swimlane.png)",
+            "",
+            "One lane per process (`reqN`: the client or route handler of request N; `rN`: the "
+            "workflow body of run N) and one for the world (the engine's storage). Each arrow is "
+            "one atomic call, in schedule order; its result is written beside the world lane. "
+            "The red step is the one that violates the property (also as `swimlane.svg`).",
             "",
             "Schedule, replayable with `idemrace replay trace.json`:",
             "",
@@ -159,11 +224,20 @@ def write_scenario_report(
             "",
             "## The state graph around it",
             "",
-            "![state graph](state-graph.png) (also `state-graph.graphml`)",
+            "![state graph](state-graph.png)",
+            "",
+            "Each circle is a state of the whole system (world and every process). The red path "
+            "is the counterexample, numbered by step; grey states are what the scheduler could "
+            f"have done instead at each step (up to {MAX_BRANCHES} a state), named by the process "
+            "that moves. The graph is rebuilt after the search by re-exploring one step around "
+            "the path; `state-graph.graphml` has it for graph tools (node attribute `label` "
+            "summarizes each state).",
             "",
         ]
         title = f"{scenario.name}: {violation.property} violated"
-        written.lanes = render_swimlane(steps, title, [tmp / "swimlane.png", tmp / "swimlane.svg"])
+        written.lanes = render_swimlane(
+            steps, title, [tmp / "swimlane.png", tmp / "swimlane.svg"], violation.property
+        )
         graph = neighbourhood(system, violation.schedule)
         render_graph(
             graph, f"{scenario.name}: states around the counterexample", tmp / "state-graph.png"
@@ -176,14 +250,7 @@ def write_scenario_report(
         lines += [f"- `{v.property}` in {len(v.steps)} steps: {v.message}" for v in others]
         lines += [""]
     lines += ["## What closes it", ""]
-    if scenario.closed_by:
-        for other in scenario.closed_by:
-            verdict = catalog_verdicts.get(other, "not checked in this run")
-            lines.append(f"- [{other}](../{other}/report.md): {verdict} within its bounds")
-    elif violation is not None:
-        lines.append("No catalog scenario is linked as the fix for this race yet.")
-    else:
-        lines.append("Nothing to close: no property is violated within these bounds.")
+    lines += _closers(scenario, violation, catalog_verdicts, catalog_scenarios or {})
     stats = result.stats
     bounds = scenario.bounds
     lines += [
@@ -210,96 +277,20 @@ def write_scenario_report(
     return written
 
 
-def write_index(out: Path, results: list[CheckResult], generated_at: str, matrix=None) -> None:
-    from reports.matrix import LIFECYCLE_TITLES, matrix_markdown
-
-    rows = [
-        [
-            f"[{r.scenario.name}]({r.scenario.name}/report.md)",
-            r.scenario.profile_name,
-            r.verdict,
-            r.scenario.expect or "-",
-            "yes" if r.matches else "NO",
-            r.scenario.description,
-        ]
-        for r in results
-    ]
-    md = ["# idemrace race reports", "", f"Generated at: {generated_at}", ""]
-    if matrix is not None:
-        md += [
-            "## Comparison matrix",
-            "",
-            "Every cell is computed by a check; a violated cell links the scenario that shows it.",
-            "",
-            matrix_markdown(matrix, report_base="."),
-            "",
-        ]
-    md += ["## Scenarios", ""]
-    md += _md_table(
-        ["scenario", "profile", "verdict", "expected", "matches", "what it models"], rows
-    )
-    write_atomic(out / "index.md", "\n".join(md) + "\n")
-
-    e = html.escape
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>idemrace race reports</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
-        "td,th{border:1px solid #ccc;padding:4px 6px;vertical-align:top}"
-        ".violated{background:#ffebee}.holds{background:#e8f5e9}.unknown{background:#fff8e1}"
-        "</style></head><body>",
-        "<h1>idemrace race reports</h1>",
-        f"<p>Generated at: {e(generated_at)}</p>",
-    ]
-    if matrix is not None:
-        parts.append(
-            "<h2>Comparison matrix</h2><p>Every cell is computed by a check.</p><table><tr><th>design</th>"
-        )
-        parts += [f"<th>{e(LIFECYCLE_TITLES.get(c, c))}</th>" for c in matrix.columns]
-        parts.append("</tr>")
-        for row in matrix.rows:
-            parts.append(f"<tr><th>{e(row.design.label)}</th>")
-            for column in matrix.columns:
-                cell = row.cells[column]
-                text = e(cell.text)
-                if cell.catalog and cell.scenario:
-                    text = f"<a href='{e(cell.scenario)}/report.md'>{text}</a><br><small>{e(cell.scenario)}</small>"
-                parts.append(f"<td class='{e(cell.verdict)}'>{text}</td>")
-            parts.append("</tr>")
-        parts.append("</table>")
-    parts.append(
-        "<h2>Scenarios</h2><table><tr><th>scenario</th><th>profile</th><th>verdict</th>"
-        "<th>expected</th><th>what it models</th><th>picture</th></tr>"
-    )
-    for r in results:
-        name = e(r.scenario.name)
-        picture = (
-            f"<a href='{name}/swimlane.png'><img src='{name}/swimlane.png' width='240'></a>"
-            if r.violations
-            else ""
-        )
-        parts.append(
-            f"<tr><td><a href='{name}/report.md'>{name}</a></td><td>{e(r.scenario.profile_name)}</td>"
-            f"<td class='{e(r.verdict)}'>{e(r.verdict)}</td><td>{e(r.scenario.expect or '-')}</td>"
-            f"<td>{e(r.scenario.description)}</td><td>{picture}</td></tr>"
-        )
-    parts.append("</table></body></html>")
-    write_atomic(out / "index.html", "\n".join(parts) + "\n")
-
-
 def write_reports(
     results: list[CheckResult], out: Path, generated_at: str, matrix=None
 ) -> list[Written]:
     out.mkdir(parents=True, exist_ok=True)
-    verdicts = {}
-    for r in results:
-        prop = r.scenario.expected_property
-        verdicts[r.scenario.name] = (
-            f"`{prop}` {r.properties.get(prop, 'unknown')}"
-            if prop
-            else ", ".join(f"`{k}` {v}" for k, v in r.properties.items() if v != "holds")
-            or "every property holds"
-        )
-    written = [write_scenario_report(r, out, generated_at, verdicts) for r in results]
+    # leftovers of an interrupted run (our own temporary folders) go first
+    for leftover in sorted(out.glob(".*.tmp")) + sorted(out.glob(".*.old")):
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+    verdicts = {r.scenario.name: r.properties for r in results}
+    from idemrace.loader import catalog
+
+    # related designs come from the whole catalog (plus whatever was checked in this run)
+    scenarios = {**catalog(), **{r.scenario.name: r.scenario for r in results}}
+    written = [write_scenario_report(r, out, generated_at, verdicts, scenarios) for r in results]
     write_index(out, results, generated_at, matrix)
     # a second run replaces the first cleanly: report folders the previous run wrote (listed in
     # its manifest) and this run did not are removed; nothing else in ``out`` is touched

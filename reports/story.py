@@ -1,7 +1,7 @@
-"""A counterexample as a numbered story in plain words.
+"""A counterexample as a numbered story in plain words, and short labels for the pictures.
 
 One phrase per op type, driven by the op and its result (``model.ops``); an op type without a
-phrase falls back to its rendered form, so new ops never break a report.
+phrase falls back to its rendered form (``describe``), so new ops never break a report.
 """
 
 from __future__ import annotations
@@ -12,9 +12,21 @@ from model import ops as O
 from model.ops import describe
 from simulator.system import Arrive, Crash, Step
 
+VIOLATION_MARK = "**← the property is violated here**"
+
 
 def _r(run_id: Any) -> str:
     return f"r{run_id}"
+
+
+def _value(value: Any) -> str:
+    """A workflow output in words: the strategies' ``("result", workflow, key, request)``
+    tuple is named after its request; anything else is shown as stored."""
+    if isinstance(value, tuple) and len(value) == 4 and value[0] == "result":
+        return f"the result for {value[2]!r} (req{value[3]}'s)"
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "duplicate-of":
+        return f"'duplicate of r{value[1]}'"
+    return "nothing" if value is None else describe(value)
 
 
 def _result(result: Any) -> str:
@@ -37,9 +49,11 @@ def phrase(step: Step) -> str:
         return f"the clock advances to t={result}"
     if isinstance(result, O.LostResponse):
         inner = phrase(Step(step.label, who, op, result.hidden))
-        return f"{inner}, but the response is lost: the caller does not know and will retry"
+        return f"{inner}, but the response is lost: {who} does not know and will retry"
     if kind is O.CreateRun:
-        return f"{who} calls start() for workflow {op.workflow!r}: the world creates run {_r(result.value)}"
+        if isinstance(result, O.Ok):
+            return f"{who} calls start() for workflow {op.workflow!r}: the world creates run {_r(result.value)}"
+        return f"{who} calls start() for workflow {op.workflow!r}: {_result(result)}"
     if kind is O.KeyedStart:
         if isinstance(result, O.Started):
             what = f"admits a new run {_r(result.run_id)} under key {op.key!r}"
@@ -54,7 +68,7 @@ def phrase(step: Step) -> str:
         return (
             f"{who} starts running"
             if result == O.Ok()
-            else f"{who} tries to start: {_result(result)}"
+            else f"{who} tries to start running: {_result(result)}"
         )
     if kind is O.ClaimHook:
         if isinstance(result, O.HookCreated):
@@ -65,10 +79,12 @@ def phrase(step: Step) -> str:
     if kind is O.PerformEffect:
         return f"{who} performs the duplicate-sensitive work for key {op.key!r}"
     if kind in (O.CompleteRun, O.FailRun):
-        verb = "completes" if kind is O.CompleteRun else "fails"
-        value = op.output if kind is O.CompleteRun else op.error
+        if kind is O.CompleteRun:
+            verb, value = "completes", f"with {_value(op.output)}"
+        else:
+            verb, value = "fails", f"with error {_value(op.error)}"
         if result == O.Ok():
-            return f"{who} {verb} returning {describe(value)}; its hooks are released"
+            return f"{who} {verb} {value}, and its hooks are released"
         return f"{who} tries to end ({verb}): {_result(result)}"
     if kind is O.CancelRun:
         by = f"{who} cancels {_r(op.run_id)}"
@@ -82,7 +98,12 @@ def phrase(step: Step) -> str:
             return f"{who} reads run {_r(op.run_id)}: {result.status}"
         return f"{who} reads run {_r(op.run_id)}: {_result(result)}"
     if kind is O.AwaitRun:
-        return f"{who} receives the end of {_r(op.run_id)}: {result.status}, output {describe(result.output)}"
+        if isinstance(result, O.RunInfo):
+            return (
+                f"{who} receives the end of {_r(op.run_id)}: {result.status}, "
+                f"output {_value(result.output)}"
+            )
+        return f"{who} waits for {_r(op.run_id)} to end: {_result(result)}"
     if kind is O.DeliverPayload:
         target = f"{who} delivers payload {op.payload!r} to {_r(op.run_id)}'s hook"
         return target if result == O.Ok() else f"{target}: {_result(result)}"
@@ -111,10 +132,81 @@ def phrase(step: Step) -> str:
             f"run {_r(value)}" if value is not None else "none"
         )
     if kind is O.AppRecordPut:
-        return f"{who} records itself under {op.key!r}: the table keeps {_r(result.value)}"
+        if isinstance(result, O.Ok):
+            return f"{who} records itself under {op.key!r}: the table keeps {_r(result.value)}"
+        return f"{who} records itself under {op.key!r}: {_result(result)}"
     return f"{who}: {describe(op)} -> {describe(result)}"
 
 
-def story(steps: list[Step]) -> list[str]:
-    """The numbered story: one sentence a step."""
-    return [f"{k}. {phrase(step)}." for k, step in enumerate(steps, start=1)]
+def story(steps: list[Step], violated: str | None = None) -> list[str]:
+    """The numbered story: one sentence a step. ``violated`` names the property the last step
+    breaks (a counterexample ends in the first state that violates it), and marks that step."""
+    lines = [f"{k}. {phrase(step)}." for k, step in enumerate(steps, start=1)]
+    if violated and lines:
+        lines[-1] += f" {VIOLATION_MARK.replace('the property', f'`{violated}`')}"
+    return lines
+
+
+# -- short labels for the swimlane ---------------------------------------------------------------
+
+
+def _short_result(result: Any) -> str:
+    kind = type(result)
+    if isinstance(result, O.LostResponse):
+        return f"{_short_result(result.hidden)}, response LOST"
+    if kind is O.Ok:
+        return "ok" if result.value is None else describe(result.value)
+    if kind is O.HookCreated:
+        return "owner"
+    if kind is O.HookConflict:
+        return f"conflict: r{result.owner} owns it"
+    if kind is O.HookInfo:
+        return f"owned by r{result.run_id}"
+    if kind is O.RunInfo:
+        return result.status
+    if kind is O.RunList:
+        return ", ".join(_r(i) for i in result.run_ids) or "none"
+    if kind is O.Payload:
+        return f"payload {result.value!r}"
+    if kind is O.Started:
+        return f"new run r{result.run_id}"
+    if kind is O.Existing:
+        return f"existing r{result.run_id} ({result.status})"
+    if kind is O.Dropped:
+        return "dropped (no run)"
+    if kind is O.Error:
+        return result.name
+    return describe(result)
+
+
+def short(step: Step) -> tuple[str, str]:
+    """(what the actor asks the world, what comes back), a few words each, for an arrow."""
+    op, result = step.op, step.result
+    kind = type(op)
+    if kind is O.CreateRun:
+        hidden = result.hidden if isinstance(result, O.LostResponse) else result
+        back = f"run r{hidden.value}" if isinstance(hidden, O.Ok) else _short_result(hidden)
+        lost = ", response LOST" if isinstance(result, O.LostResponse) else ""
+        return f"start {op.workflow!r}", back + lost
+    labels = {
+        O.KeyedStart: lambda: f"start {op.workflow!r} key {op.key!r}",
+        O.StartRun: lambda: "begin running",
+        O.ClaimHook: lambda: f"claim hook {op.token!r}",
+        O.PerformEffect: lambda: f"do the work for {op.key!r}",
+        O.CompleteRun: lambda: "complete (release hooks)",
+        O.FailRun: lambda: "fail (release hooks)",
+        O.CancelRun: lambda: f"cancel r{op.run_id}",
+        O.GetHookByToken: lambda: f"look up token {op.token!r}",
+        O.GetRun: lambda: f"read run r{op.run_id}",
+        O.AwaitRun: lambda: f"await r{op.run_id}",
+        O.DeliverPayload: lambda: f"send {op.payload!r} to r{op.run_id}",
+        O.ConsumePayload: lambda: "take payload",
+        O.PollPayload: lambda: "poll for payload",
+        O.DisposeHook: lambda: "dispose hook",
+        O.ReleaseHooks: lambda: f"release r{op.run_id}'s hooks",
+        O.ListRuns: lambda: f"list {op.status or 'all'} {op.workflow!r} runs",
+        O.AppRecordGet: lambda: f"read app record {op.key!r}",
+        O.AppRecordPut: lambda: f"write app record {op.key!r}",
+    }
+    label = labels.get(kind)
+    return (label() if label else describe(op)), _short_result(result)

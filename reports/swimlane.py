@@ -1,12 +1,19 @@
 """A sequence diagram of a trace: one lane per process plus the world, steps in schedule order.
 
-Each step is an arrow from the acting process's lane to the world lane, labelled with the op, and
-the result written back beside the world lane. Environment steps (arrivals, ticks, crashes) are
-markers on the lane they concern. The violating step (the last one) is drawn in red.
+Each step a process takes is an arrow from its lane to the world lane, labelled with what it asks
+(a few words, ``reports.story.short``); what comes back is written beside the world lane.
+Environment steps (arrivals, ticks, crashes) are markers on the lane they concern, world-internal
+steps are squares on the world lane. The violating step (the last one: a counterexample ends in
+the first violating state) is drawn in red on a shaded band.
+
+Every lane header carries the SVG id ``lane-<name>``, so tools (and the tests) can read the lanes
+off the picture itself.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -17,150 +24,196 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from model import ops as O
-from model.ops import describe
+from reports.story import short
 from simulator.system import Arrive, Crash, Step
 
 WORLD = "world"
 VIOLATION = "#c62828"
+VIOLATION_BAND = "#ffebee"
 PROCESS = "#1565c0"
-ENVIRONMENT = "#6d6d6d"
-MAX_LABEL = 46
+ENVIRONMENT = "#616161"
+MAX_LABEL = 40
+LANE_INCHES = 1.9  # one lane's width
+ROW_INCHES = 0.42  # one step's height
+DPI = 100
+# fixed fonts and ids: the same trace gives the same bytes on every machine with this matplotlib
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "svg.hashsalt": "idemrace",
+    "svg.fonttype": "path",
+    "path.simplify": True,
+}
 
 
 def _short(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
+def _actor(step: Step) -> str:
+    """The lane a step belongs to: the process it concerns, or the world."""
+    if isinstance(step.op, (Arrive, Crash)):
+        return step.op.actor
+    return WORLD if step.actor in ("env", WORLD) else step.actor
+
+
+def _order(name: str) -> tuple[int, int, str]:
+    digits = "".join(filter(str.isdigit, name))
+    return (0 if name.startswith("req") else 1, int(digits or 0), name)
+
+
 def lanes_of(steps: list[Step]) -> list[str]:
-    """Process lanes in order of first appearance (requests before runs), then the world."""
-    names: list[str] = []
-    for step in steps:
-        actor = step.actor
-        if isinstance(step.op, (Arrive, Crash)):
-            actor = step.op.actor
-        if actor in ("env", WORLD) or actor in names:
-            continue
-        names.append(actor)
-    names.sort(
-        key=lambda n: (0 if n.startswith("req") else 1, int("".join(filter(str.isdigit, n)) or 0))
-    )
-    return [*names, WORLD]
+    """Process lanes (requests by number, then runs by number), then the world."""
+    names = {_actor(step) for step in steps} - {WORLD}
+    return [*sorted(names, key=_order), WORLD]
 
 
-def render_swimlane(steps: list[Step], title: str, paths: list[Path]) -> list[str]:
+def role(name: str) -> str:
+    if name == WORLD:
+        return "the engine's storage"
+    if name.startswith("req"):
+        return "request: client / route"
+    if name.startswith("r") and name[1:].isdigit():
+        return "workflow run (body)"
+    return "process"
+
+
+def render_swimlane(
+    steps: list[Step], title: str, paths: list[Path], violated: str | None = None
+) -> list[str]:
     """Draw the diagram to each path (.png/.svg by suffix). Returns the lane names."""
     lanes = lanes_of(steps)
     x = {name: i for i, name in enumerate(lanes)}
-    width = max(7.0, 2.6 * len(lanes))
-    height = max(3.0, 0.42 * len(steps) + 1.8)
-    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
     world_x = x[WORLD]
-    bottom = len(steps) + 0.5
-    for name, i in x.items():
-        ax.plot([i, i], [0.2, bottom], color="#bdbdbd", lw=1.2, zorder=0)
-        ax.text(
-            i,
-            0,
-            name,
-            ha="center",
-            va="bottom",
-            fontsize=10,
-            fontweight="bold",
-            bbox={
-                "boxstyle": "round,pad=0.3",
-                "fc": "#eef3fb" if name != WORLD else "#f3f3f3",
-                "ec": "#9e9e9e",
-            },
-        )
-    last = len(steps)
-    for k, step in enumerate(steps, start=1):
-        colour = VIOLATION if k == last else PROCESS
-        y = k
-        ax.text(-0.55, y, str(k), ha="right", va="center", fontsize=8, color="#616161")
-        op = step.op
-        if isinstance(op, Arrive):
-            i = x[op.actor]
-            ax.plot([i], [y], marker="v", color=ENVIRONMENT, ms=9)
-            ax.text(
-                i + 0.08, y, f"arrives t={step.result}", va="center", fontsize=8, color=ENVIRONMENT
+    n = len(steps)
+    left, right = -0.9, world_x + 3.3  # room for step numbers / for results beside the world
+    top, bottom = -1.2, n + 0.7
+    width = LANE_INCHES * (right - left)
+    columns = 6 if width >= 13.5 else 3  # legend entries a row
+    head, foot = 0.55, 0.45 + 0.3 * (6 // columns)  # inches for the title and for the legend
+    height = ROW_INCHES * (bottom - top) + head + foot
+    with matplotlib.rc_context(STYLE):
+        fig = plt.figure(figsize=(width, height), dpi=DPI)
+        ax = fig.add_axes((0, foot / height, 1, 1 - (head + foot) / height))
+        ax.set_xlim(left, right)
+        ax.set_ylim(bottom, top)
+        ax.axis("off")
+        fig.text(0.01, 1 - 0.3 / height, title, fontsize=12, fontweight="bold", va="center")
+        for name, i in x.items():
+            ax.plot([i, i], [-0.2, bottom - 0.2], color="#bdbdbd", lw=1.2, zorder=0)
+            header = ax.text(
+                i,
+                -0.62,
+                name,
+                ha="center",
+                va="bottom",
+                fontsize=11,
+                fontweight="bold",
+                bbox={
+                    "boxstyle": "round,pad=0.3",
+                    "fc": "#eef3fb" if name != WORLD else "#eeeeee",
+                    "ec": "#9e9e9e",
+                },
             )
-            continue
-        if isinstance(op, Crash):
-            i = x[op.actor]
-            ax.plot([i], [y], marker="X", color=VIOLATION if k == last else ENVIRONMENT, ms=9)
-            ax.text(i + 0.08, y, "crash, restart", va="center", fontsize=8, color=ENVIRONMENT)
-            continue
-        if isinstance(op, O.AdvanceClock):
-            ax.plot([-0.3, world_x + 0.3], [y, y], color=ENVIRONMENT, lw=0.8, ls="--")
-            ax.text(
-                world_x + 0.32, y, f"t={step.result}", va="center", fontsize=8, color=ENVIRONMENT
-            )
-            continue
-        actor_x = x.get(step.actor, world_x)
-        label = _short(describe(op))
-        result = _short(describe(step.result))
-        if actor_x == world_x:  # a world-internal step
-            ax.plot([world_x], [y], marker="s", color=colour, ms=7)
-            ax.text(world_x + 0.08, y, f"{label} → {result}", va="center", fontsize=8, color=colour)
-            continue
-        ax.annotate(
-            "",
-            xy=(world_x - 0.04, y),
-            xytext=(actor_x, y),
-            arrowprops={"arrowstyle": "->", "color": colour, "lw": 2.0 if k == last else 1.2},
+            header.set_gid(f"lane-{name}")
+            ax.text(i, -0.55, role(name), ha="center", va="top", fontsize=8, color=ENVIRONMENT)
+        for k, step in enumerate(steps, start=1):
+            _draw_step(ax, k, step, k == n, x, world_x, right, violated)
+        legend = [
+            Line2D([0], [0], color=PROCESS, lw=1.4, label="call to the world (result at right)"),
+            Patch(fc=VIOLATION_BAND, ec=VIOLATION, label="the step that violates the property"),
+            Line2D([0], [0], marker="v", color=ENVIRONMENT, lw=0, ms=8, label="request arrives"),
+            Line2D([0], [0], marker="X", color=ENVIRONMENT, lw=0, ms=8, label="crash, restart"),
+            Line2D([0], [0], color=ENVIRONMENT, lw=0.9, ls="--", label="clock tick"),
+            Line2D([0], [0], marker="s", color=PROCESS, lw=0, ms=7, label="world-internal step"),
+        ]
+        fig.legend(
+            handles=legend,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 0.1 / height),
+            fontsize=9,
+            ncol=columns,
+            frameon=False,
         )
-        mid = (actor_x + world_x) / 2
-        ax.text(
-            mid,
-            y - 0.12,
-            label,
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            color=colour,
-            fontweight="bold" if k == last else "normal",
-        )
-        ax.text(world_x + 0.08, y, f"→ {result}", va="center", fontsize=8, color=colour)
-    ax.set_xlim(-0.8, world_x + 1.6)
-    ax.set_ylim(bottom + 0.3, -0.6)
-    ax.axis("off")
-    ax.set_title(title, fontsize=11, loc="left")
-    legend = [
-        Line2D([0], [0], color=PROCESS, lw=1.5, label="world call (→ result)"),
-        Line2D([0], [0], color=VIOLATION, lw=2.0, label="step that violates the property"),
-        Line2D([0], [0], marker="v", color=ENVIRONMENT, lw=0, label="request arrives"),
-        Line2D([0], [0], color=ENVIRONMENT, lw=0.8, ls="--", label="clock tick"),
-        Patch(fc="#f3f3f3", ec="#9e9e9e", label="world = the engine's storage"),
-    ]
-    ax.legend(
-        handles=legend,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 0.0),
-        fontsize=8,
-        ncol=5,
-        frameon=False,
-    )
-    fig.tight_layout()
-    for path in paths:
-        save_figure(fig, path)
-    plt.close(fig)
+        for path in paths:
+            save_figure(fig, path)
+        plt.close(fig)
     return lanes
 
 
-def save_figure(fig, path: Path) -> None:
-    """Save deterministically (no dates, fixed svg ids) and atomically (temp file, rename)."""
-    import os
-    import tempfile
+def _draw_step(ax, k: int, step: Step, last: bool, x, world_x, right, violated) -> None:
+    colour = VIOLATION if last else PROCESS
+    weight = "bold" if last else "normal"
+    y = k
+    if last:
+        ax.axhspan(y - 0.45, y + 0.45, color=VIOLATION_BAND, zorder=-1, lw=0)
+        ax.text(
+            right - 0.05,
+            y,
+            f"violates {violated}" if violated else "violation",
+            ha="right",
+            va="center",
+            fontsize=9,
+            fontweight="bold",
+            color=VIOLATION,
+        )
+    ax.text(-0.6, y, str(k), ha="right", va="center", fontsize=9, color=ENVIRONMENT)
+    op = step.op
+    env = VIOLATION if last else ENVIRONMENT
+    if isinstance(op, Arrive):
+        i = x[op.actor]
+        ax.plot([i], [y], marker="v", color=env, ms=10)
+        ax.text(i + 0.1, y, f"arrives at t={step.result}", va="center", fontsize=9, color=env)
+        return
+    if isinstance(op, Crash):
+        i = x[op.actor]
+        ax.plot([i], [y], marker="X", color=env, ms=10)
+        ax.text(i + 0.1, y, "crashes, restarts from the top", va="center", fontsize=9, color=env)
+        return
+    if isinstance(op, O.AdvanceClock):
+        ax.plot([-0.4, world_x + 0.3], [y, y], color=env, lw=0.9, ls="--")
+        ax.text(world_x + 0.12, y, f"clock: t={step.result}", va="center", fontsize=9, color=env)
+        return
+    label, result = (_short(s) for s in short(step))
+    actor_x = x.get(step.actor, world_x)
+    if actor_x == world_x:  # a world-internal step
+        ax.plot([world_x], [y], marker="s", color=colour, ms=8)
+        text = f"{label}: {result}"
+        ax.text(world_x + 0.12, y, text, va="center", fontsize=9, color=colour, fontweight=weight)
+        return
+    ax.annotate(
+        "",
+        xy=(world_x - 0.03, y),
+        xytext=(actor_x, y),
+        arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 2.2 if last else 1.3},
+    )
+    ax.plot([actor_x], [y], marker="o", color=colour, ms=4)
+    ax.text(
+        actor_x + 0.1,
+        y - 0.1,
+        label,
+        ha="left",
+        va="bottom",
+        fontsize=9,
+        color=colour,
+        fontweight=weight,
+    )
+    ax.text(
+        world_x + 0.12, y, f"→ {result}", va="center", fontsize=9, color=colour, fontweight=weight
+    )
 
+
+def save_figure(fig, path: Path) -> None:
+    """Save deterministically (no dates, fixed ids, fixed dpi) and atomically (a temporary file
+    in the same folder, then a rename)."""
     fmt = path.suffix.lstrip(".")
-    metadata = {"Date": None} if fmt == "svg" else {}
+    metadata = {"Date": None} if fmt in ("svg", "pdf") else {}
     if fmt == "svg":
         metadata["Creator"] = None
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{fmt}")
     os.close(fd)
     try:
-        with matplotlib.rc_context({"svg.hashsalt": "idemrace", "svg.fonttype": "path"}):
-            fig.savefig(tmp, format=fmt, metadata=metadata)
+        with matplotlib.rc_context(STYLE):
+            fig.savefig(tmp, format=fmt, metadata=metadata, dpi=DPI)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

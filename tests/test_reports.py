@@ -1,24 +1,52 @@
-"""Race reports: every catalog scenario renders; structure is checked, not pixels."""
+"""Race reports: every catalog scenario renders; structure is checked, not pixels.
+
+The checks behind the reports run once per module. A report of a counterexample only needs a
+counterexample, so each scenario is first checked under a small state budget: BFS (which finds
+the same shortest counterexample under any budget that reaches it), then DFS (deep races in wide
+spaces, e.g. the crowd scenarios); only if both miss the expected violation, or cannot prove
+'holds', is it checked with its own bounds.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
+from typing import NamedTuple
 
 import networkx as nx
 import pytest
 
 from idemrace.cli import main
 from idemrace.loader import catalog
-from reports.render import FILES_VIOLATED, featured, write_reports
-from simulator.explorers import check
-from simulator.system import Arrive, Crash
+from model import ops as O
+from reports.graph import MAX_BRANCHES
+from reports.index import index_matrix
+from reports.render import FILES_VIOLATED, featured, related_designs, write_reports
+from reports.story import VIOLATION_MARK, phrase, short, story
+from reports.swimlane import WORLD
+from simulator.explorers import HOLDS, VIOLATED, check
+from simulator.system import Arrive, Crash, Step
 
 STAMP = "fixed for tests"
+BUDGET = 20_000
+
+
+def _check(scenario):
+    budget = min(BUDGET, scenario.bounds.max_states)
+    wanted = scenario.expected_property
+    for explorer, max_states in (("bfs", budget), ("dfs", budget), ("bfs", None)):
+        result = check(scenario, explorer, max_states=max_states)
+        if wanted and wanted in {v.property for v in result.violations}:
+            return result
+        if not wanted and (result.exhausted or max_states is None):
+            return result
+    return result
 
 
 @pytest.fixture(scope="module")
 def results():
-    return [check(s, "bfs") for s in catalog().values()]
+    return [_check(s) for s in catalog().values()]
 
 
 @pytest.fixture(scope="module")
@@ -28,93 +56,233 @@ def rendered(results, tmp_path_factory):
     return out, {w.scenario: w for w in written}
 
 
-def actors_in(steps):
-    names = set()
-    for step in steps:
-        if isinstance(step.op, (Arrive, Crash)):
-            names.add(step.op.actor)
-        elif step.actor not in ("env", "world"):
-            names.add(step.actor)
-    return names
+def lane_of(step: Step) -> str:
+    if isinstance(step.op, (Arrive, Crash)):
+        return step.op.actor
+    return WORLD if step.actor in ("env", WORLD) else step.actor
 
 
 def test_every_catalog_scenario_has_a_report(results, rendered):
     out, written = rendered
     assert sorted(written) == sorted(catalog())
+    assert any(r.violations for r in results) and any(not r.violations for r in results)
     for result in results:
         folder = out / result.scenario.name
         expected = FILES_VIOLATED if result.violations else ("report.md",)
         assert sorted(p.name for p in folder.iterdir()) == sorted(expected)
         text = (folder / "report.md").read_text()
         assert f"**{result.verdict}**" in text
-        assert "## What closes it" in text and "## Search" in text
+        for name, verdict in result.properties.items():
+            assert f"| `{name}` | {verdict} |" in text
+        for section in ("## What this models", "## Verdict", "## What closes it", "## Search"):
+            assert section in text, (result.scenario.name, section)
+        assert f"{result.stats.states:,} distinct states" in text
+        assert ("## The minimal counterexample" in text) == bool(result.violations)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp folders left
 
 
-def test_story_mentions_every_step_and_lanes_match_processes(results, rendered):
-    _, written = rendered
+def test_story_tells_every_step_in_order(results, rendered):
+    out, written = rendered
     for result in results:
         violation = featured(result)
         if violation is None:
             continue
-        w = written[result.scenario.name]
-        assert len(w.story) == len(violation.steps)
-        for line, step in zip(w.story, violation.steps, strict=True):
-            if isinstance(step.op, (Arrive, Crash)):
-                assert step.op.actor in line, line
-            elif step.actor in ("env",):
-                assert "clock" in line, line
-            else:
-                assert step.actor in line or "runtime" in line, line
-        assert w.lanes[-1] == "world"
-        assert set(w.lanes[:-1]) == actors_in(violation.steps)
-        assert len(w.lanes) == len(set(w.lanes))  # one lane per process, plus the world
+        lines = written[result.scenario.name].story
+        assert len(lines) == len(violation.steps)
+        for k, (line, step) in enumerate(zip(lines, violation.steps, strict=True), start=1):
+            assert line.startswith(f"{k}. "), line
+            if isinstance(step.op, O.AdvanceClock):
+                assert f"clock advances to t={step.result}" in line, line
+            elif lane_of(step) != WORLD:
+                assert re.search(rf"\b{lane_of(step)}\b", line), line
+        assert lines[-1].endswith(VIOLATION_MARK.replace("the property", f"`{violation.property}`"))
+        assert sum(VIOLATION_MARK[-12:] in line for line in lines) == 1
+        text = (out / result.scenario.name / "report.md").read_text()
+        assert "\n".join(lines) in text
 
 
-def test_state_graph_and_trace(results, rendered):
+def test_swimlane_has_one_lane_per_process_plus_the_world(results, rendered):
+    out, written = rendered
+    for result in results:
+        violation = featured(result)
+        if violation is None:
+            continue
+        lanes = written[result.scenario.name].lanes
+        processes = {lane_of(s) for s in violation.steps} - {WORLD}
+        assert lanes[-1] == WORLD and set(lanes[:-1]) == processes
+        assert len(lanes) == len(set(lanes))
+        # the picture itself: the lane headers carry ids in the SVG
+        svg = (out / result.scenario.name / "swimlane.svg").read_text()
+        assert re.findall(r'id="lane-([^"]+)"', svg) == lanes
+        png = (out / result.scenario.name / "swimlane.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        width = int.from_bytes(png[16:20], "big")
+        height = int.from_bytes(png[20:24], "big")
+        assert width >= 100 * 1.9 * (len(lanes) + 3) - 2  # lanes are 1.9 in apart at 100 dpi
+        assert height >= 42 * len(violation.steps)  # one row of 0.42 in per step
+
+
+def test_state_graph_holds_the_path_and_bounded_alternatives(results, rendered):
     out, _ = rendered
     for result in results:
         violation = featured(result)
         if violation is None:
             continue
-        folder = out / result.scenario.name
-        graph = nx.read_graphml(folder / "state-graph.graphml")
-        path_edges = [d["action"] for _, _, d in graph.edges(data=True) if d["on_path"]]
-        assert sorted(path_edges) == sorted(violation.schedule)
-        assert sum(1 for _, d in graph.nodes(data=True) if d["on_path"]) == len(violation.steps) + 1
-        assert json.loads((folder / "trace.json").read_text())["schedule"] == violation.schedule
+        graph = nx.read_graphml(out / result.scenario.name / "state-graph.graphml")
+        steps = len(violation.schedule)
+        path = [f"s{k}" for k in range(steps + 1)]
+        assert [n for n, d in graph.nodes(data=True) if d["on_path"]] == path
+        assert [
+            graph.edges[a, b]["action"] for a, b in itertools.pairwise(path)
+        ] == violation.schedule
+        for node in path:
+            off = [v for v in graph.successors(node) if not graph.edges[node, v]["on_path"]]
+            assert len(off) <= MAX_BRANCHES
+        assert graph.number_of_nodes() > len(path) or steps == 0
 
 
-def test_trace_json_replays(rendered, capsys):
+def test_every_trace_json_replays(results, rendered, capsys):
     out, _ = rendered
-    for name in ("supersede-aba", "temporal-terminate-existing", "dbos-stored-error"):
-        assert main(["replay", str(out / name / "trace.json")]) == 0
+    for result in results:
+        violation = featured(result)
+        if violation is None:
+            continue
+        trace = out / result.scenario.name / "trace.json"
+        assert json.loads(trace.read_text())["schedule"] == violation.schedule
+        assert main(["replay", str(trace)]) == 0, result.scenario.name
     capsys.readouterr()
 
 
-def test_output_is_deterministic_and_a_rerun_replaces_cleanly(results, tmp_path):
-    subset = [r for r in results if r.scenario.name in ("signal-forward-race", "keyed-start-safe")]
-    first, second = tmp_path / "a", tmp_path / "b"
-    write_reports(subset, first, STAMP)
-    write_reports(subset, second, STAMP)
-    for path in sorted(first.rglob("*")):
-        if path.is_file():
-            assert path.read_bytes() == (second / path.relative_to(first)).read_bytes(), path
-    # a second run with fewer scenarios replaces the folder cleanly
-    write_reports(subset[:1], first, "another time")
-    names = sorted(p.name for p in first.iterdir())
-    assert names == sorted([subset[0].scenario.name, "index.html", "index.md", "manifest.json"])
+def test_what_closes_it_links_named_or_related_designs(results, rendered):
+    out, _ = rendered
+    scenarios = catalog()
+    named = related = 0
+    for result in results:
+        violation = featured(result)
+        if violation is None:
+            continue
+        scenario = result.scenario
+        text = (out / scenario.name / "report.md").read_text().split("## What closes it")[1]
+        if scenario.closed_by:
+            named += 1
+            for other in scenario.closed_by:
+                assert f"[{other}](../{other}/report.md)" in text
+                assert (out / other / "report.md").exists()
+            continue
+        others = related_designs(scenario, violation.property, scenarios)
+        related += bool(others)
+        for other in others:
+            assert scenarios[other].expect == HOLDS
+            assert violation.property in scenarios[other].properties
+            assert scenarios[other].profile_name != scenario.profile_name or (
+                scenarios[other].profile_options != scenario.profile_options
+            )
+            assert f"[{other}](../{other}/report.md)" in text
+    assert named > 0
 
 
-def test_index_carries_the_matrix_on_top(results, tmp_path):
+def test_index_matrix_from_the_checks(results, rendered):
+    out, _ = rendered
+    table = index_matrix(results)
+    designs = {title for title, _ in table.rows}
+    assert "vercel-today" in designs and len(designs) == len(table.rows)
+    props = sorted({p for r in results for p in r.properties})
+    assert table.columns == tuple(f"`{p}`" for p in props)
+    for _title, cells in table.rows:
+        for prop, cell in zip(props, cells, strict=True):
+            if cell.scenario is None:
+                assert cell.verdict == "n/a"
+                continue
+            shown = next(r for r in results if r.scenario.name == cell.scenario)
+            assert shown.properties[prop] == cell.verdict
+            assert (out / cell.scenario / "report.md").exists()
+    index = (out / "index.md").read_text()
+    assert index.index("## Comparison matrix") < index.index("## Scenarios")
+    cell = next(c for _, cells in table.rows for c in cells if c.verdict == VIOLATED)
+    assert f"]({cell.scenario}/report.md)" in index.split("## Scenarios")[0]
+    page = (out / "index.html").read_text()
+    assert page.index("Comparison matrix") < page.index("<h2>Scenarios</h2>")
+    assert f"<a href='{cell.scenario}/report.md'>" in page
+
+
+def test_index_with_the_computed_matrix_links_only_rendered_reports(results, tmp_path):
     from reports.matrix import DESIGNS, compute_matrix
 
-    matrix = compute_matrix(designs=tuple(d for d in DESIGNS if d.label == "Vercel today"))
-    write_reports(
-        [r for r in results if r.scenario.name == "non-atomic-admission"], tmp_path, STAMP, matrix
-    )
-    index = (tmp_path / "index.md").read_text()
-    assert index.index("## Comparison matrix") < index.index("## Scenarios")
-    assert "(non-atomic-admission/report.md)" in index
+    matrix = compute_matrix(designs=tuple(d for d in DESIGNS if d.label == "DBOS"))
+    linked = sorted({c.scenario for c in matrix.rows[0].cells.values() if c.catalog})
+    assert linked  # DBOS violates a property in a catalog scenario
+    subset = [r for r in results if r.scenario.name == linked[0]]
+    write_reports(subset, tmp_path, STAMP, matrix)
+    top = (tmp_path / "index.md").read_text().split("## Scenarios")[0]
+    assert "## Comparison matrix" in top and "| DBOS |" in top
+    # only the report that is in the folder is linked; the other cells are plain text
+    assert set(re.findall(r"\]\(([^)]+)/report\.md\)", top)) == {linked[0]}
     page = (tmp_path / "index.html").read_text()
-    assert "<h2>Comparison matrix</h2>" in page and "non-atomic-admission/report.md" in page
+    assert set(re.findall(r"href='([^']+)/report\.md'", page)) == {linked[0]}
+
+
+def test_output_is_deterministic_and_a_rerun_replaces_cleanly(results, tmp_path):
+    names = ("signal-forward-race", "keyed-start-safe")
+    subset = [r for r in results if r.scenario.name in names]
+    first, second = tmp_path / "a", tmp_path / "b"
+    write_reports(subset, first, STAMP)
+    write_reports(subset, second, "another time")
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for rel in files:
+        a, b = (first / rel).read_bytes(), (second / rel).read_bytes()
+        if rel.suffix in (".md", ".html"):  # the one generated-at line differs
+            a, b = (x.replace(s.encode(), b"") for x, s in ((a, STAMP), (b, "another time")))
+        assert a == b, rel
+    # a second run over the folder: no stale scenario folders, no stale files inside ours,
+    # and files that are not ours untouched
+    (first / "signal-forward-race" / "stale.txt").write_text("old")
+    (first / "notes.txt").write_text("mine")
+    write_reports(subset[:1], first, STAMP)
+    assert sorted(p.name for p in first.iterdir()) == sorted(
+        [subset[0].scenario.name, "index.html", "index.md", "manifest.json", "notes.txt"]
+    )
+    assert not (first / "signal-forward-race" / "stale.txt").exists()
+
+
+def test_report_command(tmp_path, capsys):
+    out = tmp_path / "reports"
+    code = main(["report", "dbos-reject-retry", "--out", str(out), "--generated-at", "T"])
+    assert code == 0
+    assert sorted(p.name for p in (out / "dbos-reject-retry").iterdir()) == sorted(FILES_VIOLATED)
+    assert "Generated at: T" in (out / "index.md").read_text()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["report", "dbos-reject-retry", "--out", str(blocker)]) == 2
+    assert main(["report", "no-such-scenario", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("idemrace: error:") for line in err)
+
+
+class Teleport(NamedTuple):  # an op type the story has never heard of
+    run_id: int
+
+
+def test_story_phrases_and_a_generic_fallback():
+    steps = [
+        Step("arrive req1", "env", Arrive("req1"), 0),
+        Step("req1", "req1", O.CreateRun("order", 1), O.Ok(1)),
+        Step("r1", "r1", O.ClaimHook(1, "h1", "order:1"), O.HookCreated()),
+        Step("r2", "r2", O.ClaimHook(2, "h1", "order:1"), O.HookConflict(1)),
+        Step("r1", "r1", O.CompleteRun(1, ("result", "order", "order:1", 1)), O.Ok()),
+        Step("req2", "req2", O.DeliverPayload(1, "h1", "p2"), O.HOOK_NOT_FOUND),
+        Step("r1", "r1", Teleport(1), O.Ok()),
+    ]
+    lines = story(steps, "no-lost-signal")
+    assert lines[:6] == [
+        "1. request req1 arrives at t=0.",
+        "2. req1 calls start() for workflow 'order': the world creates run r1.",
+        "3. r1 claims hook token 'order:1' and becomes its owner.",
+        "4. r2's claim of 'order:1' conflicts: r1 owns it.",
+        "5. r1 completes with the result for 'order:1' (req1's), and its hooks are released.",
+        "6. req2 delivers payload 'p2' to r1's hook: fails with HookNotFoundError.",
+    ]
+    assert lines[6] == "7. r1: Teleport(1) -> Ok(None). **← `no-lost-signal` is violated here**"
+    assert phrase(steps[6]) == "r1: Teleport(1) -> Ok(None)"
+    assert short(steps[6]) == ("Teleport(1)", "ok")
+    assert short(steps[3]) == ("claim hook 'order:1'", "conflict: r1 owns it")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from idemrace.commands.common import EXIT_MISMATCH, EXIT_OK, non_negative
+from idemrace.commands.common import EXIT_MISMATCH, EXIT_OK, UsageError, non_negative
 
 NAME = "report"
 HELP = "write race reports (default: every catalog scenario into race-reports/)"
 
 
 def add_arguments(p) -> None:
+    from simulator.explorers import EXPLORERS
+
     p.add_argument(
         "scenarios",
         nargs="*",
@@ -20,19 +22,34 @@ def add_arguments(p) -> None:
     p.add_argument("--out", type=Path, default=Path("race-reports"), help="output folder")
     p.add_argument(
         "--explorer",
-        choices=("bfs", "dfs", "random", "pct"),
-        default="bfs",
-        help="explorer behind the reports (default bfs: shortest counterexamples)",
+        choices=EXPLORERS,
+        default=None,
+        help="explorer behind the reports (default: the scenario's `explorer` key, else bfs)",
     )
-    p.add_argument("--seed", type=non_negative, default=0, help="seed for random and pct")
+    p.add_argument("--seed", type=non_negative, default=0, help="seed for random, pct, hypothesis")
     p.add_argument(
-        "--no-matrix", action="store_true", help="skip the comparison matrix on the index"
+        "--matrix",
+        choices=("auto", "computed", "scenarios"),
+        default="auto",
+        help="top table of the index: 'computed' = the comparison matrix of `idemrace matrix` "
+        "(probes + catalog, slower), 'scenarios' = profile x property from the reported "
+        "scenarios; 'auto' (default) = computed for the whole catalog, scenarios for a subset",
     )
     p.add_argument(
         "--generated-at",
         default=None,
         help="text of the 'Generated at' line (default: the current UTC time)",
     )
+
+
+def _computed_matrix():
+    """The comparison matrix of ``reports.matrix``, or None while that module lacks it."""
+    try:
+        from reports import matrix
+    except ImportError:
+        return None
+    compute = getattr(matrix, "compute_matrix", None)
+    return compute() if compute is not None else None
 
 
 def run(args) -> int:
@@ -42,13 +59,22 @@ def run(args) -> int:
     from reports.render import write_reports
     from simulator.explorers import check
 
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: exists and is not a folder")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot create the folder ({exc.strerror})") from None
     scenarios = [load_scenario(ref) for ref in args.scenarios] or list(catalog().values())
-    results = [check(s, args.explorer, seed=args.seed) for s in scenarios]
-    matrix = None
-    if not args.no_matrix:
-        from reports.matrix import compute_matrix
-
-        matrix = compute_matrix()
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise UsageError("a scenario is named twice; each report folder is named after one")
+    results = [
+        check(s, args.explorer or getattr(s, "explorer", "bfs"), seed=args.seed) for s in scenarios
+    ]
+    whole = not args.scenarios
+    wanted = args.matrix == "computed" or (args.matrix == "auto" and whole)
+    matrix = _computed_matrix() if wanted else None
     stamp = args.generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     written = write_reports(results, args.out, stamp, matrix)
     print(f"wrote {len(written)} reports and the index to {args.out}/ (open {args.out}/index.html)")
