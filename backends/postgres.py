@@ -92,6 +92,7 @@ class PostgresBackend(SqlBackend):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.server = None
+        self._admin = None
         self._sessions: weakref.WeakSet[PostgresSession] = weakref.WeakSet()
         if self.url is not None:
             self.FAULTS = ("kill", "drop")  # not our server: no restart
@@ -141,13 +142,17 @@ class PostgresBackend(SqlBackend):
 
     def reset(self) -> None:
         assert self.profile is not None, "configure() first"
-        conn = self.connect()
+        # one kept connection: differential replay resets before every schedule
+        conn = self._admin
+        if conn is None or conn.closed or conn.broken:
+            conn = self._admin = self.connect()
         try:
             with conn.cursor() as cur:
                 self._truncate(Tx(cur, "%s"))
             conn.commit()
-        finally:
-            conn.close()
+        except _psycopg().OperationalError as exc:
+            self._admin = None
+            raise BackendUnavailable(f"postgres: {str(exc).strip()}") from None
 
     def session(self) -> PostgresSession:
         session = PostgresSession(self)
@@ -174,6 +179,9 @@ class PostgresBackend(SqlBackend):
         return {"class": f"{type(self).__module__}:{type(self).__name__}", "url": self.url}
 
     def close(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
         for session in list(self._sessions):
             session.close()
         if self.server is not None:

@@ -4,6 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+# PostgreSQL binaries for the postgres backend tests (a throwaway server per test session);
+# the server refuses to run as root, so root gets an unprivileged user to run it as
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q postgresql >/dev/null
+fi
+if [ "$(id -u)" -eq 0 ] && ! id -u idemrace-pg >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin idemrace-pg
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -c requirements.lock -e '.[test]'

@@ -123,10 +123,18 @@ def backend_op(step: Step) -> tuple[Any, Any] | None:
 
 
 def replay(
-    backend: Backend, system: System, labels: list[str], name: str, result: DifferentialResult
+    backend: Backend,
+    system: System,
+    labels: list[str],
+    name: str,
+    result: DifferentialResult,
+    session=None,
 ) -> Divergence | None:
+    """Replay one schedule on a freshly reset store (through ``session`` when given: one
+    connection serves every schedule, as connecting costs more than a short schedule)."""
     backend.reset()
-    session = backend.session()
+    own = session is None
+    session = backend.session() if own else session
     try:
         state = system.initial()
         for k, label in enumerate(labels, start=1):
@@ -161,7 +169,8 @@ def replay(
             )
         return None
     finally:
-        session.close()
+        if own:
+            session.close()
 
 
 def supported_scenarios(backend: Backend, names: list[str] | None = None) -> tuple[list, list]:
@@ -190,6 +199,16 @@ def differential(
     if scenarios is None:
         scenarios, result.skipped = supported_scenarios(backend)
     started = time.perf_counter()
+    session = backend.session()
+    try:
+        return _run(
+            backend, scenarios, bfs_states, walks, max_depth, seed, result, session, started
+        )
+    finally:
+        session.close()
+
+
+def _run(backend, scenarios, bfs_states, walks, max_depth, seed, result, session, started):
     for scenario in scenarios:
         system = System(scenario)
         backend.configure(system.profile)
@@ -204,7 +223,7 @@ def differential(
         ]
         for name, labels in plans:
             result.schedules += 1
-            divergence = replay(backend, system, labels, name, result)
+            divergence = replay(backend, system, labels, name, result, session)
             if divergence is not None:
                 result.divergence = divergence
                 result.seconds = time.perf_counter() - started
