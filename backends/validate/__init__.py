@@ -38,7 +38,7 @@ class Settings:
     keys: int = 3
     seed: int = 0
     budget: float = 30.0  # seconds for the linearizability search of one history
-    bfs_states: int = 200
+    bfs_states: int = 100
     walks: int = 10
     modes: tuple[str, ...] = MODES
     workdir: Path | None = None

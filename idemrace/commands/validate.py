@@ -59,9 +59,9 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--bfs-states",
         type=positive,
-        default=200,
+        default=100,
         help="differential: states of each scenario's BFS tree whose leaf paths are replayed "
-        "(default 200)",
+        "(default 100)",
     )
     p.add_argument(
         "--walks", type=non_negative, default=10, help="differential: random walks per scenario"
@@ -156,7 +156,7 @@ def _print_failure(mode: dict, where: str = "") -> None:
     if failing is None:
         return
     print(
-        f"    smallest failing partition: key {failing['key']} ({len(failing['operations'])} ops)"
+        f"    {where}smallest failing partition: key {failing['key']} ({len(failing['operations'])} ops)"
     )
     for row in failing["operations"]:
         ret = "    open" if row["return_us"] is None else f"{row['return_us']:>8}"
