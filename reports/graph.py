@@ -15,6 +15,7 @@ import networkx as nx
 from simulator.system import System
 
 MAX_BRANCHES = 4  # off-path successors shown per path state
+WRAP = 14  # path steps a row of the picture
 
 
 def summarize(system: System, state) -> str:
@@ -79,21 +80,31 @@ def render_graph(graph: nx.DiGraph, title: str, path: Path) -> None:
     path_nodes = sorted(
         (n for n, d in graph.nodes(data=True) if d["on_path"]), key=lambda n: graph.nodes[n]["step"]
     )
-    position = {node: (float(graph.nodes[node]["step"]), 0.0) for node in path_nodes}
-    column_fill: dict[int, int] = {}
-    # off-path states hang below the path state they branch from (x + 0.5: between the columns)
+    # off-path states hang below the path state they branch from (x + 0.5: between columns)
+    below: dict[int, list[str]] = {}
+    placed = set(path_nodes)
     for u, v, data in sorted(
         graph.edges(data=True), key=lambda e: (graph.nodes[e[0]]["step"], e[1])
     ):
-        if data["on_path"] or v in position:
-            continue
-        column = graph.nodes[u]["step"]
-        row = column_fill.get(column, 0)
-        column_fill[column] = row + 1
-        position[v] = (column + 0.5, -(row + 1) * 0.8)
-    depth = max((graph.nodes[n]["step"] for n in graph.nodes), default=1)
-    rows = max(column_fill.values(), default=0)
-    width, height = max(8.0, 1.45 * depth + 2.5), max(3.2, 0.75 * rows + 2.6)
+        if not data["on_path"] and v not in placed:
+            below.setdefault(graph.nodes[u]["step"], []).append(v)
+            placed.add(v)
+    rows = max((len(nodes) for nodes in below.values()), default=0)
+    # a long path wraps into bands of WRAP steps, so the picture stays readable at normal zoom
+    depth = max((graph.nodes[n]["step"] for n in path_nodes), default=0)
+    columns = min(depth, WRAP - 1) + 1
+    bands = depth // WRAP + 1
+    band_height = (rows + 1.4) * 0.8
+
+    def where(step: int, row: int = 0, shift: float = 0.0) -> tuple[float, float]:
+        return (step % WRAP + shift, -(step // WRAP) * band_height - row * 0.8)
+
+    position = {node: where(graph.nodes[node]["step"]) for node in path_nodes}
+    for step, nodes in below.items():
+        for row, node in enumerate(nodes, start=1):
+            position[node] = where(step, row, 0.5)
+    width = max(8.0, 1.45 * columns + 2.5)
+    height = max(3.2, 0.75 * band_height / 0.8 * bands + 1.9)
     with matplotlib.rc_context(STYLE):
         fig = plt.figure(figsize=(width, height), dpi=DPI)
         ax = fig.add_axes((0.02, 0.7 / height, 0.96, 1 - 1.3 / height))
@@ -105,8 +116,7 @@ def render_graph(graph: nx.DiGraph, title: str, path: Path) -> None:
             edgelist=off_edges,
             ax=ax,
             edge_color="#b0b0b0",
-            arrows=True,
-            arrowsize=8,
+            arrows=False,  # they all point down, away from the path; lines draw much faster
             width=0.8,
             node_size=160,
         )
@@ -182,8 +192,8 @@ def render_graph(graph: nx.DiGraph, title: str, path: Path) -> None:
             if not d["on_path"] and not graph.nodes[v]["on_path"]:
                 vx, vy = position[v]
                 ax.text(vx + 0.12, vy, d["action"], fontsize=7.5, color="#616161", va="center")
-        ax.set_xlim(-0.6, depth + 1.2)
-        ax.set_ylim(-(rows + 0.6) * 0.8, 0.6)
+        ax.set_xlim(-0.6, columns + 0.4)
+        ax.set_ylim(-bands * band_height + 0.5, 0.6)
         ax.axis("off")
         fig.text(0.01, 1 - 0.3 / height, title, fontsize=12, fontweight="bold", va="center")
         fig.legend(

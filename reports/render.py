@@ -89,6 +89,22 @@ def related_designs(scenario: Scenario, prop: str, scenarios: dict[str, Scenario
     )
 
 
+def _how_found(result: CheckResult, prop: str) -> str:
+    if result.explorer == "bfs":
+        return (
+            "Found by breadth-first search, which explores schedules by length: no shorter "
+            f"schedule violates `{prop}` within these bounds."
+        )
+    if result.explorer == "dfs":
+        return "Found by depth-first search: a real schedule, not necessarily the shortest."
+    seed = f" (seed {result.seed})" if result.seed is not None else ""
+    return (
+        f"Found by the `{result.explorer}` explorer{seed}, then shortened by deleting steps while "
+        "the violation remains; a shorter schedule may exist (`--explorer bfs` finds the "
+        "shortest when the space is small enough)."
+    )
+
+
 def _closers(scenario, violation, verdicts: dict[str, dict[str, str]], scenarios) -> list[str]:
     def verdict(name: str, missing: str) -> str:
         checked = verdicts.get(name)
@@ -196,9 +212,11 @@ def write_scenario_report(
         written.story = story(steps, violation.property)
         lines += [
             "",
-            f"## The minimal counterexample ({len(steps)} steps)",
+            f"## The counterexample ({len(steps)} steps)",
             "",
             f"`{violation.property}` is violated: {violation.message}.",
+            "",
+            _how_found(result, violation.property),
             "",
         ]
         lines += written.story

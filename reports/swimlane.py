@@ -40,7 +40,7 @@ DPI = 100
 STYLE = {
     "font.family": "DejaVu Sans",
     "svg.hashsalt": "idemrace",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",  # text stays text: smaller, searchable, and quicker to write
     "path.simplify": True,
 }
 
@@ -180,12 +180,9 @@ def _draw_step(ax, k: int, step: Step, last: bool, x, world_x, right, violated) 
         text = f"{label}: {result}"
         ax.text(world_x + 0.12, y, text, va="center", fontsize=9, color=colour, fontweight=weight)
         return
-    ax.annotate(
-        "",
-        xy=(world_x - 0.03, y),
-        xytext=(actor_x, y),
-        arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 2.2 if last else 1.3},
-    )
+    # a plain line and a head marker: as clear as an arrow patch and far cheaper to draw
+    ax.plot([actor_x, world_x - 0.07], [y, y], color=colour, lw=2.2 if last else 1.3)
+    ax.plot([world_x - 0.07], [y], marker=">", color=colour, ms=8 if last else 6)
     ax.plot([actor_x], [y], marker="o", color=colour, ms=4)
     ax.text(
         actor_x + 0.1,

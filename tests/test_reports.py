@@ -77,7 +77,7 @@ def test_every_catalog_scenario_has_a_report(results, rendered):
         for section in ("## What this models", "## Verdict", "## What closes it", "## Search"):
             assert section in text, (result.scenario.name, section)
         assert f"{result.stats.states:,} distinct states" in text
-        assert ("## The minimal counterexample" in text) == bool(result.violations)
+        assert ("## The counterexample" in text) == bool(result.violations)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp folders left
 
 
