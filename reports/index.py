@@ -93,9 +93,14 @@ def from_matrix(matrix, rendered: set[str]) -> Table:
         cells = []
         for column in matrix.columns:
             cell = row.cells[column]
-            linked = cell.scenario if cell.catalog and cell.scenario in rendered else None
-            text = f"{cell.text}: {cell.scenario}" if linked else cell.text
-            cells.append(TableCell(text, cell.verdict, linked))
+            # a cell names one scenario, or (a 'holds' over several) a comma-separated list of
+            # catalog scenarios and probes: link the first whose report is in this folder
+            behind = [n for n in (cell.scenario or "").split(", ") if n in rendered]
+            text = cell.text
+            if behind:
+                more = f" (+{len(behind) - 1})" if len(behind) > 1 else ""
+                text = f"{cell.text}: {behind[0]}{more}"
+            cells.append(TableCell(text, cell.verdict, behind[0] if behind else None))
         rows.append((row.design.label, tuple(cells)))
     note = (
         "Every cell is computed by a check on the model: lifecycle columns by generated probes, "

@@ -31,6 +31,7 @@ from simulator.explorers import HOLDS, CheckResult
 from simulator.scenario import Scenario
 from simulator.system import System
 
+MAX_RELATED = 5  # related designs listed in full under "What closes it"
 FILES_VIOLATED = (
     "report.md",
     "swimlane.png",
@@ -78,14 +79,20 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def related_designs(scenario: Scenario, prop: str, scenarios: dict[str, Scenario]) -> list[str]:
     """Scenarios of another profile (or other options) that check ``prop`` and expect it to
-    hold: designs where the race shown here does not happen within their bounds."""
+    hold: designs where the race shown here does not happen within their bounds. The same
+    engine's other designs come first (``vercel-today`` -> ``vercel-keyed-start``), then by name.
+    """
     design = (scenario.profile_name, scenario.profile_options)
+    engine = scenario.profile_name.split("-")[0]
     return sorted(
-        name
-        for name, other in scenarios.items()
-        if other.expect == HOLDS
-        and prop in other.properties
-        and (other.profile_name, other.profile_options) != design
+        (
+            name
+            for name, other in scenarios.items()
+            if other.expect == HOLDS
+            and prop in other.properties
+            and (other.profile_name, other.profile_options) != design
+        ),
+        key=lambda name: (scenarios[name].profile_name.split("-")[0] != engine, name),
     )
 
 
@@ -140,10 +147,13 @@ def _closers(scenario, violation, verdicts: dict[str, dict[str, str]], scenarios
         "design, not necessarily a drop-in fix):",
         "",
     ]
-    for other in related:
+    for other in related[:MAX_RELATED]:
         other_scenario = scenarios[other]
         found = verdict(other, "expected to hold, not checked in this run")
         lines.append(f"- {link(other)} (`{other_scenario.profile_name}`): {found}")
+    if len(related) > MAX_RELATED:
+        rest = ", ".join(f"`{name}`" for name in related[MAX_RELATED:])
+        lines.append(f"- and {len(related) - MAX_RELATED} more: {rest}")
     return lines
 
 
@@ -206,6 +216,18 @@ def write_scenario_report(
         ],
     )
     others = [v for v in result.violations if v is not violation]
+    if violation is None:
+        lines += ["", "## No counterexample", ""]
+        if result.exhausted:
+            lines.append(
+                f"The search visited every reachable state within the bounds ({result.stats.states:,} "
+                "states): no schedule violates any checked property. Nothing to draw, and no trace."
+            )
+        else:
+            lines.append(
+                "No violation was found, but the search did not cover the whole bounded space "
+                f"({result.cut_off}): the properties are unknown beyond what was explored."
+            )
     if violation is not None:
         system = System(scenario)
         steps = violation.steps

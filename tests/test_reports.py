@@ -22,7 +22,13 @@ from idemrace.loader import catalog
 from model import ops as O
 from reports.graph import MAX_BRANCHES
 from reports.index import index_matrix
-from reports.render import FILES_VIOLATED, featured, related_designs, write_reports
+from reports.render import (
+    FILES_VIOLATED,
+    MAX_RELATED,
+    featured,
+    related_designs,
+    write_reports,
+)
 from reports.story import VIOLATION_MARK, phrase, short, story
 from reports.swimlane import WORLD
 from simulator.explorers import HOLDS, VIOLATED, check
@@ -78,6 +84,7 @@ def test_every_catalog_scenario_has_a_report(results, rendered):
             assert section in text, (result.scenario.name, section)
         assert f"{result.stats.states:,} distinct states" in text
         assert ("## The counterexample" in text) == bool(result.violations)
+        assert ("## No counterexample" in text) != bool(result.violations)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp folders left
 
 
@@ -171,14 +178,15 @@ def test_what_closes_it_links_named_or_related_designs(results, rendered):
             continue
         others = related_designs(scenario, violation.property, scenarios)
         related += bool(others)
-        for other in others:
+        for other in others[:MAX_RELATED]:
             assert scenarios[other].expect == HOLDS
             assert violation.property in scenarios[other].properties
             assert scenarios[other].profile_name != scenario.profile_name or (
                 scenarios[other].profile_options != scenario.profile_options
             )
             assert f"[{other}](../{other}/report.md)" in text
-    assert named > 0
+        assert len(others) <= MAX_RELATED or f"and {len(others) - MAX_RELATED} more" in text
+    assert named > 0 and related > 0
 
 
 def test_index_matrix_from_the_checks(results, rendered):
@@ -209,16 +217,20 @@ def test_index_with_the_computed_matrix_links_only_rendered_reports(results, tmp
     from reports.matrix import DESIGNS, compute_matrix
 
     matrix = compute_matrix(designs=tuple(d for d in DESIGNS if d.label == "DBOS"))
-    linked = sorted({c.scenario for c in matrix.rows[0].cells.values() if c.catalog})
+    cells = matrix.rows[0].cells
+    linked = sorted({c.scenario for c in cells.values() if c.catalog})
     assert linked  # DBOS violates a property in a catalog scenario
     subset = [r for r in results if r.scenario.name == linked[0]]
     write_reports(subset, tmp_path, STAMP, matrix)
     top = (tmp_path / "index.md").read_text().split("## Scenarios")[0]
     assert "## Comparison matrix" in top and "| DBOS |" in top
-    # only the report that is in the folder is linked; the other cells are plain text
-    assert set(re.findall(r"\]\(([^)]+)/report\.md\)", top)) == {linked[0]}
+    # only the report that is in the folder is linked, from every cell that stands on it
+    # (a violated cell it shows, a holds cell it is among); the other cells are plain text
+    standing = [c for c in cells.values() if linked[0] in (c.scenario or "").split(", ")]
+    links = re.findall(r"\]\(([^)]+)/report\.md\)", top)
+    assert set(links) == {linked[0]} and len(links) == len(standing) > 1
     page = (tmp_path / "index.html").read_text()
-    assert set(re.findall(r"href='([^']+)/report\.md'", page)) == {linked[0]}
+    assert re.findall(r"href='([^']+)/report\.md'", page.split("<h2>Scenarios")[0]) == links
 
 
 def test_output_is_deterministic_and_a_rerun_replaces_cleanly(results, tmp_path):
