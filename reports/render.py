@@ -25,7 +25,7 @@ from model.ops import describe
 from properties import PROPERTIES
 from reports.graph import MAX_BRANCHES, neighbourhood, render_graph, save_graphml
 from reports.index import write_index
-from reports.story import story
+from reports.story import status_changes, story
 from reports.swimlane import render_swimlane
 from simulator.explorers import HOLDS, CheckResult
 from simulator.scenario import Scenario
@@ -231,7 +231,8 @@ def write_scenario_report(
     if violation is not None:
         system = System(scenario)
         steps = violation.steps
-        written.story = story(steps, violation.property)
+        changes = status_changes(system, violation.schedule)
+        written.story = story(steps, violation.property, changes)
         lines += [
             "",
             f"## The counterexample ({len(steps)} steps)",

@@ -138,13 +138,49 @@ def phrase(step: Step) -> str:
     return f"{who}: {describe(op)} -> {describe(result)}"
 
 
-def story(steps: list[Step], violated: str | None = None) -> list[str]:
+def status_changes(system, schedule: list[str]) -> list[list[str]]:
+    """Per step, the runs that existed before it and changed status during it, as
+    ``"r1 is now cancelled"``: what a step did besides its own result (a terminate-existing start
+    cancels the owner, a crash fails a run). Read off the world by replaying the schedule."""
+    state = system.initial()
+    changes = []
+    for label in schedule:
+        before = {run.id: run.status for run in state.world.runs}
+        state, _ = system.step(state, label)
+        changes.append(
+            [
+                f"r{run.id} is now {run.status}"
+                for run in state.world.runs
+                if run.id in before and before[run.id] != run.status
+            ]
+        )
+    return changes
+
+
+def story(
+    steps: list[Step], violated: str | None = None, changes: list[list[str]] | None = None
+) -> list[str]:
     """The numbered story: one sentence a step. ``violated`` names the property the last step
-    breaks (a counterexample ends in the first state that violates it), and marks that step."""
-    lines = [f"{k}. {phrase(step)}." for k, step in enumerate(steps, start=1)]
+    breaks (a counterexample ends in the first state that violates it), and marks that step.
+    ``changes`` (``status_changes``) adds run status changes a phrase does not already say."""
+    lines = []
+    for k, step in enumerate(steps, start=1):
+        text = phrase(step)
+        extra = [c for c in (changes[k - 1] if changes else []) if not _said(text, c)]
+        if extra:
+            text += f" ({'; '.join(extra)})"
+        lines.append(f"{k}. {text}.")
     if violated and lines:
         lines[-1] += f" {VIOLATION_MARK.replace('the property', f'`{violated}`')}"
     return lines
+
+
+def _said(text: str, change: str) -> bool:
+    """Whether a phrase already tells a status change: 'r1 completes' covers 'r1 is now
+    completed', 'r2 cancels r1' covers 'r1 is now cancelled'."""
+    run, status = change.split(" is now ")
+    stem = status.rstrip("ed")[:5]  # completed/complete, cancelled/cancels, failed/fails
+    return stem in text and run in text
 
 
 # -- short labels for the swimlane ---------------------------------------------------------------

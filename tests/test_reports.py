@@ -29,10 +29,10 @@ from reports.render import (
     related_designs,
     write_reports,
 )
-from reports.story import VIOLATION_MARK, phrase, short, story
+from reports.story import VIOLATION_MARK, phrase, short, status_changes, story
 from reports.swimlane import WORLD
 from simulator.explorers import HOLDS, VIOLATED, check
-from simulator.system import Arrive, Crash, Step
+from simulator.system import Arrive, Crash, Step, System
 
 STAMP = "fixed for tests"
 BUDGET = 20_000
@@ -298,3 +298,16 @@ def test_story_phrases_and_a_generic_fallback():
     assert phrase(steps[6]) == "r1: Teleport(1) -> Ok(None)"
     assert short(steps[6]) == ("Teleport(1)", "ok")
     assert short(steps[3]) == ("claim hook 'order:1'", "conflict: r1 owns it")
+
+
+def test_story_tells_status_changes_the_result_does_not_show():
+    # Temporal terminate-existing: the second start's result is just "a new run"; the world also
+    # cancelled the running owner, which the story must say
+    scenario = catalog()["temporal-terminate-existing"]
+    violation = featured(check(scenario, "bfs"))
+    system = System(scenario)
+    lines = story(violation.steps, violation.property, status_changes(system, violation.schedule))
+    told = [line for line in lines if "(r1 is now cancelled)" in line]
+    assert len(told) == 1 and "req2 starts 'order' with key 'order:1'" in told[0]
+    # a change the phrase already tells is not repeated
+    assert not [line for line in lines if "is now running" in line]
