@@ -3,31 +3,60 @@
 With a depth bound, plain "visited" dedupe is incomplete (a state first met deep is cut off, and
 the shallower path to it later is skipped). So a state is revisited when it is reached at a smaller
 depth than before. When no bound bites, it visits exactly the states BFS does.
+
+Like BFS it runs over the engine's interned keys with the garbage collector paused; ``canon``
+(symmetry) dedupes on canonical forms, so BFS and DFS count the same orbits.
 """
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Callable
+
+from simulator.engine import Engine, Key, KeyBook
 from simulator.explorers.base import Budget, Clock, Progress, PropertyBook, Stats
 from simulator.system import System
 
 
-def dfs(system: System, book: PropertyBook, budget: Budget, progress: Progress | None = None):
+def dfs(
+    system: System,
+    book: PropertyBook,
+    budget: Budget,
+    progress: Progress | None = None,
+    *,
+    engine: Engine | None = None,
+    canon: Callable[[Key], Key] | None = None,
+    expand: Callable[[Key], list[tuple[str, Key]]] | None = None,
+):
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _dfs(system, book, budget, progress, engine or Engine(system), canon, expand)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _dfs(system, book, budget, progress, engine, canon, expand):
     clock = Clock()
     stats = Stats()
-    init = system.initial()
-    seen: dict = {init: 0}
-    successors = system.successors
+    init = engine.initial()
+    seen: dict = {canon(init) if canon else init: 0}
+    successors = expand or engine.successors
+    keybook = KeyBook(book, engine)
+    check = keybook.check
+    invariants = keybook.has_invariants
     max_depth = budget.max_depth
     max_states = budget.max_states
     cut_off = None
     transitions = 0
     deepest = 0
     path: list[str] = []
-    book.check(init, False, lambda: [])
+    check(init, False, lambda: [])
     # stack of (iterator over successors, depth); path[:depth] names the way down
     init_next = successors(init)
     if not init_next:
-        book.check(init, True, lambda: [])
+        check(init, True, lambda: [])
     stack = [(iter(init_next), 0)]
     finals_checked = set()
     while stack and not book.all_found:
@@ -41,28 +70,29 @@ def dfs(system: System, book: PropertyBook, budget: Budget, progress: Progress |
         label, nxt = step
         transitions += 1
         child_depth = depth + 1
-        known = seen.get(nxt)
+        dedupe = canon(nxt) if canon else nxt
+        known = seen.get(dedupe)
         if known is not None and known <= child_depth:
             continue
         if known is None:
             if len(seen) >= max_states:
                 cut_off = f"state budget {max_states} reached"
                 break
-            seen[nxt] = child_depth
+            seen[dedupe] = child_depth
             path.append(label)
-            if book.invariants:
-                book.check(nxt, False, lambda: list(path))
+            if invariants:
+                check(nxt, False, lambda: list(path))
             path.pop()
         else:
-            seen[nxt] = child_depth
+            seen[dedupe] = child_depth
         if child_depth > deepest:
             deepest = child_depth
         nexts = successors(nxt)
         if not nexts:
-            if nxt not in finals_checked:
-                finals_checked.add(nxt)
+            if dedupe not in finals_checked:
+                finals_checked.add(dedupe)
                 path.append(label)
-                book.check(nxt, True, lambda: list(path))
+                check(nxt, True, lambda: list(path))
                 path.pop()
             continue
         if child_depth >= max_depth:

@@ -1,0 +1,378 @@
+"""The exhaustive explorers' fast transition relation: ``System`` over interned states.
+
+Profiling BFS (pyinstrument + cProfile on supersede-aba) showed where a state's ~40 µs went:
+hashing ``SystemState`` (nested tuples are rehashed on every dict probe, ~3.5 µs a state), rebuilding
+worlds with ``NamedTuple._replace`` in the profile handlers, the ``_enabled`` generator and
+``slot_name``, and the cyclic garbage collector walking the ever-growing ``seen`` dict on every
+allocation burst. The transition relation itself is tiny and highly repetitive: the same world
+meets the same pending op again and again in different process contexts.
+
+So the search runs over *keys*: ``(world id, proc ids, arrivals, crashes, lost, order)``, where
+every world and every process slot ``(local, pending)`` is interned once (equal values, equal
+ids). Hashing a key is hashing a few small ints, and every world/process step is memoized on ids:
+``profile.apply`` and ``Program.on_result`` run once per distinct (world, process) pair instead
+of once per transition. ``materialize`` turns a key back into the very ``SystemState`` that
+``System`` would have built, for the property checks and the reports.
+
+The relation is ``System._enabled``/``System._fire`` step for step: same actions, same labels,
+same order, same successor states (``tests/test_engine.py`` compares them state by state), so the
+state counts and the BFS counterexamples are unchanged. Process slots are interned with the
+pending op's *type* in the key: ops are ``NamedTuple``s and ``StartRun(1) == GetRun(1)`` as
+tuples, so a value-only key could hand a process the wrong next op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from model.state import WorldState
+from properties import PROPERTIES
+from simulator.process import Done
+from simulator.system import System, SystemState, _env_label
+
+if TYPE_CHECKING:
+    from simulator.explorers.base import PropertyBook
+
+_new_state = tuple.__new__
+
+Key = tuple  # (wid, pids, arrivals, crashes, lost, order)
+
+# process slot kinds, by interned id
+_ABSENT, _DONE, _READY, _BLOCKING = 0, 1, 2, 3
+
+
+class Engine:
+    def __init__(self, system: System) -> None:
+        self.system = system
+        profile = system.profile
+        self.profile = profile
+        self.n = system.n
+        bounds = system.bounds
+        self.max_lost = bounds.max_lost_responses
+        self.max_crashes = bounds.max_crashes
+        self.max_ticks = bounds.max_ticks
+        self.track_order = system.track_order
+        reqs = system.requests
+        self.arrive_min = [r.arrive_min for r in reqs]
+        self.arrive_max = [r.arrive_max for r in reqs]
+        self.guarded = [r.after is not None or r.during is not None for r in reqs]
+        # interned worlds and their cached facts
+        self.worlds: list[WorldState] = []
+        self._wid: dict[WorldState, int] = {}
+        self.w_clock: list[int] = []
+        self.w_nruns: list[int] = []
+        # interned process slots: id 0 is "not arrived yet" (None)
+        self.entries: list[Any] = [None]
+        self._pid: dict[tuple, int] = {}
+        self.p_kind: list[int] = [_ABSENT]
+        self.p_lossy: list[bool] = [False]
+        # memo tables (keys are small tuples of ints)
+        self._proc: dict[tuple[int, int, int], Any] = {}
+        self._lost: dict[tuple[int, int], int] = {}
+        self._env: dict[int, tuple[tuple[str, int], ...]] = {}
+        self._tick: dict[int, int] = {}
+        self._arrive_ok: dict[tuple[int, int], bool] = {}
+        self._spawn: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._restart: dict[tuple[int, int], tuple[int, Any]] = {}
+        self.client_start = [self.intern_proc(c.start()) for c in system._clients]
+        self.names: list[str] = []
+        self.lost_labels = list(system._lost_labels)
+        self.arrive_labels = list(system._arrive_labels)
+        self.crash_labels: list[str] = []
+
+    # -- interning -----------------------------------------------------------------------------
+
+    def intern_world(self, world: WorldState) -> int:
+        wid = self._wid.get(world)
+        if wid is None:
+            wid = len(self.worlds)
+            self._wid[world] = wid
+            self.worlds.append(world)
+            self.w_clock.append(world.clock)
+            self.w_nruns.append(len(world.runs))
+        return wid
+
+    def intern_proc(self, entry: Any) -> int:
+        if entry is None:
+            return 0
+        pending = entry[1]
+        kind = type(pending)
+        token = (entry[0], kind, pending)
+        pid = self._pid.get(token)
+        if pid is None:
+            pid = len(self.entries)
+            self._pid[token] = pid
+            self.entries.append(entry)
+            profile = self.profile
+            if kind is Done:
+                self.p_kind.append(_DONE)
+            elif kind in profile.BLOCKING:
+                self.p_kind.append(_BLOCKING)
+            else:
+                self.p_kind.append(_READY)
+            self.p_lossy.append(kind in profile.LOSSY)
+        return pid
+
+    def key(self, state: SystemState) -> Key:
+        world, procs, arrivals, crashes, lost, order = state
+        pids = tuple(self.intern_proc(p) for p in procs)
+        return (self.intern_world(world), pids, arrivals, crashes, lost, order)
+
+    def materialize(self, key: Key) -> SystemState:
+        wid, pids, arrivals, crashes, lost, order = key
+        entries = self.entries
+        procs = tuple([entries[p] for p in pids])
+        return _new_state(SystemState, (self.worlds[wid], procs, arrivals, crashes, lost, order))
+
+    def initial(self) -> Key:
+        return self.key(self.system.initial())
+
+    # -- labels --------------------------------------------------------------------------------
+
+    def _name(self, slot: int) -> str:
+        names = self.names
+        while len(names) <= slot:
+            names.append(self.system.slot_name(len(names)))
+        return names[slot]
+
+    def _crash_label(self, slot: int) -> str:
+        labels = self.crash_labels
+        k = slot - self.n
+        while len(labels) <= k:
+            labels.append(f"crash r{len(labels) + 1}")
+        return labels[k]
+
+    # -- memoized pieces -----------------------------------------------------------------------
+
+    def _proc_step(self, wid: int, pid: int, slot: int):
+        """Memo entry for process ``slot`` in proc state ``pid`` and world ``wid``: ``False``
+        when it cannot move (done, or a blocking op that is not enabled), else (label, next
+        world, next proc id, whether runs were created, whether the op can lose its response).
+        """
+        kind = self.p_kind[pid]
+        if kind == _DONE or (kind == _BLOCKING and not self._op_enabled(wid, pid)):
+            self._proc[(wid, pid, slot)] = False
+            return False
+        system = self.system
+        world = self.worlds[wid]
+        local, pending = self.entries[pid]
+        world2, result = self.profile.apply(world, pending)
+        if slot < self.n:
+            program = system._clients[slot]
+        else:
+            program = system.body(world, slot - self.n + 1)
+        pid2 = self.intern_proc(program.on_result(local, result))
+        wid2 = wid if world2 is world else self.intern_world(world2)
+        grew = self.w_nruns[wid2] != self.w_nruns[wid]
+        lossy = slot < self.n and self.p_lossy[pid]
+        out = (self._name(slot), wid2, pid2, grew, lossy)
+        self._proc[(wid, pid, slot)] = out
+        return out
+
+    def _step_lost(self, wid: int, pid: int) -> int:
+        world = self.worlds[wid]
+        world2, _result = self.profile.apply(world, self.entries[pid][1])
+        wid2 = wid if world2 is world else self.intern_world(world2)
+        self._lost[(wid, pid)] = wid2
+        return wid2
+
+    def _spawned(self, wid: int, have: int) -> tuple[int, ...]:
+        """Proc ids of the bodies of runs ``have+1 ..`` in world ``wid`` (``System._spawn``)."""
+        memo_key = (wid, have)
+        new = self._spawn.get(memo_key)
+        if new is None:
+            world = self.worlds[wid]
+            body = self.system.body
+            new = tuple(
+                self.intern_proc(body(world, run_id).start())
+                for run_id in range(have + 1, len(world.runs) + 1)
+            )
+            self._spawn[memo_key] = new
+        return new
+
+    def _op_enabled(self, wid: int, pid: int) -> bool:
+        return bool(self.profile.enabled(self.worlds[wid], self.entries[pid][1]))
+
+    def _environment(self, wid: int) -> tuple[tuple[str, int], ...]:
+        world = self.worlds[wid]
+        out = []
+        for op in self.profile.environment(world):
+            world2, _ = self.profile.apply(world, op)
+            out.append((_env_label(op), wid if world2 is world else self.intern_world(world2)))
+        env = tuple(out)
+        self._env[wid] = env
+        return env
+
+    def _ticked(self, wid: int) -> int:
+        wid2 = self.intern_world(self.profile.tick(self.worlds[wid]))
+        self._tick[wid] = wid2
+        return wid2
+
+    def _arrival_ok(self, wid: int, i: int) -> bool:
+        ok = System._after_ok(self.worlds[wid], self.system.requests[i])
+        self._arrive_ok[(wid, i)] = ok
+        return ok
+
+    def _restart_of(self, wid: int, slot: int) -> tuple[int, Any]:
+        """(proc id of the body's start, its start local) for slot ``slot`` in world ``wid``."""
+        program = self.system.program(self.worlds[wid], slot)
+        start = program.start()
+        out = (self.intern_proc(start), start[0])
+        self._restart[(wid, slot)] = out
+        return out
+
+    # -- the transition relation ---------------------------------------------------------------
+
+    def successors(self, key: Key) -> list[tuple[str, Key]]:
+        """``System.successors`` over keys: same actions, same order, same next states."""
+        wid, pids, arrivals, crashes, lost, order = key
+        out: list[tuple[str, Key]] = []
+        append = out.append
+        n = self.n
+        p_kind = self.p_kind
+        w_nruns = self.w_nruns
+        nruns = w_nruns[wid]
+        proc_memo = self._proc
+        for slot, pid in enumerate(pids):
+            if not p_kind[pid]:
+                continue
+            step = proc_memo.get((wid, pid, slot))
+            if step is None:
+                step = self._proc_step(wid, pid, slot)
+            if step is False:
+                continue
+            label, wid2, pid2, grew, lossy = step
+            pids2 = (*pids[:slot], pid2, *pids[slot + 1 :])
+            if grew:
+                pids2 += self._spawned(wid2, len(pids) - n)
+            append((label, (wid2, pids2, arrivals, crashes, lost, order)))
+            if lossy and lost < self.max_lost:
+                wid2 = self._lost.get((wid, pid))
+                if wid2 is None:
+                    wid2 = self._step_lost(wid, pid)
+                pids2 = pids
+                if w_nruns[wid2] != nruns:
+                    pids2 = pids + self._spawned(wid2, len(pids) - n)
+                append((self.lost_labels[slot], (wid2, pids2, arrivals, crashes, lost + 1, order)))
+        clock = self.w_clock[wid]
+        if None in arrivals:
+            arrive_min = self.arrive_min
+            for i in range(n):
+                if arrivals[i] is None and arrive_min[i] <= clock:
+                    if self.guarded[i]:
+                        ok = self._arrive_ok.get((wid, i))
+                        if ok is None:
+                            ok = self._arrival_ok(wid, i)
+                        if not ok:
+                            continue
+                    pids2 = (*pids[:i], self.client_start[i], *pids[i + 1 :])
+                    arrivals2 = (*arrivals[:i], clock, *arrivals[i + 1 :])
+                    order2 = (*order, i + 1) if self.track_order else order
+                    append((self.arrive_labels[i], (wid, pids2, arrivals2, crashes, lost, order2)))
+        env = self._env.get(wid)
+        if env is None:
+            env = self._environment(wid)
+        for label, wid2 in env:
+            append((label, (wid2, pids, arrivals, crashes, lost, order)))
+        if clock < self.max_ticks:
+            arrive_max = self.arrive_max
+            if all(arrivals[i] is not None or arrive_max[i] > clock for i in range(n)):
+                wid2 = self._tick.get(wid)
+                if wid2 is None:
+                    wid2 = self._ticked(wid)
+                append(("tick", (wid2, pids, arrivals, crashes, lost, order)))
+        if crashes < self.max_crashes:
+            entries = self.entries
+            for slot in range(n, len(pids)):
+                pid = pids[slot]
+                if p_kind[pid] == _DONE:
+                    continue
+                restart = self._restart.get((wid, slot))
+                if restart is None:
+                    restart = self._restart_of(wid, slot)
+                start_pid, start_local = restart
+                if entries[pid][0] != start_local:
+                    pids2 = (*pids[:slot], start_pid, *pids[slot + 1 :])
+                    append(
+                        (self._crash_label(slot), (wid, pids2, arrivals, crashes + 1, lost, order))
+                    )
+        return out
+
+
+__all__ = ["Engine", "Key"]
+
+
+# What each built-in invariant reads, as a function of the key: equal tokens, equal verdicts (and
+# equal messages), so each distinct token is checked once. Profiling showed the property checks
+# at 40% of BFS once the transition relation was memoized; most of them read the world only.
+# Properties not listed here (or re-registered under a listed name) are checked on every state.
+_READS: dict[str, Callable[[Key, int], Any]] = {
+    "single-owner": lambda key, n: key[0],
+    "no-wasted-run": lambda key, n: key[0],
+    "at-most-once-effect": lambda key, n: (key[0], key[2]),
+    "newest-wins": lambda key, n: (key[0], key[5]),
+    "result-matches-owner": lambda key, n: (key[0], key[1][:n]),
+    "no-failed-request": lambda key, n: key[1][:n],
+}
+_BUILTIN_CHECKS = {name: PROPERTIES[name].check for name in _READS if name in PROPERTIES}
+_MISSING = object()
+
+
+class KeyBook:
+    """``PropertyBook.check`` over keys, memoizing invariants on what they read. Violations are
+    recorded in the wrapped book exactly as ``PropertyBook.check`` records them."""
+
+    def __init__(self, book: PropertyBook, engine: Engine) -> None:
+        self.book = book
+        self.engine = engine
+        n = engine.n
+        self.invariants = []
+        for prop in book.invariants:
+            reads = _READS.get(prop.name)
+            if reads is not None and _BUILTIN_CHECKS.get(prop.name) is not prop.check:
+                reads = None
+            self.invariants.append((prop, reads, {}))
+        self.n = n
+        self.has_invariants = bool(self.invariants)
+
+    def check(self, key: Key, final: bool, witness: Callable[[], Any]) -> bool:
+        book = self.book
+        found = book.found
+        system = book.system
+        state = None
+        new = False
+        n = self.n
+        for prop, reads, memo in self.invariants:
+            if prop.name in found:
+                continue
+            if reads is None:
+                if state is None:
+                    state = self.engine.materialize(key)
+                message = prop.check(system, state)
+            else:
+                token = reads(key, n)
+                message = memo.get(token, _MISSING)
+                if message is _MISSING:
+                    if state is None:
+                        state = self.engine.materialize(key)
+                    message = memo[token] = prop.check(system, state)
+            if message is not None:
+                found[prop.name] = (message, witness())
+                new = True
+        if final:
+            if state is None:
+                state = self.engine.materialize(key)
+            for prop in book.finals:
+                if prop.name not in found:
+                    message = prop.check(system, state)
+                    if message is not None:
+                        found[prop.name] = (message, witness())
+                        new = True
+            for prop in book.settles:
+                if prop.name not in found:
+                    message = prop.settle(system, state)
+                    if message is not None:
+                        found[prop.name] = (message, witness())
+                        new = True
+        return new

@@ -1,0 +1,40 @@
+"""The explorers' fast transition relation (``simulator/engine.py``) is ``System``'s, step for
+step: same actions in the same order, and each successor key materializes to the very state
+``System.successors`` builds. Checked on the first states of every catalog scenario."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import pytest
+
+from idemrace.loader import catalog
+from simulator.engine import Engine
+from simulator.system import System
+
+STATES = 400
+
+
+@pytest.mark.parametrize("name", sorted(catalog()))
+def test_engine_successors_equal_system_successors(name):
+    system = System(catalog()[name])
+    engine = Engine(system)
+    start = system.initial()
+    key = engine.initial()
+    assert engine.materialize(key) == start
+    seen = {key}
+    queue = deque([(start, key)])
+    visited = 0
+    while queue and visited < STATES:
+        state, key = queue.popleft()
+        visited += 1
+        expected = system.successors(state)
+        got = engine.successors(key)
+        assert [label for label, _ in got] == [label for label, _ in expected]
+        for (label, nxt), (_, nkey) in zip(expected, got, strict=True):
+            assert engine.materialize(nkey) == nxt, label
+            assert engine.key(nxt) == nkey, label
+            if nkey not in seen:
+                seen.add(nkey)
+                queue.append((nxt, nkey))
+    assert visited == min(STATES, len(seen))
