@@ -36,8 +36,8 @@ def _observe(scenario) -> dict:
         "transitions": result.stats.transitions,
     }
     prop = scenario.expected_property
-    if prop is not None:
-        violation = next(v for v in result.violations if v.property == prop)
+    violation = next((v for v in result.violations if v.property == prop), None)
+    if violation is not None:  # None: BFS ran out of budget (a scenario for another explorer)
         observed["message"] = violation.message
         observed["trace"] = [
             f"{s.label}: {describe(s.op)} -> {describe(s.result)}" for s in violation.steps
@@ -49,7 +49,10 @@ def _observe(scenario) -> dict:
 def test_catalog_scenario_matches_expectation_and_pins(name):
     scenario = catalog()[name]
     observed, result = _observe(scenario)
-    assert result.matches, f"{name}: verdict {result.verdict}, expected {scenario.expect}"
+    if scenario.explorer == "bfs":
+        assert result.matches, f"{name}: verdict {result.verdict}, expected {scenario.expect}"
+    else:  # too big for BFS, which must not contradict it (tests/test_hypothesis_explorer.py)
+        assert result.matches or result.verdict == "unknown", f"{name}: {result.verdict}"
     if scenario.expect == "holds":
         assert result.exhausted, f"{name}: 'holds' needs an exhausted search ({result.cut_off})"
     golden = _load()

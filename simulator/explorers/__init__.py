@@ -54,7 +54,7 @@ def check(
     elif explorer == "dfs":
         stats, exhaustive, cut_off = dfs(system, book, budget, progress)
     elif explorer == "hypothesis":
-        from simulator.explorers.stateful import hypothesis_explore
+        from simulator.explorers.hypothesis_explorer import hypothesis_explore
 
         stats, exhaustive, cut_off = hypothesis_explore(
             system, book, budget, seed, max_examples, hypothesis_profile, progress
