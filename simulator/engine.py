@@ -75,6 +75,7 @@ class Engine:
         self._arrive_ok: dict[tuple[int, int], bool] = {}
         self._spawn: dict[tuple[int, int], tuple[int, ...]] = {}
         self._restart: dict[tuple[int, int], tuple[int, Any]] = {}
+        self._moves_memo: dict[tuple[int, tuple[int, ...]], tuple] = {}
         self.client_start = [self.intern_proc(c.start()) for c in system._clients]
         self.names: list[str] = []
         self.lost_labels = list(system._lost_labels)
@@ -224,16 +225,19 @@ class Engine:
 
     # -- the transition relation ---------------------------------------------------------------
 
-    def successors(self, key: Key) -> list[tuple[str, Key]]:
-        """``System.successors`` over keys: same actions, same order, same next states."""
-        wid, pids, arrivals, crashes, lost, order = key
-        out: list[tuple[str, Key]] = []
-        append = out.append
+    def _moves(self, wid: int, pids: tuple[int, ...]):
+        """What the processes can do in (world, process states), independent of arrivals,
+        counters and arrival order: (process moves with lost responses, without them, crash
+        moves). Each move is (label, next world, next proc ids, kind); kind 1 = a lost response
+        (bumps ``lost``), 2 = a crash (bumps ``crashes``). Memoized on (world, procs): states
+        that differ only in arrival order or counters share it."""
         n = self.n
         p_kind = self.p_kind
         w_nruns = self.w_nruns
         nruns = w_nruns[wid]
         proc_memo = self._proc
+        with_lost: list[tuple[str, int, tuple[int, ...], int]] = []
+        without: list[tuple[str, int, tuple[int, ...], int]] = []
         for slot, pid in enumerate(pids):
             if not p_kind[pid]:
                 continue
@@ -246,17 +250,55 @@ class Engine:
             pids2 = (*pids[:slot], pid2, *pids[slot + 1 :])
             if grew:
                 pids2 += self._spawned(wid2, len(pids) - n)
-            append((label, (wid2, pids2, arrivals, crashes, lost, order)))
-            if lossy and lost < self.max_lost:
+            move = (label, wid2, pids2, 0)
+            with_lost.append(move)
+            without.append(move)
+            if lossy:
                 wid2 = self._lost.get((wid, pid))
                 if wid2 is None:
                     wid2 = self._step_lost(wid, pid)
                 pids2 = pids
                 if w_nruns[wid2] != nruns:
                     pids2 = pids + self._spawned(wid2, len(pids) - n)
-                append((self.lost_labels[slot], (wid2, pids2, arrivals, crashes, lost + 1, order)))
+                with_lost.append((self.lost_labels[slot], wid2, pids2, 1))
+        crash: list[tuple[str, int, tuple[int, ...], int]] = []
+        if self.max_crashes:
+            entries = self.entries
+            for slot in range(n, len(pids)):
+                pid = pids[slot]
+                if p_kind[pid] == _DONE:
+                    continue
+                restart = self._restart.get((wid, slot))
+                if restart is None:
+                    restart = self._restart_of(wid, slot)
+                start_pid, start_local = restart
+                if entries[pid][0] != start_local:
+                    pids2 = (*pids[:slot], start_pid, *pids[slot + 1 :])
+                    crash.append((self._crash_label(slot), wid, pids2, 2))
+        out = (tuple(with_lost), tuple(without), tuple(crash))
+        self._moves_memo[(wid, pids)] = out
+        return out
+
+    def successors(self, key: Key) -> list[tuple[str, Key]]:
+        """``System.successors`` over keys: same actions, same order, same next states."""
+        wid, pids, arrivals, crashes, lost, order = key
+        moves = self._moves_memo.get((wid, pids))
+        if moves is None:
+            moves = self._moves(wid, pids)
+        if lost < self.max_lost:
+            out = [
+                (label, (wid2, pids2, arrivals, crashes, lost + kind, order))
+                for label, wid2, pids2, kind in moves[0]
+            ]
+        else:
+            out = [
+                (label, (wid2, pids2, arrivals, crashes, lost, order))
+                for label, wid2, pids2, _ in moves[1]
+            ]
+        append = out.append
         clock = self.w_clock[wid]
         if None in arrivals:
+            n = self.n
             arrive_min = self.arrive_min
             for i in range(n):
                 if arrivals[i] is None and arrive_min[i] <= clock:
@@ -277,26 +319,14 @@ class Engine:
             append((label, (wid2, pids, arrivals, crashes, lost, order)))
         if clock < self.max_ticks:
             arrive_max = self.arrive_max
-            if all(arrivals[i] is not None or arrive_max[i] > clock for i in range(n)):
+            if all(arrivals[i] is not None or arrive_max[i] > clock for i in range(self.n)):
                 wid2 = self._tick.get(wid)
                 if wid2 is None:
                     wid2 = self._ticked(wid)
                 append(("tick", (wid2, pids, arrivals, crashes, lost, order)))
         if crashes < self.max_crashes:
-            entries = self.entries
-            for slot in range(n, len(pids)):
-                pid = pids[slot]
-                if p_kind[pid] == _DONE:
-                    continue
-                restart = self._restart.get((wid, slot))
-                if restart is None:
-                    restart = self._restart_of(wid, slot)
-                start_pid, start_local = restart
-                if entries[pid][0] != start_local:
-                    pids2 = (*pids[:slot], start_pid, *pids[slot + 1 :])
-                    append(
-                        (self._crash_label(slot), (wid, pids2, arrivals, crashes + 1, lost, order))
-                    )
+            for label, wid2, pids2, _ in moves[2]:
+                append((label, (wid2, pids2, arrivals, crashes + 1, lost, order)))
         return out
 
 
@@ -321,31 +351,33 @@ _MISSING = object()
 
 class KeyBook:
     """``PropertyBook.check`` over keys, memoizing invariants on what they read. Violations are
-    recorded in the wrapped book exactly as ``PropertyBook.check`` records them."""
+    recorded in the wrapped book exactly as ``PropertyBook.check`` records them (first violation
+    per property, in the book's property order)."""
 
     def __init__(self, book: PropertyBook, engine: Engine) -> None:
         self.book = book
         self.engine = engine
-        n = engine.n
-        self.invariants = []
+        self.n = engine.n
+        # (property, reads or None, memo) for the invariants not yet violated
+        self.active = []
         for prop in book.invariants:
             reads = _READS.get(prop.name)
             if reads is not None and _BUILTIN_CHECKS.get(prop.name) is not prop.check:
                 reads = None
-            self.invariants.append((prop, reads, {}))
-        self.n = n
-        self.has_invariants = bool(self.invariants)
+            self.active.append((prop, reads, {}))
+        self.has_invariants = bool(self.active)
 
-    def check(self, key: Key, final: bool, witness: Callable[[], Any]) -> bool:
+    def check(self, key: Key, final: bool, witness: Callable[..., Any], *args: Any) -> bool:
+        """Check ``key``; a violation's schedule is ``witness(*args)`` (BFS passes the path
+        builder and an index, so no closure is allocated per state)."""
         book = self.book
         found = book.found
         system = book.system
         state = None
-        new = False
+        hits = None
         n = self.n
-        for prop, reads, memo in self.invariants:
-            if prop.name in found:
-                continue
+        for entry in self.active:
+            prop, reads, memo = entry
             if reads is None:
                 if state is None:
                     state = self.engine.materialize(key)
@@ -358,8 +390,14 @@ class KeyBook:
                         state = self.engine.materialize(key)
                     message = memo[token] = prop.check(system, state)
             if message is not None:
-                found[prop.name] = (message, witness())
-                new = True
+                if prop.name not in found:
+                    found[prop.name] = (message, witness(*args))
+                hits = hits or []
+                hits.append(entry)
+        if hits:
+            gone = {id(entry) for entry in hits}
+            self.active = [entry for entry in self.active if id(entry) not in gone]
+        new = hits is not None
         if final:
             if state is None:
                 state = self.engine.materialize(key)
@@ -367,12 +405,12 @@ class KeyBook:
                 if prop.name not in found:
                     message = prop.check(system, state)
                     if message is not None:
-                        found[prop.name] = (message, witness())
+                        found[prop.name] = (message, witness(*args))
                         new = True
             for prop in book.settles:
                 if prop.name not in found:
                     message = prop.settle(system, state)
                     if message is not None:
-                        found[prop.name] = (message, witness())
+                        found[prop.name] = (message, witness(*args))
                         new = True
         return new

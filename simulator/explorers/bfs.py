@@ -75,7 +75,7 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
         key, index, depth = queue.popleft()
         nexts = successors(key)
         if not nexts:
-            check(key, True, lambda i=index: _path(parents, i))
+            check(key, True, _path, parents, index)
             continue
         if depth >= max_depth:
             cut_off = cut_off or f"depth bound {max_depth} reached"
@@ -97,7 +97,7 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
             if child_depth > deepest:
                 deepest = child_depth
             if invariants:
-                check(nxt, False, lambda c=child: _path(parents, c))
+                check(nxt, False, _path, parents, child)
             queue.append((nxt, child, child_depth))
         if progress is not None and not len(parents) & 0x1FFF:
             progress(len(parents), max_states)
