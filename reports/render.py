@@ -277,7 +277,11 @@ def write_scenario_report(
         ]
         title = f"{scenario.name}: {violation.property} violated"
         written.lanes = render_swimlane(
-            steps, title, [tmp / "swimlane.png", tmp / "swimlane.svg"], violation.property
+            steps,
+            title,
+            [tmp / "swimlane.png", tmp / "swimlane.svg"],
+            violation.property,
+            scenario.description,
         )
         graph = neighbourhood(system, violation.schedule)
         render_graph(

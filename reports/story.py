@@ -24,6 +24,13 @@ def _value(value: Any) -> str:
     tuple is named after its request; anything else is shown as stored."""
     if isinstance(value, tuple) and len(value) == 4 and value[0] == "result":
         return f"the result for {value[2]!r} (req{value[3]}'s)"
+    if (
+        isinstance(value, tuple)
+        and value
+        and isinstance(value[0], str)
+        and value[0].endswith("Error")
+    ):
+        return value[0]  # an error raised by the workflow: its class name says it
     if isinstance(value, tuple) and len(value) == 2 and value[0] == "duplicate-of":
         return f"'duplicate of r{value[1]}'"
     return "nothing" if value is None else describe(value)

@@ -49,6 +49,12 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
+def _clip(text: str, inches: float) -> str:
+    """One line that fits ``inches`` at 9 pt (about 0.075 in a character)."""
+    limit = max(20, int(inches / 0.075))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _actor(step: Step) -> str:
     """The lane a step belongs to: the process it concerns, or the world."""
     if isinstance(step.op, (Arrive, Crash)):
@@ -78,7 +84,11 @@ def role(name: str) -> str:
 
 
 def render_swimlane(
-    steps: list[Step], title: str, paths: list[Path], violated: str | None = None
+    steps: list[Step],
+    title: str,
+    paths: list[Path],
+    violated: str | None = None,
+    subtitle: str = "",
 ) -> list[str]:
     """Draw the diagram to each path (.png/.svg by suffix). Returns the lane names."""
     lanes = lanes_of(steps)
@@ -89,7 +99,7 @@ def render_swimlane(
     top, bottom = -1.2, n + 0.7
     width = LANE_INCHES * (right - left)
     columns = 6 if width >= 13.5 else 3  # legend entries a row
-    head, foot = 0.55, 0.45 + 0.3 * (6 // columns)  # inches for the title and for the legend
+    head, foot = 0.7, 0.45 + 0.3 * (6 // columns)  # inches for the title and for the legend
     height = ROW_INCHES * (bottom - top) + head + foot
     with matplotlib.rc_context(STYLE):
         fig = plt.figure(figsize=(width, height), dpi=DPI)
@@ -97,7 +107,9 @@ def render_swimlane(
         ax.set_xlim(left, right)
         ax.set_ylim(bottom, top)
         ax.axis("off")
-        fig.text(0.01, 1 - 0.3 / height, title, fontsize=12, fontweight="bold", va="center")
+        fig.text(0.01, 1 - 0.25 / height, title, fontsize=12, fontweight="bold", va="center")
+        if subtitle:
+            fig.text(0.01, 1 - 0.5 / height, _clip(subtitle, width), fontsize=9, va="center")
         for name, i in x.items():
             ax.plot([i, i], [-0.2, bottom - 0.2], color="#bdbdbd", lw=1.2, zorder=0)
             header = ax.text(
@@ -170,7 +182,7 @@ def _draw_step(ax, k: int, step: Step, last: bool, x, world_x, right, violated) 
         ax.text(i + 0.1, y, "crashes, restarts from the top", va="center", fontsize=9, color=env)
         return
     if isinstance(op, O.AdvanceClock):
-        ax.plot([-0.4, world_x + 0.3], [y, y], color=env, lw=0.9, ls="--")
+        ax.plot([-0.4, world_x + 0.05], [y, y], color=env, lw=0.9, ls="--")
         ax.text(world_x + 0.12, y, f"clock: t={step.result}", va="center", fontsize=9, color=env)
         return
     label, result = (_short(s) for s in short(step))
