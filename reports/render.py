@@ -130,13 +130,17 @@ def _closers(scenario, violation, verdicts: dict[str, dict[str, str]], scenarios
     prop = violation.property
     if scenario.closed_by:
         lines = [
-            f"The scenario names the design{'s' * (len(scenario.closed_by) > 1)} that close it:",
+            "The scenario names the design"
+            + ("s that close it:" if len(scenario.closed_by) > 1 else " that closes it:"),
             "",
         ]
         for other in scenario.closed_by:
-            lines.append(
-                f"- {link(other)}: {verdict(other, 'not checked in this run')} within its bounds"
-            )
+            known = scenarios.get(other)
+            expected = f"expected: {known.expect or 'nothing violated'}; " if known else ""
+            found = verdict(other, f"{expected}not checked in this run")
+            where = f" (`{known.profile_name}`)" if known else ""
+            bounds = " within its bounds" if other in verdicts else ""
+            lines.append(f"- {link(other)}{where}: {found}{bounds}")
         return lines
     related = related_designs(scenario, violation.property, scenarios)
     if not related:
