@@ -16,6 +16,7 @@ inputs except the one ``Generated at`` line of each Markdown/HTML page.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,20 @@ def featured(result: CheckResult):
         if violation.property == expected:
             return violation
     return result.violations[0] if result.violations else None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def readable(*paths: Path) -> None:
+    """Give files the mode a plain ``open()`` would (0666 minus the umask): temporary files are
+    created 0600, and reports are meant to be shared (served, attached, copied)."""
+    mode = 0o666 & ~_umask()
+    for path in paths:
+        os.chmod(path, mode)
 
 
 def _swap_in(tmp: Path, final: Path) -> None:
@@ -322,6 +337,7 @@ def write_scenario_report(
         "",
     ]
     write_atomic(tmp / "report.md", "\n".join(lines))
+    readable(*sorted(p for p in tmp.iterdir() if p.is_file()))
     _swap_in(tmp, final)
     return written
 
@@ -355,4 +371,5 @@ def write_reports(
             if name not in now and folder.is_dir() and (folder / "report.md").exists():
                 shutil.rmtree(folder)
     write_atomic(manifest, json.dumps(now, indent=1) + "\n")
+    readable(out / "index.md", out / "index.html", manifest)
     return written

@@ -25,6 +25,7 @@ from reports.index import index_matrix
 from reports.render import (
     FILES_VIOLATED,
     MAX_RELATED,
+    _umask,
     featured,
     related_designs,
     write_reports,
@@ -86,6 +87,9 @@ def test_every_catalog_scenario_has_a_report(results, rendered):
         assert ("## The counterexample" in text) == bool(result.violations)
         assert ("## No counterexample" in text) != bool(result.violations)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp folders left
+    # shareable like any file the user writes: the temporary files' 0600 is not kept
+    mode = 0o666 & ~_umask()
+    assert {p.stat().st_mode & 0o777 for p in out.rglob("*") if p.is_file()} == {mode}
 
 
 def test_story_tells_every_step_in_order(results, rendered):
