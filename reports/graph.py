@@ -93,7 +93,6 @@ def render_graph(graph: nx.DiGraph, title: str, path: Path) -> None:
     # a long path wraps into bands of WRAP steps, so the picture stays readable at normal zoom
     depth = max((graph.nodes[n]["step"] for n in path_nodes), default=0)
     columns = min(depth, WRAP - 1) + 1
-    bands = depth // WRAP + 1
     band_height = (rows + 1.4) * 0.8
 
     def where(step: int, row: int = 0, shift: float = 0.0) -> tuple[float, float]:
@@ -104,10 +103,13 @@ def render_graph(graph: nx.DiGraph, title: str, path: Path) -> None:
         for row, node in enumerate(nodes, start=1):
             position[node] = where(step, row, 0.5)
     width = max(8.0, 1.45 * columns + 2.5)
-    height = max(3.2, 0.75 * band_height / 0.8 * bands + 1.9)
+    lowest = min(y for _, y in position.values()) - 0.5  # the last band may be short
+    legend_columns = 1 if width < 11 else (2 if width < 15 else 3)
+    foot = 0.3 + 0.25 * -(-3 // legend_columns)  # inches for the legend's rows
+    height = max(3.2, 0.75 * (0.6 - lowest) / 0.8 + 1.2 + foot)
     with matplotlib.rc_context(STYLE):
         fig = plt.figure(figsize=(width, height), dpi=DPI)
-        ax = fig.add_axes((0.02, 0.7 / height, 0.96, 1 - 1.3 / height))
+        ax = fig.add_axes((0.02, foot / height, 0.96, 1 - (foot + 0.6) / height))
         off_edges = [(u, v) for u, v, d in graph.edges(data=True) if not d["on_path"]]
         on_edges = [(u, v) for u, v, d in graph.edges(data=True) if d["on_path"]]
         nx.draw_networkx_edges(
@@ -193,7 +195,7 @@ def render_graph(graph: nx.DiGraph, title: str, path: Path) -> None:
                 vx, vy = position[v]
                 ax.text(vx + 0.12, vy, d["action"], fontsize=7.5, color="#616161", va="center")
         ax.set_xlim(-0.6, columns + 0.4)
-        ax.set_ylim(-bands * band_height + 0.5, 0.6)
+        ax.set_ylim(lowest, 0.6)
         ax.axis("off")
         fig.text(0.01, 1 - 0.3 / height, title, fontsize=12, fontweight="bold", va="center")
         fig.legend(
@@ -228,7 +230,7 @@ def render_graph(graph: nx.DiGraph, title: str, path: Path) -> None:
             ],
             loc="lower center",
             bbox_to_anchor=(0.5, 0.05 / height),
-            ncol=2 if width < 14 else 3,
+            ncol=legend_columns,
             fontsize=9,
             frameon=False,
         )
