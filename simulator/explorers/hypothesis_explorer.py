@@ -1,19 +1,22 @@
 """Hypothesis as an explorer: any scenario becomes a ``hypothesis.stateful.RuleBasedStateMachine``.
 
-The machine wraps one ``SystemState``. Its rules are the kinds of things the system can do next:
-a process step, a request arrival, a clock tick, a fault (a body crash or a lost start response),
-a world-internal step. Each rule's precondition says whether an action of its kind is enabled
-(and the depth bound is not reached), and the rule draws *which* enabled action of that kind with
-``st.sampled_from`` over the system's fixed-order list, so every rule Hypothesis picks is legal
-and no generated example is wasted. Per-kind rules give swarm variety for free: Hypothesis's
-stateful runner switches whole rules off per example (feature flags), so some examples never tick,
-never crash, or let only arrivals and processes race.
+The machine wraps one ``SystemState``. An ``@initialize`` rule draws which kinds of action this
+example mutes (swarm testing: some examples never tick, never crash, or let arrivals race alone);
+the one ``schedule`` rule then picks a kind among those enabled (a process step, a request
+arrival, a clock tick, a fault: body crash or lost start response, a world-internal step), an
+action of that kind from ``System.actions(state)``, and for a process how many steps it runs in a
+row. Picks are taken modulo what is enabled, so every call is legal and no example is wasted (no
+preconditions to fail, no filtered draws). One rule rather than one per kind: with per-kind rules
+and preconditions, Hypothesis's own swarm flags switched off every valid rule in a third of the
+examples, which it then discards as invalid.
 
-Properties: one ``@invariant`` per hunted invariant property, checked after every step; final
-properties (and the ``settle`` half of invariants such as newest-wins) are checked once nothing is
-enabled, either by the ``settled`` rule or in ``teardown``, which first completes the schedule in
-the system's default order (first enabled action). The completion is what makes shrinking strong:
-the shrinker deletes the choices that do not matter and the default order fills the rest in.
+Properties: one ``@invariant`` per hunted invariant property, checked after every rule (and inside
+a burst); final properties (and the ``settle`` half of invariants such as newest-wins) are checked
+once nothing is enabled, either by ``schedule`` or in ``teardown``, which first completes the
+schedule in the system's default order (first enabled action). The completion is what makes
+shrinking strong: deleted choices are filled in deterministically. After Hypothesis (whose shrink
+phase is capped, or off in ``ci``), ``tighten`` deletes steps from the schedule itself while the
+violation survives: a replay costs far less than a stateful example.
 
 The campaign hunts the scenario's expected property when it names one (otherwise every checked
 property). The shortest failing schedule seen (the shrunk one, almost always) is returned as a
@@ -183,6 +186,7 @@ class _Recorder:
     def __init__(self, start: float, stats: Stats) -> None:
         self.start = start
         self.after_first = 0  # examples run since the first failure (shrink attempts)
+        self.on_example: Callable[[], None] | None = None
         self.stats = stats
         self.best: dict[str, tuple[str, list[str]]] = {}
         self.first: tuple[str, list[str]] | None = None
@@ -243,6 +247,8 @@ def build_machine(
             stats.schedules += 1
             if recorder.first is not None:
                 recorder.after_first += 1
+            if recorder.on_example is not None:
+                recorder.on_example()
 
         def fire(self, label: str) -> None:
             self.state, _ = step(self.state, label)
@@ -464,7 +470,13 @@ def hypothesis_explore(
         chosen, rule_steps(system, budget.max_depth), max_examples, explain
     )
     if progress is not None:
-        progress(0, the_settings.max_examples)
+        total = the_settings.max_examples
+
+        def report_progress() -> None:  # examples so far (the CLI's bar), every 64
+            if not stats.schedules & 0x3F:
+                progress(stats.schedules, total)
+
+        recorder.on_example = report_progress
     try:
         with _shrink_cap(chosen.max_shrinks):
             run_state_machine_as_test(machine, settings=the_settings)
