@@ -29,7 +29,7 @@ def add_arguments(p) -> None:
         help="search strategy (default: the scenario's recommended one, bfs unless it says)",
     )
     p.add_argument(
-        "--seed", type=non_negative, default=0, help="seed for random and pct (default 0)"
+        "--seed", type=non_negative, default=0, help="seed for random, pct, hypothesis (default 0)"
     )
     p.add_argument("--max-depth", type=non_negative, help="override the scenario's depth bound")
     p.add_argument("--max-states", type=non_negative, help="override the scenario's state budget")
