@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from model import ops as O
-from model.profiles.base import Profile
+from model.profiles.base import Profile, V4World
 from model.state import WorldState
 
 
@@ -49,26 +49,10 @@ class BackendUnavailable(Exception):
     (like a lost response); the session reconnects on its next operation."""
 
 
-# Op type -> Session method name. Every op a backend may be asked to perform is listed here.
+# Op type -> Session method name. Every op a backend may be asked to perform is listed here: the
+# model's own handler names (one vocabulary for model and backends), plus keyed start and the clock.
 OP_METHODS: dict[type, str] = {
-    O.CreateRun: "create_run",
-    O.StartRun: "start_run",
-    O.ClaimHook: "claim_hook",
-    O.DeliverPayload: "deliver_payload",
-    O.ConsumePayload: "consume_payload",
-    O.PollPayload: "poll_payload",
-    O.DisposeHook: "dispose_hook",
-    O.CompleteRun: "complete_run",
-    O.FailRun: "fail_run",
-    O.CancelRun: "cancel_run",
-    O.ReleaseHooks: "release_hooks",
-    O.GetHookByToken: "get_hook_by_token",
-    O.GetRun: "get_run",
-    O.ListRuns: "list_runs",
-    O.AwaitRun: "await_run",
-    O.PerformEffect: "perform_effect",
-    O.AppRecordGet: "app_record_get",
-    O.AppRecordPut: "app_record_put",
+    **V4World.HANDLERS,
     O.KeyedStart: "keyed_start",
     O.AdvanceClock: "advance_clock",
 }
