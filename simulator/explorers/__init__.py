@@ -13,8 +13,6 @@ from simulator.explorers.base import (
     Stats,
     Violation,
 )
-from simulator.explorers.bfs import bfs
-from simulator.explorers.dfs import dfs
 from simulator.explorers.walks import pct, random_walk
 from simulator.scenario import Scenario
 from simulator.system import System
@@ -36,11 +34,15 @@ def check(
     extra_properties: tuple = (),
     max_examples: int | None = None,
     hypothesis_profile: str | None = None,
+    reductions: frozenset[str] | None = None,
 ) -> CheckResult:
     """Explore ``scenario`` and check its properties. Budgets default to the scenario's bounds.
 
     ``extra_properties`` are ``Property`` objects checked besides the scenario's named ones
-    (e.g. the comparison matrix's observations, which are not registered properties)."""
+    (e.g. the comparison matrix's observations, which are not registered properties).
+
+    ``reductions`` (bfs, dfs): state-space reductions to use, from ``simulator.reductions``
+    (``symmetry``, ``key``); None = ``DEFAULT`` (all proven ones), ``frozenset()`` = none."""
     if explorer not in EXPLORERS:
         raise ValueError(f"unknown explorer {explorer!r}; allowed: {', '.join(EXPLORERS)}")
     system = system or System(scenario)
@@ -49,10 +51,18 @@ def check(
         max_depth if max_depth is not None else scenario.bounds.max_depth,
         max_states if max_states is not None else scenario.bounds.max_states,
     )
-    if explorer == "bfs":
-        stats, exhaustive, cut_off = bfs(system, book, budget, progress)
-    elif explorer == "dfs":
-        stats, exhaustive, cut_off = dfs(system, book, budget, progress)
+    if explorer in ("bfs", "dfs"):
+        from simulator.reductions import DEFAULT, explore
+
+        stats, exhaustive, cut_off = explore(
+            explorer,
+            system,
+            book,
+            budget,
+            progress,
+            DEFAULT if reductions is None else reductions,
+            extra_properties,
+        )
     elif explorer == "hypothesis":
         from simulator.explorers.hypothesis_explorer import hypothesis_explore
 

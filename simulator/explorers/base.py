@@ -32,6 +32,7 @@ class Stats:
     seconds: float = 0.0
     schedules: int = 0  # walks (random, pct); 0 for exhaustive explorers
     first_found: float | None = None  # seconds to the first counterexample (before shrinking)
+    reductions: tuple[str, ...] = ()  # state-space reductions applied (bfs, dfs)
 
 
 @dataclass

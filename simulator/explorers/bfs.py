@@ -42,7 +42,7 @@ def bfs(
     *,
     engine: Engine | None = None,
     canon: Callable[[Key], Key] | None = None,
-    expand: Callable[[Key], list[tuple[str, Key]]] | None = None,
+    expand: Callable[[Key], tuple[list[tuple[str, Key]], bool]] | None = None,
 ):
     paused = gc.isenabled()
     gc.disable()
@@ -59,7 +59,7 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
     init = engine.initial()
     seen: dict = {canon(init) if canon else init: 0}
     parents: list[tuple[int, str | None]] = [(-1, None)]
-    successors = expand or engine.successors
+    successors = engine.successors
     setdefault = seen.setdefault
     cut_off = None
     keybook = KeyBook(book, engine)
@@ -73,7 +73,13 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
     invariants = keybook.has_invariants
     while queue and not book.all_found:
         key, index, depth = queue.popleft()
-        nexts = successors(key)
+        if expand is None:
+            nexts = successors(key)
+        else:
+            nexts, reduced = expand(key)
+            # cycle proviso: a reduced expansion that reaches a known state is made full
+            if reduced and any(canon(nxt) in seen for _, nxt in nexts):
+                nexts = successors(key)
         if not nexts:
             check(key, True, _path, parents, index)
             continue

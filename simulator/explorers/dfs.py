@@ -26,7 +26,7 @@ def dfs(
     *,
     engine: Engine | None = None,
     canon: Callable[[Key], Key] | None = None,
-    expand: Callable[[Key], list[tuple[str, Key]]] | None = None,
+    expand: Callable[[Key], tuple[list[tuple[str, Key]], bool]] | None = None,
 ):
     paused = gc.isenabled()
     gc.disable()
@@ -42,7 +42,17 @@ def _dfs(system, book, budget, progress, engine, canon, expand):
     stats = Stats()
     init = engine.initial()
     seen: dict = {canon(init) if canon else init: 0}
-    successors = expand or engine.successors
+    full = engine.successors
+
+    def successors(key: Key) -> list[tuple[str, Key]]:
+        if expand is None:
+            return full(key)
+        nexts, reduced = expand(key)
+        # cycle proviso: a reduced expansion that reaches a known state is made full
+        if reduced and any(canon(nxt) in seen for _, nxt in nexts):
+            return full(key)
+        return nexts
+
     keybook = KeyBook(book, engine)
     check = keybook.check
     invariants = keybook.has_invariants

@@ -1,0 +1,113 @@
+"""State-space reductions for the exhaustive explorers, each behind a flag.
+
+* ``symmetry`` (``simulator/symmetry.py``): interchangeable requests, canonical form; exact
+  shortest counterexamples, same verdicts, for the audited profiles, strategies and properties.
+* ``key`` (``simulator/por.py``): persistent sets over independent key clusters; same verdicts,
+  fewer states. Shortest *invariant* counterexamples are not preserved by the reduced graph, so
+  when it finds violations, ``check`` searches again without it (symmetry still on), for the
+  violated properties only, and reports those shortest counterexamples: the verdicts and state
+  counts come from the reduced search, the traces are the unreduced search's.
+
+Both are on by default (``DEFAULT``): the soundness tests (``tests/test_reductions.py``) compare
+every catalog scenario's per-property verdicts and shortest counterexample lengths with and
+without each. A reduction that does not apply to a scenario (not audited, nothing symmetric, one
+key) is skipped and ``Plan.notes`` says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from simulator.engine import Engine, Key
+
+REDUCTIONS = ("symmetry", "key")
+DEFAULT = frozenset(REDUCTIONS)
+
+
+def parse(text: str) -> frozenset[str]:
+    """``"key,symmetry"`` -> the set; ``"none"`` or ``""`` -> no reduction. ValueError names
+    the allowed values."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if names in ([], ["none"]):
+        return frozenset()
+    unknown = [name for name in names if name not in REDUCTIONS]
+    if unknown:
+        raise ValueError(
+            f"unknown reduction {unknown[0]!r}; allowed: {', '.join(REDUCTIONS)}, none"
+        )
+    return frozenset(names)
+
+
+@dataclass
+class Plan:
+    engine: Engine
+    canon: Callable[[Key], Key] | None = None
+    expand: Callable[[Key], tuple[list, bool]] | None = None
+    applied: tuple[str, ...] = ()
+    notes: dict[str, str] = field(default_factory=dict)  # reduction -> what it did or why not
+
+
+def plan(system, reductions: frozenset[str], extra_properties: tuple = ()) -> Plan:
+    from simulator.por import make_key_reduction
+    from simulator.symmetry import make_symmetry
+
+    engine = Engine(system)
+    out = Plan(engine)
+    applied = []
+    sym = None
+    if "symmetry" in reductions:
+        sym, note = make_symmetry(engine, extra_properties)
+        out.notes["symmetry"] = note if sym is not None else f"not applied: {note}"
+        if sym is not None:
+            applied.append("symmetry")
+    key = None
+    if "key" in reductions:
+        key, note = make_key_reduction(engine, extra_properties)
+        out.notes["key"] = note if key is not None else f"not applied: {note}"
+        if key is not None:
+            applied.append("key")
+    if key is not None and sym is not None:
+        normal, symcanon = key.normal, sym.canon
+        out.canon = lambda k: symcanon(normal(k))
+    elif key is not None:
+        out.canon = key.normal
+    elif sym is not None:
+        out.canon = sym.canon
+    if key is not None:
+        out.expand = key.expand
+    out.applied = tuple(applied)
+    return out
+
+
+__all__ = ["DEFAULT", "REDUCTIONS", "Plan", "parse", "plan"]
+
+
+def explore(explorer: str, system, book, budget, progress, reductions, extra_properties=()):
+    """Run BFS or DFS under ``reductions``; returns what ``bfs``/``dfs`` return."""
+    from simulator.explorers.base import PropertyBook
+    from simulator.explorers.bfs import bfs
+    from simulator.explorers.dfs import dfs
+
+    search = bfs if explorer == "bfs" else dfs
+    p = plan(system, reductions, extra_properties)
+    stats, exhaustive, cut_off = search(
+        system, book, budget, progress, engine=p.engine, canon=p.canon, expand=p.expand
+    )
+    stats.reductions = p.applied
+    key_reduction = getattr(p.expand, "__self__", None)
+    cut = key_reduction is not None and key_reduction.reduced > 0
+    if cut and book.found and explorer == "bfs":
+        # the reduced graph keeps verdicts, not shortest invariant counterexamples: find the
+        # violated properties' shortest counterexamples again without the key reduction
+        violated = set(book.found)
+        names = tuple(
+            n for n in book.names if n in violated and n in set(system.scenario.properties)
+        )
+        extra = tuple(prop for prop in extra_properties if prop.name in violated)
+        again = PropertyBook(system, names, extra)
+        sym = plan(system, reductions - {"key"}, extra_properties)
+        search(system, again, budget, None, engine=sym.engine, canon=sym.canon)
+        for name, found in again.found.items():
+            book.found[name] = found
+    return stats, exhaustive, cut_off
