@@ -14,6 +14,15 @@ fi
 if [ "$(id -u)" -eq 0 ] && ! id -u idemrace-pg >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /usr/sbin/nologin idemrace-pg
 fi
+# SPIN for the model cross-check (tests/test_spin.py; gcc is already there): try the install
+# first (package lists are often fresh), apt-get update once only if that fails
+if ! command -v spin >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q spin >/dev/null 2>&1 || {
+    $SUDO apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q spin >/dev/null
+  }
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -c requirements.lock -e '.[test]'
