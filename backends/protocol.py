@@ -161,33 +161,81 @@ class Session(ABC):
         return self.get_run(O.GetRun(op.run_id))
 
 
+class UnsupportedOps:
+    """Mixin for sessions of systems that only have part of the model's vocabulary (Temporal and
+    DBOS have keyed starts but no hooks): every op method answers ``BackendError``. The backend
+    lists the ops it does perform in ``Backend.OPS``; the harness never sends the others (a
+    differential schedule that needs one is skipped and counted, the concurrent workload does not
+    draw them)."""
+
+    backend: Backend
+
+    def _unsupported(self, op: Any) -> Any:
+        raise BackendError(
+            f"{self.backend.name}: operation {type(op).__name__} is not supported "
+            f"(supported: {', '.join(sorted(self.backend.OPS or ()))})"
+        )
+
+    create_run = start_run = complete_run = fail_run = cancel_run = _unsupported
+    get_run = list_runs = keyed_start = claim_hook = deliver_payload = _unsupported
+    poll_payload = dispose_hook = release_hooks = get_hook_by_token = _unsupported
+    perform_effect = app_record_get = app_record_put = advance_clock = _unsupported
+
+
 class Backend(ABC):
     """One store. Subclasses set ``name`` and implement ``session``/``reset``; see the module
     docstring. ``url`` names an existing server where the backend has one (postgres), ``workdir``
-    is a directory the backend may use for its files."""
+    is a directory the backend may use for its files, ``package`` names the implementation to load
+    where a backend drives third-party code (a Vercel World package)."""
 
     name: ClassVar[str] = "backend"
+    # profile name -> the options this backend honours for it
+    PROFILES: ClassVar[dict[str, tuple[str, ...]]] = SUPPORTED_PROFILES
+    # the profiles the concurrent and fault validations run under: the first one supported
+    # (retention 1 so keys expire at the epoch ticks and admissions are contended again)
+    CONCURRENT_PROFILES: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = (
+        ("vercel-keyed-start", {"retention": 1}),
+        ("vercel-today", {}),
+    )
+    # the Session methods (``OP_METHODS`` values) this backend performs; None = all of them
+    OPS: ClassVar[frozenset[str] | None] = None
+    # does ``Session.snapshot`` return the whole world (runs, keys, hooks and ghost logs)? A
+    # backend over a third-party system may only be able to answer operations; then the
+    # differential validation compares every answer but not the final state (and says so)
+    SNAPSHOT: ClassVar[bool] = True
     # "restart" (the store can be stopped and started again), "kill" (clients in other
     # processes can be killed mid-operation), "drop" (a connection can be dropped mid-transaction)
     FAULTS: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, *, url: str | None = None, workdir: Path | None = None) -> None:
+    def __init__(
+        self, *, url: str | None = None, workdir: Path | None = None, package: str | None = None
+    ) -> None:
+        if package is not None and not self.TAKES_PACKAGE:
+            raise BackendError(f"{self.name}: --package is only for backends that load one")
         self.url = url
         self.workdir = workdir
+        self.package = package
         self.profile: Profile | None = None
+
+    # does the backend load a named implementation (``package``)?
+    TAKES_PACKAGE: ClassVar[bool] = False
 
     def configure(self, profile: Profile) -> None:
         """Behave like ``profile`` from the next ``reset`` on; ``BackendError`` if unsupported."""
-        allowed = SUPPORTED_PROFILES.get(profile.name)
+        allowed = self.PROFILES.get(profile.name)
         if allowed is None:
-            names = ", ".join(sorted(SUPPORTED_PROFILES))
+            names = ", ".join(sorted(self.PROFILES))
             raise BackendError(
                 f"{self.name}: profile {profile.name!r} unsupported; supported: {names}"
             )
         self.profile = profile
 
     def supports(self, profile: Profile) -> bool:
-        return profile.name in SUPPORTED_PROFILES
+        return profile.name in self.PROFILES
+
+    def performs(self, op: Any) -> bool:
+        """Does this backend perform ``op`` (see ``OPS``)?"""
+        return self.OPS is None or OP_METHODS.get(type(op)) in self.OPS
 
     @property
     def options(self) -> dict[str, Any]:

@@ -22,13 +22,10 @@ from model.profiles import make_profile
 from model.profiles.base import Profile
 
 CONFORMANT, DISCREPANCY, UNKNOWN = "conformant", "discrepancy", "unknown"
+# the backend offers nothing this mode can exercise (no fault it can inject): neither a pass
+# nor a failure, and shown as such
+NOT_APPLICABLE = "not applicable"
 MODES = ("differential", "concurrent", "faults")
-# the profile concurrent clients and faults run under: the first one the backend supports.
-# retention 1 so keys expire at the epoch ticks and admissions are contended again.
-CONCURRENT_PROFILES: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("vercel-keyed-start", {"retention": 1}),
-    ("vercel-today", {}),
-)
 
 
 @dataclass
@@ -52,7 +49,9 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        verdicts = [m["verdict"] for m in self.modes.values()]
+        verdicts = [m["verdict"] for m in self.modes.values() if m["verdict"] != NOT_APPLICABLE]
+        if not verdicts:
+            return UNKNOWN  # nothing was checked: never a pass
         if DISCREPANCY in verdicts:
             return DISCREPANCY
         if UNKNOWN in verdicts:
@@ -64,7 +63,7 @@ class Report:
 
 
 def concurrent_profile(backend: Backend) -> Profile:
-    for name, options in CONCURRENT_PROFILES:
+    for name, options in backend.CONCURRENT_PROFILES:
         profile = make_profile(name, **options)
         if backend.supports(profile):
             return profile
@@ -136,11 +135,21 @@ def validate(backend: Backend, settings: Settings) -> Report:
         result = differential(
             backend, bfs_states=settings.bfs_states, walks=settings.walks, seed=settings.seed
         )
+        replayed = result.schedules - result.skipped_schedules
+        if not result.conformant:
+            verdict = DISCREPANCY
+        elif replayed == 0:
+            verdict = NOT_APPLICABLE  # no catalog schedule uses only ops this backend performs
+        else:
+            verdict = CONFORMANT
         report.modes["differential"] = {
-            "verdict": CONFORMANT if result.conformant else DISCREPANCY,
+            "verdict": verdict,
             "scenarios": len(result.scenarios),
             "skipped_scenarios": result.skipped,
             "schedules": result.schedules,
+            "skipped_schedules": result.skipped_schedules,
+            "unsupported_ops": sorted(result.unsupported_ops),
+            "final_state_compared": result.final_state_compared,
             "steps": result.steps,
             "backend_operations": result.backend_ops,
             "seconds": round(result.seconds, 3),
@@ -173,7 +182,9 @@ def validate(backend: Backend, settings: Settings) -> Report:
             workdir=settings.workdir,
         )
         verdicts = [c.verdict for c in cases]
-        if any(not c.conformant and c.verdict != "unknown" for c in cases):
+        if not cases:
+            mode = NOT_APPLICABLE
+        elif any(not c.conformant and c.verdict != "unknown" for c in cases):
             mode = DISCREPANCY
         elif "unknown" in verdicts:
             mode = UNKNOWN

@@ -50,6 +50,10 @@ class DifferentialResult:
     scenarios: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # catalog scenarios of other profiles
     schedules: int = 0
+    # schedules not replayed because they need an op the backend does not perform (OPS)
+    skipped_schedules: int = 0
+    unsupported_ops: set[str] = field(default_factory=set)
+    final_state_compared: bool = True
     steps: int = 0
     backend_ops: int = 0
     seconds: float = 0.0
@@ -131,7 +135,15 @@ def replay(
     session=None,
 ) -> Divergence | None:
     """Replay one schedule on a freshly reset store (through ``session`` when given: one
-    connection serves every schedule, as connecting costs more than a short schedule)."""
+    connection serves every schedule, as connecting costs more than a short schedule).
+
+    A schedule that needs an op the backend does not perform (``Backend.OPS``) is not replayed:
+    it is counted in ``result.skipped_schedules`` before anything is sent."""
+    needs = _unperformed(backend, system, labels)
+    if needs:
+        result.skipped_schedules += 1
+        result.unsupported_ops |= needs
+        return None
     backend.reset()
     own = session is None
     session = backend.session() if own else session
@@ -156,6 +168,9 @@ def replay(
                     O.describe(want),
                     O.describe(got),
                 )
+        if not backend.SNAPSHOT:
+            result.final_state_compared = False
+            return None
         snap = session.snapshot()
         if snap != state.world:
             return Divergence(
@@ -171,6 +186,20 @@ def replay(
     finally:
         if own:
             session.close()
+
+
+def _unperformed(backend: Backend, system: System, labels: list[str]) -> set[str]:
+    """Names of the ops in this schedule that the backend does not perform."""
+    if backend.OPS is None:
+        return set()
+    missing: set[str] = set()
+    state = system.initial()
+    for label in labels:
+        state, step = system.step(state, label)
+        pair = backend_op(step)
+        if pair is not None and not backend.performs(pair[0]):
+            missing.add(type(pair[0]).__name__)
+    return missing
 
 
 def supported_scenarios(backend: Backend, names: list[str] | None = None) -> tuple[list, list]:

@@ -41,8 +41,6 @@ MIX: tuple[tuple[int, str], ...] = (
     (6, "get_run"),
     (6, "list_runs"),
 )
-_KINDS = tuple(k for _, k in MIX)
-_WEIGHTS = tuple(w for w, _ in MIX)
 
 
 def key_names(n: int) -> list[str]:
@@ -80,20 +78,51 @@ class Knowledge:
             return rng.choice(known[-2:]) if known else None
 
 
+# the Session method each kind of operation calls (a backend with ``OPS`` set draws only the
+# kinds it performs; the admission, keyed start or create run, is always drawn)
+KIND_METHODS: dict[str, str] = {
+    "start_run": "start_run",
+    "deliver": "deliver_payload",
+    "poll": "poll_payload",
+    "complete": "complete_run",
+    "fail": "fail_run",
+    "cancel": "cancel_run",
+    "dispose": "dispose_hook",
+    "claim": "claim_hook",
+    "get_hook": "get_hook_by_token",
+    "get_run": "get_run",
+    "list_runs": "list_runs",
+}
+
+
 class Workload:
-    def __init__(self, client: int, keys: list[str], seed: int, profile: Profile) -> None:
+    def __init__(
+        self,
+        client: int,
+        keys: list[str],
+        seed: int,
+        profile: Profile,
+        ops: frozenset[str] | None = None,
+    ) -> None:
         self.client = client
         self.keys = keys
         self.rng = random.Random(f"{seed}:{client}")
         self.seq = 0
         self.keyed = profile.supports(O.KeyedStart)
+        mix = [
+            (w, k)
+            for w, k in MIX
+            if ops is None or KIND_METHODS.get(k, k) in ops or k == "keyed_start"
+        ]
+        self.kinds = tuple(k for _, k in mix)
+        self.weights = tuple(w for w, _ in mix)
 
     def next_op(self, knowledge: Knowledge) -> tuple[str, Any]:
         rng = self.rng
         self.seq += 1
         key = rng.choice(self.keys)
         wf = workflow_of(key)
-        kind = rng.choices(_KINDS, _WEIGHTS)[0]
+        kind = rng.choices(self.kinds, self.weights)[0]
         tag = f"c{self.client}-{self.seq}"
         request = self.client * 1_000_000 + self.seq
         run = knowledge.pick(rng, key)
@@ -191,7 +220,7 @@ def run_concurrent(
     sessions = [backend.session() for _ in range(clients)]
 
     def client_main(c: int) -> None:
-        work = Workload(c, names, seed, profile)
+        work = Workload(c, names, seed, profile, backend.OPS)
         quota = per_client[c]
         try:
             for e in range(epochs):

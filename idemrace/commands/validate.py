@@ -44,6 +44,12 @@ def add_arguments(p) -> None:
         "throwaway server is started), or a sqlite file path",
     )
     p.add_argument(
+        "--package",
+        metavar="NAME",
+        help="vercel-local / vercel-postgres: validate this World package instead "
+        "(an npm package name installed beside the bridge, or a path to one)",
+    )
+    p.add_argument(
         "--mode",
         action="append",
         choices=("differential", "concurrent", "faults"),
@@ -81,7 +87,8 @@ def run(args) -> int:
     if args.budget <= 0:
         raise UsageError(f"--budget must be > 0, got {args.budget}")
     try:
-        backend = make_backend(args.backend, url=args.url)
+        extra = {} if args.package is None else {"package": args.package}
+        backend = make_backend(args.backend, url=args.url, **extra)
     except BackendError as exc:
         raise UsageError(str(exc)) from None
     except TypeError as exc:
@@ -119,6 +126,13 @@ def print_report(report) -> None:
             f"  differential  {d['verdict']:<12} {d['scenarios']} scenarios, {d['schedules']} "
             f"schedules, {d['backend_operations']} backend operations ({d['seconds']:.2f} s)"
         )
+        if d.get("skipped_schedules"):
+            print(
+                f"    {d['skipped_schedules']} schedules not replayed: they need "
+                f"{', '.join(d['unsupported_ops'])}, which this backend does not perform"
+            )
+        if not d.get("final_state_compared", True):
+            print("    answers compared; final states not compared (the backend has no snapshot)")
         div = d["divergence"]
         if div is not None:
             print(f"    first divergence: {div['scenario']} {div['schedule']} step {div['step']}")
