@@ -23,8 +23,15 @@ if ! command -v spin >/dev/null; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q spin >/dev/null
   }
 fi
+# the Vercel World packages the Node bridge drives (bridge/package-lock.json pins them); npm ci
+# installs exactly the lockfile, and again only when the lockfile changed
+if [ ! -f bridge/node_modules/.package-lock.json ] \
+  || ! cmp -s bridge/package-lock.json bridge/node_modules/.idemrace-lock; then
+  (cd bridge && npm ci --no-audit --no-fund --loglevel=error >/dev/null \
+    && cp package-lock.json node_modules/.idemrace-lock)
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -c requirements.lock -e '.[test]'
+.venv/bin/python -m pip install -q -c requirements.lock -e '.[test,real]'
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"
