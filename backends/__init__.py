@@ -19,6 +19,11 @@ BUILTIN: dict[str, str] = {
     "sqlite": "backends.sqlite:SqliteBackend",
     "postgres": "backends.postgres:PostgresBackend",
     "broken": "backends.broken:BrokenBackend",
+    # the real third-party systems (issue 7)
+    "vercel-local": "backends.vercel_world:VercelLocalBackend",
+    "vercel-postgres": "backends.vercel_world:VercelPostgresBackend",
+    "dbos": "backends.dbos_app:DbosBackend",
+    "temporal": "backends.temporal_server:TemporalBackend",
 }
 
 
