@@ -23,8 +23,10 @@ if ! command -v spin >/dev/null; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q spin >/dev/null
   }
 fi
-# the Vercel World packages the Node bridge drives (bridge/package-lock.json pins them); npm ci
-# installs exactly the lockfile, and again only when the lockfile changed
+# the Vercel World packages the Node bridge drives (bridge/package-lock.json pins them), again only
+# when the lockfile changed. `npm install`, not `npm ci`: the lockfile lists cbor-extract's optional
+# per-platform binaries without entries (the registry here has no 2.2.3 of them), which `npm ci`
+# refuses as out of sync; `npm install` takes the locked versions and skips those optional ones
 if [ ! -f bridge/node_modules/.package-lock.json ] \
   || ! cmp -s bridge/package-lock.json bridge/node_modules/.idemrace-lock; then
   (cd bridge && npm ci --no-audit --no-fund --loglevel=error >/dev/null \
