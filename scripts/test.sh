@@ -29,7 +29,7 @@ fi
 # refuses as out of sync; `npm install` takes the locked versions and skips those optional ones
 if [ ! -f bridge/node_modules/.package-lock.json ] \
   || ! cmp -s bridge/package-lock.json bridge/node_modules/.idemrace-lock; then
-  (cd bridge && npm ci --no-audit --no-fund --loglevel=error >/dev/null \
+  (cd bridge && npm install --no-audit --no-fund --loglevel=error >/dev/null \
     && cp package-lock.json node_modules/.idemrace-lock)
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
