@@ -17,7 +17,6 @@ are a persistent subset of all of them.
 from __future__ import annotations
 
 import gc
-from collections import deque
 from collections.abc import Callable
 
 from simulator.engine import Engine, Key, KeyBook
@@ -54,25 +53,38 @@ def bfs(
 
 
 def _bfs(system, book, budget, progress, engine, canon, expand):
+    """The queue is implicit: states are numbered in discovery order and BFS expands them in that
+    order, so ``keys[i]`` (the key of state ``i``) is the queue and a level ends where the next
+    level's first state was numbered. No per-state queue tuples, no per-state depth."""
     clock = Clock()
     stats = Stats()
     init = engine.initial()
     seen: dict = {canon(init) if canon else init: 0}
+    keys: list[Key] = [init]  # state index -> the concrete key first met for it
     parents: list[tuple[int, str | None]] = [(-1, None)]
     successors = engine.successors
     setdefault = seen.setdefault
+    append_key = keys.append
+    append_parent = parents.append
     cut_off = None
     keybook = KeyBook(book, engine)
     check = keybook.check
-    check(init, False, lambda: [])
-    queue = deque([(init, 0, 0)])
+    # the clean-token fast path of ``KeyBook.check``, inlined: one probe per new state
+    token = keybook.token
+    clean = keybook.clean
+    all_found = check(init, False, lambda: []) and book.all_found
     max_depth = budget.max_depth
     max_states = budget.max_states
     transitions = 0
-    deepest = 0
     invariants = keybook.has_invariants
-    while queue and not book.all_found:
-        key, index, depth = queue.popleft()
+    index = 0
+    depth = 0
+    level_end = 1  # first index of the next level
+    while index < len(keys) and not all_found:
+        if index == level_end:
+            depth += 1
+            level_end = len(keys)
+        key = keys[index]
         if expand is None:
             nexts = successors(key)
         else:
@@ -81,12 +93,15 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
             if reduced and any(canon(nxt) in seen for _, nxt in nexts):
                 nexts = successors(key)
         if not nexts:
-            check(key, True, _path, parents, index)
+            if check(key, True, _path, parents, index):
+                all_found = book.all_found
+            index += 1
             continue
         if depth >= max_depth:
             cut_off = cut_off or f"depth bound {max_depth} reached"
+            index += 1
             continue
-        child_depth = depth + 1
+        stop = False
         for label, nxt in nexts:
             transitions += 1
             child = len(parents)
@@ -97,19 +112,25 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
             if child >= max_states:
                 del seen[dedupe]
                 cut_off = f"state budget {max_states} reached"
-                queue.clear()
+                stop = True
                 break
-            parents.append((index, label))
-            if child_depth > deepest:
-                deepest = child_depth
+            append_parent((index, label))
+            append_key(nxt)
             if invariants:
-                check(nxt, False, _path, parents, child)
-            queue.append((nxt, child, child_depth))
-        if progress is not None and not len(parents) & 0x1FFF:
+                if token is not None and token(nxt) in clean:
+                    continue
+                # every property violated: this state's other successors are still numbered
+                # (as before), then the search stops
+                if check(nxt, False, _path, parents, child) and book.all_found:
+                    all_found = True
+        if stop:
+            break
+        index += 1
+        if progress is not None and not index & 0x1FFF:
             progress(len(parents), max_states)
     stats.states = len(parents)
     stats.transitions = transitions
-    stats.max_depth = deepest
+    stats.max_depth = depth if len(keys) <= level_end else depth + 1
     stats.seconds = clock.seconds()
     # stopping because every property is already violated leaves nothing unknown
     return stats, True, cut_off
