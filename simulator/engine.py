@@ -73,6 +73,7 @@ class Engine:
         self._lost: dict[tuple[int, int], int] = {}
         self._env: dict[int, tuple[tuple[str, int], ...]] = {}
         self._tick: dict[int, int] = {}
+        self._may_tick: dict[tuple[int, tuple], bool] = {}  # (clock, arrivals) -> tick enabled
         self._arrive_ok: dict[tuple[int, int], bool] = {}
         self._spawn: dict[tuple[int, int], tuple[int, ...]] = {}
         self._restart: dict[tuple[int, int], tuple[int, Any]] = {}
@@ -319,8 +320,13 @@ class Engine:
         for label, wid2 in env:
             append((label, (wid2, pids, arrivals, crashes, lost, order)))
         if clock < self.max_ticks:
-            arrive_max = self.arrive_max
-            if all(arrivals[i] is not None or arrive_max[i] > clock for i in range(self.n)):
+            may_tick = self._may_tick.get((clock, arrivals))
+            if may_tick is None:
+                arrive_max = self.arrive_max
+                may_tick = self._may_tick[(clock, arrivals)] = all(
+                    arrivals[i] is not None or arrive_max[i] > clock for i in range(self.n)
+                )
+            if may_tick:
                 wid2 = self._tick.get(wid)
                 if wid2 is None:
                     wid2 = self._ticked(wid)

@@ -102,16 +102,17 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
             index += 1
             continue
         stop = False
-        for label, nxt in nexts:
-            transitions += 1
+        transitions += len(nexts)
+        for position, (label, nxt) in enumerate(nexts):
             child = len(parents)
             # one hash per successor: setdefault both tests and inserts
-            dedupe = canon(nxt) if canon else nxt
+            dedupe = nxt if canon is None else canon(nxt)
             if setdefault(dedupe, child) != child:
                 continue
             if child >= max_states:
                 del seen[dedupe]
                 cut_off = f"state budget {max_states} reached"
+                transitions -= len(nexts) - position - 1  # the ones never fired
                 stop = True
                 break
             append_parent((index, label))
