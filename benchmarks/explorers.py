@@ -107,20 +107,26 @@ def _fmt(value: float | int | None, width: int, digits: int = 2) -> str:
     return f"{value:>{width}}"
 
 
+def race_rows(scenario, seed: int, walks: int, profile: str | None) -> list[Row]:
+    """One row per explorer (BFS first) hunting ``scenario``'s expected property."""
+    hunt = _hunt(scenario)
+    rows = [_bfs(hunt)]
+    for explorer in EXPLORERS[1:]:
+        if explorer == "hypothesis":
+            rows.append(_hypothesis(hunt, seed, profile))
+        else:
+            rows.append(_walks(hunt, explorer, seed, walks))
+    return rows
+
+
 def race_table(scenarios, seed: int, walks: int, profile: str | None) -> None:
     print(
         f"{'scenario':<36} {'explorer':<10} {'first s':>8} {'final s':>8} {'len':>4} {'x bfs':>6}"
     )
     rows: list[Row] = []
     for scenario in scenarios:
-        hunt = _hunt(scenario)
-        bfs = _bfs(hunt)
-        found_rows = [bfs]
-        for explorer in EXPLORERS[1:]:
-            if explorer == "hypothesis":
-                found_rows.append(_hypothesis(hunt, seed, profile))
-            else:
-                found_rows.append(_walks(hunt, explorer, seed, walks))
+        found_rows = race_rows(scenario, seed, walks, profile)
+        bfs = found_rows[0]
         for row in found_rows:
             ratio = (
                 row.final_len / bfs.final_len

@@ -1,0 +1,226 @@
+"""The benchmark suite: one command, one table.
+
+    .venv/bin/python benchmarks/suite.py [--quick] [--no-spin]
+
+Sections (each reusing the benchmark script that measures it in detail):
+
+1. ``bfs``: distinct states/s of BFS without reductions on the catalog's largest scenarios
+   (``bfs_throughput.measure``; the crowd scenarios stop at their state budgets);
+2. ``reduce``: state-space ratios, unreduced over reduced (default reductions: symmetry and key),
+   on supersede-aba (one key: symmetry only) and the largest multi-key scenarios BFS still
+   exhausts unreduced here (reject on keys a, a, b, b; supersede on a, a, b; defined below:
+   supersede on a, a, b, b has more than 5 million states unreduced);
+3. ``explore``: time to the first counterexample per explorer over the catalog's races
+   (``explorers.race_rows``: each explorer hunts the scenario's expected property), summed, and
+   how many it found (``--quick``: five races);
+4. ``history``: linearizability checking time of recorded concurrent histories (memory and sqlite
+   backends, ``run_concurrent``, 10 clients on 10 keys; ``check_history``, partitioned by key);
+5. ``spin``: SPIN (generate + compile + verify) against our BFS on the cross-check scenarios
+   (``spin_vs_python.compare``), skipped with a note when spin or gcc is missing.
+
+Not a test and not part of the test run: the seconds depend on the machine and its load. The
+machine line names the CPU model, core count and Python version the README quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bfs_throughput import measure
+from explorers import EXPLORERS, race_rows
+from spin_vs_python import compare
+
+from backends import make_backend
+from backends.validate.linearizability import check_history
+from backends.validate.workload import run_concurrent
+from idemrace.loader import catalog
+from model.profiles import make_profile
+from simulator.explorers import check
+from simulator.scenario import Scenario, parse_scenario
+from spin import crosscheck
+
+BFS_SCENARIOS = ("supersede-aba", "crowd-reject-crashes", "crowd-keyed-start-crashes")
+SPIN_CASES = (("reject", 3), ("supersede", 3))
+
+
+def _multi_key(strategy: str, keys: tuple[str, ...]) -> Scenario:
+    """One ``strategy`` request per entry of ``keys`` (a key listed twice gets two requests)."""
+    requests = "".join(
+        f'\n[[requests]]\nstrategy = "{strategy}"\nkey = "{key}"\nworkflow = "w"\n' for key in keys
+    )
+    name = f"{strategy}-{'-'.join(keys)}"
+    return parse_scenario(
+        f'name = "{name}"\ndescription = "{strategy} requests for keys {keys}"\n'
+        'profile = "vercel-today"\n[bounds]\nmax_depth = 120\nmax_states = 5000000\n' + requests,
+        f"<{name}>",
+    )
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores (nproc), Python {platform.python_version()}"
+
+
+Row = tuple[str, str, str, str]  # section, subject, figure, detail
+
+
+def bfs_rows() -> list[Row]:
+    rows = []
+    for name in BFS_SCENARIOS:
+        states, transitions, seconds = measure(catalog()[name])
+        rows.append(
+            (
+                "bfs",
+                name,
+                f"{states / seconds:,.0f} states/s",
+                f"{states:,} states, {transitions:,} transitions in {seconds:.2f} s",
+            )
+        )
+    return rows
+
+
+def reduction_rows() -> list[Row]:
+    rows = []
+    scenarios = [
+        catalog()["supersede-aba"],
+        _multi_key("reject", ("a", "a", "b", "b")),
+        _multi_key("supersede", ("a", "a", "b")),
+    ]
+    for scenario in scenarios:
+        t = time.perf_counter()
+        plain = check(scenario, "bfs", reductions=frozenset())
+        plain_s = time.perf_counter() - t
+        t = time.perf_counter()
+        reduced = check(scenario, "bfs")
+        reduced_s = time.perf_counter() - t
+        same = plain.properties == reduced.properties
+        rows.append(
+            (
+                "reduce",
+                scenario.name,
+                f"{plain.stats.states / reduced.stats.states:,.1f}x fewer states",
+                f"{plain.stats.states:,} -> {reduced.stats.states:,} "
+                f"({'+'.join(reduced.stats.reductions) or 'none'}), {plain_s:.2f} -> "
+                f"{reduced_s:.2f} s, verdicts {'equal' if same else 'DIFFER'}",
+            )
+        )
+    return rows
+
+
+def explorer_rows(quick: bool) -> list[Row]:
+    races = [s for s in catalog().values() if s.expected_property]
+    if quick:
+        races = races[:5]
+    found: dict[str, int] = dict.fromkeys(EXPLORERS, 0)
+    first: dict[str, float] = dict.fromkeys(EXPLORERS, 0.0)
+    for scenario in races:
+        for row in race_rows(scenario, seed=0, walks=20_000, profile="ci"):
+            if row.found:
+                found[row.explorer] += 1
+                first[row.explorer] += row.first
+    return [
+        (
+            "explore",
+            explorer,
+            f"{first[explorer]:.2f} s to first",
+            f"found {found[explorer]}/{len(races)} races (sum of seconds over those found)",
+        )
+        for explorer in EXPLORERS
+    ]
+
+
+def history_rows() -> list[Row]:
+    profile = make_profile("vercel-keyed-start", retention=1)
+    rows = []
+    for name, ops in (("memory", 1_000), ("memory", 10_000), ("sqlite", 1_000)):
+        backend = make_backend(name)
+        backend.start()
+        try:
+            history = run_concurrent(backend, profile, clients=10, ops=ops, keys=10, seed=1)
+        finally:
+            backend.close()
+        t = time.perf_counter()
+        verdict = check_history(profile, history, budget=60)
+        seconds = time.perf_counter() - t
+        rows.append(
+            (
+                "history",
+                f"{name} {len(history):,} ops",
+                f"{seconds * 1000:,.1f} ms",
+                f"{verdict.verdict}, {len(verdict.partitions)} key partitions, "
+                f"{len(history) / seconds:,.0f} ops/s checked",
+            )
+        )
+    return rows
+
+
+def spin_rows() -> list[Row]:
+    reason = crosscheck.missing()
+    if reason is not None:
+        return [("spin", "-", "skipped", reason)]
+    rows = []
+    for strategy, n in SPIN_CASES:
+        c = compare(strategy, n)
+        s = c.spin
+        rows.append(
+            (
+                "spin",
+                f"{c.name} (SPIN)",
+                f"{s.seconds:.2f} s",
+                f"{s.states:,} states; generate {s.generate:.2f} + compile {s.compile:.2f} "
+                f"+ verify {s.verify:.2f} s",
+            )
+        )
+        for label, ours in (("ours", c.plain), ("ours reduced", c.reduced)):
+            rows.append(
+                (
+                    "spin",
+                    f"{c.name} ({label})",
+                    f"{ours.seconds:.2f} s",
+                    f"{ours.states:,} states ({'+'.join(ours.reductions) or 'no reductions'}); "
+                    f"SPIN/ours = {s.seconds / ours.seconds:.2f}x; "
+                    f"{'agrees' if c.agree else 'DISAGREES'} with SPIN",
+                )
+            )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="five races in the explorer section")
+    parser.add_argument("--no-spin", action="store_true", help="leave out the SPIN comparison")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    print(f"machine: {machine()}", flush=True)
+    sections = [bfs_rows, reduction_rows, lambda: explorer_rows(args.quick), history_rows]
+    if not args.no_spin:
+        sections.append(spin_rows)
+    rows: list[Row] = []
+    for section in sections:
+        rows.extend(section())
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    print(f"{'section':<{widths[0]}}  {'subject':<{widths[1]}}  {'figure':>{widths[2]}}  detail")
+    for section_name, subject, figure, detail in rows:
+        print(
+            f"{section_name:<{widths[0]}}  {subject:<{widths[1]}}  {figure:>{widths[2]}}  {detail}"
+        )
+    print(f"(suite ran {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
