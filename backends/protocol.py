@@ -233,6 +233,15 @@ class Backend(ABC):
     def supports(self, profile: Profile) -> bool:
         return profile.name in self.PROFILES
 
+    def adapt_scenario(self, scenario: Any) -> Any:
+        """The catalog scenario as the differential replays it here, or None to skip it.
+
+        The default replays it unchanged. A backend over a real system whose parameters cannot
+        take the scenario's values (Temporal's retention is at least a day of wall clock, never
+        a few logical ticks) returns a copy with the option it honours instead, renamed so the
+        report says so, rather than faking the system's behaviour."""
+        return scenario
+
     def performs(self, op: Any) -> bool:
         """Does this backend perform ``op`` (see ``OPS``)?"""
         return self.OPS is None or OP_METHODS.get(type(op)) in self.OPS

@@ -207,8 +207,9 @@ def supported_scenarios(backend: Backend, names: list[str] | None = None) -> tup
     for name, scenario in catalog().items():
         if names is not None and name not in names:
             continue
-        if backend.supports(scenario.make_profile()):
-            chosen.append(scenario)
+        adapted = backend.adapt_scenario(scenario)
+        if adapted is not None and backend.supports(adapted.make_profile()):
+            chosen.append(adapted)
         else:
             skipped.append(name)
     return chosen, skipped
