@@ -1,0 +1,474 @@
+"""``dbos``: the real DBOS library (PyPI ``dbos`` 3.x) behind the ``dbos`` profile.
+
+What is real here and what is not:
+
+* **Admission is DBOS's own.** A keyed start is ``with SetWorkflowID(key): DBOS.start_workflow(
+  body, request, nonce)`` (with ``workflow_id_reuse_policy="reject"`` under the profile's reject
+  policy), the exact call an application makes. The answer is read back from what DBOS stored:
+  the start is ``Started`` only when the stored arguments carry this call's nonce (a fresh
+  per-call token, so a retried request is told apart from the one that created the workflow);
+  otherwise it is ``Existing`` with the status from ``handle.get_status()`` and, once the
+  workflow ended, the output from ``handle.get_result()``, or the stored error DBOS re-raises
+  from it. ``DBOSConflictingWorkflowError`` and ``DBOSWorkflowIDInUseError`` come from DBOS.
+* **The workflow body is a real DBOS workflow** that does what the model's client tells it,
+  through DBOS messages (``DBOS.send`` / ``DBOS.recv``, durable): ``start`` (the model's
+  ``StartRun``: the body records the phase ``running`` as a DBOS event and acknowledges with
+  another), ``complete`` (returns the output) and ``fail`` (raises ``ModelFailure`` carrying the
+  error). Who wins two concurrent completes is decided by the body, one message at a time, and
+  read back from DBOS's stored status and output: a complete is ``Ok`` only if DBOS stored *its*
+  output. A message to an ended workflow is never consumed: the caller sees the stored end and
+  answers ``EntityConflictError``, like the model.
+* **Status.** DBOS has one open status (``PENDING``); the body's ``phase`` event tells the
+  model's ``pending`` (created, not yet started by its client) from ``running``.
+  ``SUCCESS``/``ERROR``/``CANCELLED`` are ``completed``/``failed``/``cancelled``.
+* **Cancel** is ``DBOS.cancel_workflow`` (a conditional update that leaves ended workflows
+  alone); it answers ``Ok`` if the workflow is then cancelled, ``EntityConflictError`` otherwise.
+* **Python-side, documented:** the integer run ids (a map from DBOS workflow id to 1, 2, ...
+  in order of first sight, per ``reset``), the logical clock (the ``dbos`` profile has no
+  retention: DBOS keeps a workflow until it is deleted, so a tick changes nothing DBOS stores)
+  and the application's effect log (``perform_effect`` answers ``Ok()``: it is ghost state the
+  property checks read in the model, not something DBOS stores). ``snapshot`` is not offered
+  (``SNAPSHOT = False``): the differential compares every answer, not the final world.
+* **A fresh world** (``reset``) is a new id prefix in the same system database: workflow ids are
+  ``<epoch>/<key>``, so no key of an earlier world can collide. The open bodies of the old world
+  are told to stop (message ``abandon``) so their threads end.
+
+The system database is SQLite in a temporary directory by default (``workdir`` to keep it), or
+the PostgreSQL database ``url`` names (``postgresql://...``). DBOS is one instance per process:
+only one ``DbosBackend`` can be started at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, ClassVar
+
+from backends.protocol import (
+    Backend,
+    BackendError,
+    BackendUnavailable,
+    Session,
+    UnsupportedOps,
+    decode,
+    encode,
+)
+from model import ops as O
+from model.profiles.dbos import CONFLICTING, IN_USE
+from model.state import CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, WorldState
+
+CONTROL_TOPIC = "idemrace-control"
+PHASE_EVENT = "phase"
+# how long an operation waits for the body or for DBOS before it gives up (BackendUnavailable)
+WAIT_SECONDS = 30.0
+POLL_SECONDS = 0.02
+
+_ACTIVE: list[DbosBackend] = []  # DBOS is a process-wide singleton
+_ACTIVE_LOCK = threading.Lock()
+_FUNCTIONS: dict[str, Any] = {}  # workflow name -> registered DBOS workflow function
+_FUNCTIONS_LOCK = threading.Lock()
+
+
+class ModelFailure(Exception):
+    """The error a body fails with: ``args[0]`` is the model's error value, ``encode``d."""
+
+
+def _body(request: int, nonce: str) -> Any:
+    """The workflow body every model workflow name runs (registered under that name).
+
+    It waits for control messages, one at a time, in DBOS's durable order."""
+    from dbos import DBOS
+
+    started = False
+    while True:
+        message = DBOS.recv(CONTROL_TOPIC, timeout_seconds=3600)
+        if message is None:
+            continue  # an hour without news: keep waiting (reset sends ``abandon``)
+        kind, tag, value = message
+        if kind == "start":
+            answer = "conflict" if started else "ok"
+            if not started:
+                started = True
+                DBOS.set_event(PHASE_EVENT, RUNNING)
+            DBOS.set_event(f"ack:{tag}", answer)
+        elif kind == "complete":
+            return value  # already ``encode``d by the sender
+        elif kind == "fail":
+            raise ModelFailure(value)
+        elif kind == "abandon":
+            return encode(("abandoned",))
+
+
+def workflow_function(name: str) -> Any:
+    """The DBOS workflow registered under the model's workflow name (registered on first use:
+    DBOS tells workflows apart by this name, which is what ``DBOSConflictingWorkflowError``
+    compares)."""
+    with _FUNCTIONS_LOCK:
+        fn = _FUNCTIONS.get(name)
+        if fn is None:
+            from dbos import DBOS
+
+            def body(request: int, nonce: str) -> Any:
+                return _body(request, nonce)
+
+            body.__name__ = body.__qualname__ = f"idemrace_{name}"
+            fn = DBOS.workflow(name=name)(body)
+            _FUNCTIONS[name] = fn
+        return fn
+
+
+class DbosSession(UnsupportedOps, Session):
+    def __init__(self, backend: DbosBackend) -> None:
+        self.backend = backend
+
+    # -- admission ----------------------------------------------------------------------------
+
+    def keyed_start(self, op: O.KeyedStart) -> Any:
+        from dbos import DBOS, SetWorkflowID
+        from dbos._error import DBOSConflictingWorkflowError, DBOSWorkflowIDInUseError
+
+        b = self.backend
+        wfid = b.workflow_id(op.key)
+        nonce = uuid.uuid4().hex
+        reject = b.options["reuse_policy"] == "reject"
+        fn = workflow_function(op.workflow)
+        try:
+            with SetWorkflowID(wfid, workflow_id_reuse_policy="reject" if reject else None):
+                handle = DBOS.start_workflow(fn, op.request, nonce)
+        except DBOSConflictingWorkflowError:
+            return O.Error(CONFLICTING, b.run_id(wfid))
+        except DBOSWorkflowIDInUseError:
+            return O.Error(IN_USE, b.run_id(wfid))
+        except Exception as exc:  # the system database went away
+            raise BackendUnavailable(f"dbos: start failed: {type(exc).__name__}: {exc}") from None
+        status = handle.get_status()
+        args = tuple(status.input["args"]) if status.input else ()
+        if len(args) == 2 and args[1] == nonce:
+            return O.Started(b.run_id(wfid))
+        # a duplicate: what the caller holding this handle learns
+        model_status = self._status(wfid, status.status)
+        output = None
+        if model_status in (COMPLETED, FAILED):
+            output = self._result(handle)
+        return O.Existing(b.run_id(wfid), model_status, output)
+
+    @staticmethod
+    def _result(handle: Any) -> Any:
+        """The stored output, or the stored error DBOS re-raises from ``get_result``."""
+        try:
+            return decode(handle.get_result())
+        except ModelFailure as failure:
+            return decode(failure.args[0])
+
+    def _status(self, wfid: str, dbos_status: str) -> str:
+        from dbos import DBOS
+
+        if dbos_status == "SUCCESS":
+            return COMPLETED
+        if dbos_status == "ERROR":
+            return FAILED
+        if dbos_status == "CANCELLED":
+            return CANCELLED
+        if dbos_status == "PENDING":
+            events = DBOS.get_all_events(wfid)
+            return RUNNING if events.get(PHASE_EVENT) == RUNNING else PENDING
+        raise BackendError(f"dbos: workflow {wfid} has status {dbos_status}, not in the model")
+
+    # -- the body's control messages -----------------------------------------------------------
+
+    def start_run(self, op: O.StartRun) -> Any:
+        from dbos import DBOS
+
+        wfid = self.backend.known(op.run_id)
+        if wfid is None:
+            return O.RUN_NOT_FOUND
+        tag = uuid.uuid4().hex
+        DBOS.send(wfid, ("start", tag, None), CONTROL_TOPIC)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            events = DBOS.get_all_events(wfid)
+            answer = events.get(f"ack:{tag}")
+            if answer is not None:
+                return O.Ok() if answer == "ok" else O.ENTITY_CONFLICT
+            if DBOS.get_workflow_status(wfid).status != "PENDING":
+                return O.ENTITY_CONFLICT  # ended before the body read the message
+            time.sleep(POLL_SECONDS)
+        raise BackendUnavailable(
+            f"dbos: workflow {wfid} did not answer start within {WAIT_SECONDS}s"
+        )
+
+    def complete_run(self, op: O.CompleteRun) -> Any:
+        return self._end(op.run_id, "complete", op.output, "SUCCESS")
+
+    def fail_run(self, op: O.FailRun) -> Any:
+        return self._end(op.run_id, "fail", op.error, "ERROR")
+
+    def _end(self, run_id: int, kind: str, value: Any, status_wanted: str) -> Any:
+        from dbos import DBOS
+
+        wfid = self.backend.known(run_id)
+        if wfid is None:
+            return O.RUN_NOT_FOUND
+        text = encode(value)
+        if DBOS.get_workflow_status(wfid).status == "PENDING":
+            DBOS.send(wfid, (kind, uuid.uuid4().hex, text), CONTROL_TOPIC)
+        status = self._wait_ended(wfid)
+        # ours only if DBOS stored this very end (outputs and errors are unique per call)
+        if status.status == status_wanted:
+            stored = status.output if status_wanted == "SUCCESS" else _error_text(status.error)
+            if stored == text:
+                return O.Ok()
+        return O.ENTITY_CONFLICT
+
+    @staticmethod
+    def _wait_ended(wfid: str) -> Any:
+        from dbos import DBOS
+
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            status = DBOS.get_workflow_status(wfid)
+            if status is not None and status.status != "PENDING":
+                return status
+            time.sleep(POLL_SECONDS)
+        raise BackendUnavailable(f"dbos: workflow {wfid} did not end within {WAIT_SECONDS}s")
+
+    def cancel_run(self, op: O.CancelRun) -> Any:
+        from dbos import DBOS
+
+        wfid = self.backend.known(op.run_id)
+        if wfid is None:
+            return O.RUN_NOT_FOUND
+        DBOS.cancel_workflow(wfid)
+        if DBOS.get_workflow_status(wfid).status == "CANCELLED":
+            # wake the body so it sees the cancellation and its thread ends
+            DBOS.send(wfid, ("abandon", "", None), CONTROL_TOPIC)
+            return O.Ok()
+        return O.ENTITY_CONFLICT
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get_run(self, op: O.GetRun) -> Any:
+        from dbos import DBOS
+
+        wfid = self.backend.known(op.run_id)
+        status = None if wfid is None else DBOS.get_workflow_status(wfid)
+        if wfid is None or status is None:
+            return O.RUN_NOT_FOUND
+        return self._info(op.run_id, wfid, status)
+
+    def _info(self, run_id: int, wfid: str, status: Any) -> O.RunInfo:
+        model_status = self._status(wfid, status.status)
+        output = None
+        if model_status == COMPLETED:
+            output = decode(status.output)
+        elif model_status == FAILED:
+            output = decode(_error_text(status.error))
+        request = status.input["args"][0] if status.input else None
+        return O.RunInfo(run_id, status.name, model_status, output, request)
+
+    def list_runs(self, op: O.ListRuns) -> Any:
+        from dbos import DBOS
+
+        b = self.backend
+        found = DBOS.list_workflows(name=op.workflow, workflow_id_prefix=b.prefix)
+        ids = []
+        for status in found:
+            if status.status == "ENQUEUED":
+                continue
+            if op.status is None or self._status(status.workflow_id, status.status) == op.status:
+                ids.append(b.run_id(status.workflow_id))
+        return O.RunList(tuple(sorted(ids)))
+
+    # -- Python-side (documented in the module docstring) --------------------------------------
+
+    def perform_effect(self, op: O.PerformEffect) -> Any:
+        return O.Ok()
+
+    def advance_clock(self, op: O.AdvanceClock) -> Any:
+        return O.Ok(self.backend.tick())
+
+    def snapshot(self) -> WorldState:
+        raise BackendError("dbos: the whole world cannot be read back (SNAPSHOT = False)")
+
+
+class _ExpectedNoise(logging.Filter):
+    """Drop DBOS's log lines for what the validation does on purpose: bodies that fail with
+    ``ModelFailure`` (the model's ``FailRun``) and bodies of cancelled workflows. Anything else
+    DBOS logs still shows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and type(exc).__name__ in (
+            "ModelFailure",
+            "DBOSAwaitedWorkflowCancelledError",
+            "DBOSWorkflowCancelledError",
+        ):
+            return False
+        message = record.getMessage()
+        return not any(
+            text in message
+            for text in ("is no longer owned by this execution", "was cancelled during execution")
+        )
+
+
+_NOISE_FILTER = _ExpectedNoise()
+
+
+def _error_text(error: Any) -> str | None:
+    if isinstance(error, ModelFailure) and error.args:
+        return error.args[0]
+    return None if error is None else repr(error)
+
+
+class DbosBackend(Backend):
+    name = "dbos"
+    PROFILES: ClassVar[dict[str, tuple[str, ...]]] = {"dbos": ("reuse_policy",)}
+    CONCURRENT_PROFILES: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = (("dbos", {}),)
+    OPS: ClassVar[frozenset[str] | None] = frozenset(
+        {
+            "keyed_start",
+            "start_run",
+            "complete_run",
+            "fail_run",
+            "cancel_run",
+            "get_run",
+            "await_run",
+            "list_runs",
+            "perform_effect",
+            "advance_clock",
+        }
+    )
+    SNAPSHOT = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lock = threading.Lock()
+        self.ids: dict[str, int] = {}
+        self.wfids: dict[int, str] = {}
+        self.clock = 0
+        self.epoch = 0
+        self.world_tag = uuid.uuid4().hex[:8]  # earlier processes' worlds in a reused database
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._started = False
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.world_tag}-{self.epoch}/"
+
+    def workflow_id(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    def run_id(self, wfid: str) -> int:
+        """The integer for a DBOS workflow id: the next one the first time it is seen."""
+        with self.lock:
+            rid = self.ids.get(wfid)
+            if rid is None:
+                rid = self.ids[wfid] = len(self.ids) + 1
+                self.wfids[rid] = wfid
+            return rid
+
+    def known(self, run_id: int) -> str | None:
+        with self.lock:
+            return self.wfids.get(run_id)
+
+    def tick(self) -> int:
+        with self.lock:
+            self.clock += 1
+            return self.clock
+
+    def start(self) -> None:
+        if self._started:
+            return
+        try:
+            from dbos import DBOS
+        except ImportError:
+            raise BackendUnavailable(
+                "dbos: the dbos package is not installed (pip install '.[real]')"
+            ) from None
+        with _ACTIVE_LOCK:
+            if _ACTIVE:
+                raise BackendError("dbos: DBOS is one instance per process; close the other first")
+            if self.url is not None:
+                if not self.url.startswith(("postgresql://", "postgres://", "sqlite:///")):
+                    raise BackendError(
+                        f"dbos: url {self.url!r} is neither postgresql://... nor sqlite:///..."
+                    )
+                database = self.url
+            else:
+                base = self.workdir
+                if base is None:
+                    self._tmp = tempfile.TemporaryDirectory(prefix="idemrace-dbos-")
+                    base = Path(self._tmp.name)
+                base.mkdir(parents=True, exist_ok=True)
+                database = f"sqlite:///{base / 'dbos-system.sqlite'}"
+            try:
+                DBOS(
+                    config={
+                        "name": "idemrace",
+                        "system_database_url": database,
+                        "log_level": "WARNING",
+                        # the body wakes on a message by polling; DBOS's default (1 s)
+                        # would make every control message cost a second
+                        "notification_listener_polling_interval_sec": 0.005,
+                    }
+                )
+                DBOS.launch()
+                dbos_logger = logging.getLogger("dbos")
+                if _NOISE_FILTER not in dbos_logger.filters:
+                    dbos_logger.addFilter(_NOISE_FILTER)
+            except Exception as exc:  # unreachable database, bad URL
+                DBOS.destroy(destroy_registry=False)
+                raise BackendUnavailable(
+                    f"dbos: cannot launch on {database}: {type(exc).__name__}: {exc}"
+                ) from None
+            _ACTIVE.append(self)
+            self._started = True
+
+    def reset(self) -> None:
+        assert self.profile is not None, "configure() first"
+        self.start()
+        self._abandon_open()
+        with self.lock:
+            self.epoch += 1
+            self.ids.clear()
+            self.wfids.clear()
+            self.clock = 0
+
+    def _abandon_open(self) -> None:
+        """Tell the old world's open bodies to return, so their threads end."""
+        from dbos import DBOS
+
+        if not self.ids:
+            return
+        for status in DBOS.list_workflows(
+            workflow_id_prefix=self.prefix, status="PENDING", load_input=False
+        ):
+            DBOS.send(status.workflow_id, ("abandon", "", None), CONTROL_TOPIC)
+
+    def session(self) -> Session:
+        self.start()
+        return DbosSession(self)
+
+    def close(self) -> None:
+        if not self._started:
+            return
+        from dbos import DBOS
+
+        self._abandon_open()
+        # let the bodies return before DBOS (and the SQLite file) goes away
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline and DBOS.list_workflows(
+            workflow_id_prefix=self.world_tag, status="PENDING", load_input=False
+        ):
+            time.sleep(POLL_SECONDS)
+        DBOS.destroy(destroy_registry=False)
+        with _ACTIVE_LOCK:
+            _ACTIVE.remove(self)
+        self._started = False
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
