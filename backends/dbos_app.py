@@ -63,6 +63,9 @@ from model.state import CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, WorldSta
 
 CONTROL_TOPIC = "idemrace-control"
 PHASE_EVENT = "phase"
+ENDED_BY_EVENT = "ended-by"
+# a duplicate whose handle did not re-raise the stored error (answers never equal the model's)
+NOT_RERAISED = "dbos: get_result returned instead of re-raising the stored error"
 # how long an operation waits for the body or for DBOS before it gives up (BackendUnavailable)
 WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.02
@@ -96,8 +99,12 @@ def _body(request: int, nonce: str) -> Any:
                 DBOS.set_event(PHASE_EVENT, RUNNING)
             DBOS.set_event(f"ack:{tag}", answer)
         elif kind == "complete":
+            # which end message the body took, so the sender can tell its own end from an
+            # equal output another client sent (an event, stored by DBOS before the output)
+            DBOS.set_event(ENDED_BY_EVENT, tag)
             return value  # already ``encode``d by the sender
         elif kind == "fail":
+            DBOS.set_event(ENDED_BY_EVENT, tag)
             raise ModelFailure(value)
         elif kind == "abandon":
             return encode(("abandoned",))
@@ -124,6 +131,21 @@ def workflow_function(name: str) -> Any:
 class DbosSession(UnsupportedOps, Session):
     def __init__(self, backend: DbosBackend) -> None:
         self.backend = backend
+
+    def apply(self, op: Any) -> Any:
+        try:
+            return super().apply(op)
+        except (BackendError, BackendUnavailable):
+            raise
+        except Exception as exc:
+            # the system database failing under DBOS (server gone, file locked): the caller
+            # does not know whether the op took effect, which is what BackendUnavailable means
+            if _is_database_error(exc):
+                raise BackendUnavailable(
+                    f"dbos: {type(op).__name__} failed: {type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0] if str(exc) else ''}"
+                ) from None
+            raise
 
     # -- admission ----------------------------------------------------------------------------
 
@@ -153,16 +175,25 @@ class DbosSession(UnsupportedOps, Session):
         model_status = self._status(wfid, status.status)
         output = None
         if model_status in (COMPLETED, FAILED):
-            output = self._result(handle)
+            output = self._result(handle, model_status)
         return O.Existing(b.run_id(wfid), model_status, output)
 
     @staticmethod
-    def _result(handle: Any) -> Any:
-        """The stored output, or the stored error DBOS re-raises from ``get_result``."""
+    def _result(handle: Any, model_status: str) -> Any:
+        """The stored output, or the stored error DBOS re-raises from ``get_result``.
+
+        Only a raised ``ModelFailure`` counts as the stored error: a failed workflow whose
+        ``get_result`` returns, or a completed one whose ``get_result`` raises, answers a value
+        no model output equals, so the comparison fails instead of this method guessing."""
         try:
-            return decode(handle.get_result())
+            value = handle.get_result()
         except ModelFailure as failure:
+            if model_status != FAILED:
+                return ("dbos: get_result raised for a completed workflow", failure.args[0])
             return decode(failure.args[0])
+        if model_status == FAILED:
+            return (NOT_RERAISED, value)
+        return decode(value)
 
     def _status(self, wfid: str, dbos_status: str) -> str:
         from dbos import DBOS
@@ -214,13 +245,15 @@ class DbosSession(UnsupportedOps, Session):
         if wfid is None:
             return O.RUN_NOT_FOUND
         text = encode(value)
+        tag = uuid.uuid4().hex
         if DBOS.get_workflow_status(wfid).status == "PENDING":
-            DBOS.send(wfid, (kind, uuid.uuid4().hex, text), CONTROL_TOPIC)
+            DBOS.send(wfid, (kind, tag, text), CONTROL_TOPIC)
         status = self._wait_ended(wfid)
-        # ours only if DBOS stored this very end (outputs and errors are unique per call)
+        # ours only if the body took this very message (its ``ended-by`` event names our tag)
+        # and DBOS stored the end it asked for: two clients may send equal outputs
         if status.status == status_wanted:
             stored = status.output if status_wanted == "SUCCESS" else _error_text(status.error)
-            if stored == text:
+            if stored == text and DBOS.get_all_events(wfid).get(ENDED_BY_EVENT) == tag:
                 return O.Ok()
         return O.ENTITY_CONFLICT
 
@@ -318,6 +351,27 @@ class _ExpectedNoise(logging.Filter):
 _NOISE_FILTER = _ExpectedNoise()
 
 
+def _is_database_error(exc: BaseException) -> bool:
+    import sqlalchemy.exc
+
+    return isinstance(exc, sqlalchemy.exc.DBAPIError | sqlalchemy.exc.OperationalError)
+
+
+class _LaunchNoise(logging.Filter):
+    """While ``DBOS.launch`` runs: drop DBOS's own report (with traceback) of a database it
+    cannot reach; ``start`` turns the exception into one line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            message.startswith("DBOS failed to launch")
+            or message.startswith("Could not connect to postgres database")
+        )
+
+
+_LAUNCH_FILTER = _LaunchNoise()
+
+
 def _error_text(error: Any) -> str | None:
     if isinstance(error, ModelFailure) and error.args:
         return error.args[0]
@@ -344,20 +398,42 @@ class DbosBackend(Backend):
     )
     SNAPSHOT = False
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        world: str | None = None,
+        executor: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``world`` and ``executor`` are for clients in other processes (``client_spec``): the
+        id prefix of the world they join, and a DBOS executor id of their own (DBOS recovers
+        the pending workflows of its executor id on launch: a second process launching as
+        ``local`` would re-run the first one's workflows)."""
         super().__init__(**kwargs)
         self.lock = threading.Lock()
         self.ids: dict[str, int] = {}
         self.wfids: dict[int, str] = {}
         self.clock = 0
         self.epoch = 0
-        self.world_tag = uuid.uuid4().hex[:8]  # earlier processes' worlds in a reused database
+        self.joined = world
+        # earlier processes' worlds in a reused database
+        self.world_tag = uuid.uuid4().hex[:8] if world is None else world.split("-")[0]
+        self.executor = executor
+        self.database: str | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._started = False
 
     @property
     def prefix(self) -> str:
+        if self.joined is not None:
+            return self.joined
         return f"{self.world_tag}-{self.epoch}/"
+
+    def client_spec(self) -> dict[str, Any]:
+        """A client in another process: its own DBOS instance (DBOS is one per process) on the
+        same system database, joining the current world."""
+        assert self.database is not None, "start() first"
+        return {"class": "dbos", "url": self.database, "world": self.prefix}
 
     def workflow_id(self, key: str) -> str:
         return f"{self.prefix}{key}"
@@ -405,31 +481,39 @@ class DbosBackend(Backend):
                     base = Path(self._tmp.name)
                 base.mkdir(parents=True, exist_ok=True)
                 database = f"sqlite:///{base / 'dbos-system.sqlite'}"
+            config: dict[str, Any] = {
+                "name": "idemrace",
+                "system_database_url": database,
+                "log_level": "WARNING",
+                # the body wakes on a message by polling; DBOS's default (1 s)
+                # would make every control message cost a second
+                "notification_listener_polling_interval_sec": 0.005,
+            }
+            if self.executor is not None:
+                config["executor_id"] = self.executor
+            dbos_logger = logging.getLogger("dbos")
+            dbos_logger.addFilter(_LAUNCH_FILTER)
             try:
-                DBOS(
-                    config={
-                        "name": "idemrace",
-                        "system_database_url": database,
-                        "log_level": "WARNING",
-                        # the body wakes on a message by polling; DBOS's default (1 s)
-                        # would make every control message cost a second
-                        "notification_listener_polling_interval_sec": 0.005,
-                    }
-                )
+                DBOS(config=config)  # type: ignore[arg-type]
                 DBOS.launch()
-                dbos_logger = logging.getLogger("dbos")
                 if _NOISE_FILTER not in dbos_logger.filters:
                     dbos_logger.addFilter(_NOISE_FILTER)
             except Exception as exc:  # unreachable database, bad URL
                 DBOS.destroy(destroy_registry=False)
+                first = str(exc).splitlines()[0] if str(exc) else ""
                 raise BackendUnavailable(
-                    f"dbos: cannot launch on {database}: {type(exc).__name__}: {exc}"
+                    f"dbos: cannot launch on {database}: {type(exc).__name__}: {first}"
                 ) from None
+            finally:
+                dbos_logger.removeFilter(_LAUNCH_FILTER)
+            self.database = database
             _ACTIVE.append(self)
             self._started = True
 
     def reset(self) -> None:
         assert self.profile is not None, "configure() first"
+        if self.joined is not None:
+            raise BackendError("dbos: a client of another process's world cannot reset it")
         self.start()
         self._abandon_open()
         with self.lock:
@@ -458,13 +542,14 @@ class DbosBackend(Backend):
             return
         from dbos import DBOS
 
-        self._abandon_open()
-        # let the bodies return before DBOS (and the SQLite file) goes away
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline and DBOS.list_workflows(
-            workflow_id_prefix=self.world_tag, status="PENDING", load_input=False
-        ):
-            time.sleep(POLL_SECONDS)
+        if self.joined is None:  # a client of another process's world leaves its bodies alone
+            self._abandon_open()
+            # let the bodies return before DBOS (and the SQLite file) goes away
+            deadline = time.monotonic() + WAIT_SECONDS
+            while time.monotonic() < deadline and DBOS.list_workflows(
+                workflow_id_prefix=self.world_tag, status="PENDING", load_input=False
+            ):
+                time.sleep(POLL_SECONDS)
         DBOS.destroy(destroy_registry=False)
         with _ACTIVE_LOCK:
             _ACTIVE.remove(self)
