@@ -85,6 +85,10 @@ def bind(mapping: Mapping, m: int, b: int) -> Mapping | None:
     return (*mapping, *([None] * (m - 1 - len(mapping))), b)
 
 
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def to_model(mapping: Mapping, b: Any) -> Any:
     """The model id of backend id ``b`` (an id the model never saw becomes a non-existent one)."""
     if not isinstance(b, int) or isinstance(b, bool) or b <= 0:
@@ -121,8 +125,11 @@ def unify(op: Any, model: Any, backend: Any, mapping: Mapping) -> Mapping | None
             if mapping is None:
                 return None
         return mapping
-    if kind is O.Error and model.name == "HookConflictError" and isinstance(model.detail, int):
-        if backend.name != model.name or not isinstance(backend.detail, int):
+    if kind is O.Error and _is_id(model.detail):
+        # an error's integer detail names a run (HookConflictError's owner, Temporal's
+        # WorkflowExecutionAlreadyStarted, DBOS's conflicts): the workload's ``Knowledge``
+        # reads it the same way
+        if backend.name != model.name or not _is_id(backend.detail):
             return None
         return bind(mapping, model.detail, backend.detail)
     positions = _ID_FIELDS.get(kind)
