@@ -435,7 +435,11 @@ class TemporalBackend(Backend):
         ("temporal", {"conflict_policy": c, "reuse_policy": r, "retention": DAY_TICKS})
         for c, r in (
             ("use-existing", "allow-duplicate"),
-            *(combo for combo in VALID_COMBINATIONS if combo != ("use-existing", "allow-duplicate")),
+            *(
+                combo
+                for combo in VALID_COMBINATIONS
+                if combo != ("use-existing", "allow-duplicate")
+            ),
         )
     )
     OPS: ClassVar[frozenset[str] | None] = frozenset(
@@ -615,8 +619,16 @@ class TemporalBackend(Backend):
         with open(log_path, "wb") as log:
             self._server = subprocess.Popen(
                 [
-                    str(binary), "server", "start-dev", "--headless",
-                    "--ip", "127.0.0.1", "--port", str(port), "--log-level", "error",
+                    str(binary),
+                    "server",
+                    "start-dev",
+                    "--headless",
+                    "--ip",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "error",
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -725,3 +737,51 @@ def with_day_retention(scenario: Any) -> Any:
         name=f"{scenario.name}@retention={DAY_TICKS}",
         profile_options=tuple(sorted(options.items())),
     )
+
+
+def policy_scenarios() -> list[Any]:
+    """Generated scenarios, two per valid policy combination (the catalog covers five of the
+    eight): an owner and an in-flight duplicate (the conflict policy), a retry after the owner's
+    run closed (the reuse policy: after a completed run, and after a failed one) and one lost
+    start response (request-id dedupe, resent while the run is open or after it closed)."""
+    from simulator.scenario import scenario_from_dict
+
+    out = []
+    for conflict, reuse in VALID_COMBINATIONS:
+        for ends in ("completed", "failed-after-effect"):
+            name = f"temporal-policy-{conflict}-{reuse}-{ends.split('-')[0]}"
+            data = {
+                "name": name,
+                "description": f"generated: conflict {conflict}, reuse {reuse}, owner {ends}",
+                "profile": "temporal",
+                "properties": ["at-most-once-effect"],
+                "profile_options": {
+                    "conflict_policy": conflict,
+                    "reuse_policy": reuse,
+                    "retention": DAY_TICKS,
+                },
+                "bounds": {
+                    "max_depth": 40,
+                    "max_ticks": 1,
+                    "dedupe_window": 1,
+                    "max_lost_responses": 1,
+                },
+                "requests": [
+                    {
+                        "strategy": "keyed-execute",
+                        "key": "order:1",
+                        "workflow": "order",
+                        "options": {"ends": ends},
+                    },
+                    {"strategy": "keyed-adopt", "key": "order:1", "workflow": "order"},
+                    {
+                        "strategy": "keyed-execute",
+                        "key": "order:1",
+                        "workflow": "order",
+                        "after": 1,
+                        "arrive": [0, 1],
+                    },
+                ],
+            }
+            out.append(scenario_from_dict(data, f"<generated {name}>"))
+    return out
