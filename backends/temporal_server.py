@@ -319,17 +319,29 @@ class TemporalSession(UnsupportedOps, Session):
         return O.Ok() if status == wanted and stored == value else O.ENTITY_CONFLICT
 
     async def _update(self, handle: Any, name: str, args: list[Any]) -> str:
-        """The body's answer, or ``closed`` when the server refuses an update to a closed run."""
+        """The body's answer, or ``closed`` when the server refuses an update to a closed run.
+
+        An update that meets a failed workflow task (a cancel or another update landed while the
+        task was in flight: the server rejects the task's commands and fails the update with
+        "unexpected workflow task failure") was not accepted by the body; it is resent under the
+        same update id, which Temporal dedupes, until the body answers or the run is closed."""
         from temporalio.client import WorkflowUpdateFailedError
         from temporalio.service import RPCError
 
-        try:
-            return await handle.execute_update(name, args=args)
-        except (RPCError, WorkflowUpdateFailedError) as exc:
-            desc = await handle.describe()
-            if _closed(desc):
-                return "closed"  # "workflow execution already completed"
-            raise self.backend.rpc_failure(f"update {name}", exc) from None
+        update_id = uuid.uuid4().hex
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            try:
+                return await handle.execute_update(name, args=args, id=update_id)
+            except (RPCError, WorkflowUpdateFailedError) as exc:
+                desc = await handle.describe()
+                if _closed(desc):
+                    return "closed"  # "workflow execution already completed"
+                if time.monotonic() > deadline:
+                    raise BackendUnavailable(
+                        f"temporal: update {name} of {handle.id} kept failing: {exc}"
+                    ) from None
+                await asyncio.sleep(0.02)
 
     def cancel_run(self, op: O.CancelRun) -> Any:
         return self._run(self._cancel, op)
@@ -517,6 +529,10 @@ class TemporalBackend(Backend):
         if scenario.profile_name != "temporal":
             return scenario
         return with_day_retention(scenario)
+
+    def extra_scenarios(self) -> list[Any]:
+        """Every valid conflict x reuse combination, also those the catalog does not use."""
+        return policy_scenarios()
 
     def configure(self, profile: Any) -> None:
         super().configure(profile)
