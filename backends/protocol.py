@@ -242,6 +242,11 @@ class Backend(ABC):
         report says so, rather than faking the system's behaviour."""
         return scenario
 
+    def extra_scenarios(self) -> list[Any]:
+        """Scenarios of the backend's own that the differential replays after the catalog's
+        (settings of the real system the catalog does not cover); none by default."""
+        return []
+
     def performs(self, op: Any) -> bool:
         """Does this backend perform ``op`` (see ``OPS``)?"""
         return self.OPS is None or OP_METHODS.get(type(op)) in self.OPS

@@ -212,6 +212,10 @@ def supported_scenarios(backend: Backend, names: list[str] | None = None) -> tup
             chosen.append(adapted)
         else:
             skipped.append(name)
+    # the backend's own scenarios (options of its real system the catalog does not cover)
+    for scenario in backend.extra_scenarios():
+        if (names is None or scenario.name in names) and backend.supports(scenario.make_profile()):
+            chosen.append(scenario)
     return chosen, skipped
 
 
