@@ -429,6 +429,10 @@ class DbosBackend(Backend):
             return self.joined
         return f"{self.world_tag}-{self.epoch}/"
 
+    @property
+    def executor_id(self) -> str:
+        return self.executor or f"idemrace-{self.world_tag}"
+
     def client_spec(self) -> dict[str, Any]:
         """A client in another process: its own DBOS instance (DBOS is one per process) on the
         same system database, joining the current world."""
@@ -489,8 +493,11 @@ class DbosBackend(Backend):
                 # would make every control message cost a second
                 "notification_listener_polling_interval_sec": 0.005,
             }
-            if self.executor is not None:
-                config["executor_id"] = self.executor
+            # DBOS recovers the pending workflows of its executor id on launch; the default
+            # ("local") would make a second validation on the same database (or a client
+            # process) re-run this one's bodies. One executor id per backend instance; a
+            # restart of this instance (same id) is what recovers them.
+            config["executor_id"] = self.executor_id
             dbos_logger = logging.getLogger("dbos")
             dbos_logger.addFilter(_LAUNCH_FILTER)
             try:
@@ -546,8 +553,13 @@ class DbosBackend(Backend):
             self._abandon_open()
             # let the bodies return before DBOS (and the SQLite file) goes away
             deadline = time.monotonic() + WAIT_SECONDS
-            while time.monotonic() < deadline and DBOS.list_workflows(
-                workflow_id_prefix=self.world_tag, status="PENDING", load_input=False
+            while time.monotonic() < deadline and any(
+                # bodies this process runs; a client process's workflow (pending when that
+                # process exited) has no body here to wait for
+                status.executor_id == self.executor_id
+                for status in DBOS.list_workflows(
+                    workflow_id_prefix=self.world_tag, status="PENDING", load_input=False
+                )
             ):
                 time.sleep(POLL_SECONDS)
         DBOS.destroy(destroy_registry=False)
@@ -557,3 +569,89 @@ class DbosBackend(Backend):
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+# -- a client in its own process ------------------------------------------------------------------
+
+KILL_POINTS = ("before-commit", "after-commit")
+
+
+def _install_kill(point: str) -> threading.local:
+    """SIGKILL this process inside the next keyed start's admission, where ``point`` says: in
+    DBOS's ``init_workflow`` transaction after its INSERTs, before the commit reaches the
+    database (SQLAlchemy's ``commit`` event fires before the DBAPI commit), or right after that
+    commit, before ``start_workflow`` returns (DBOS's own debug trigger point
+    ``DEBUG_TRIGGER_INITWF_COMMIT`` in ``SystemDatabase.init_workflow``)."""
+    import os
+    import signal
+
+    import sqlalchemy as sa
+    from dbos._dbos import _get_dbos_instance
+    from dbos._debug_trigger import DebugAction, DebugTriggers
+
+    armed = threading.local()
+
+    def die(*_: Any) -> None:
+        if getattr(armed, "on", False):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    if point == "before-commit":
+        sa.event.listen(_get_dbos_instance()._sys_db.engine, "commit", die)
+    else:
+        DebugTriggers.set_debug_trigger(
+            DebugTriggers.DEBUG_TRIGGER_INITWF_COMMIT, DebugAction(callback=die)
+        )
+    return armed
+
+
+def client_main(argv: list[str]) -> int:
+    """``python -m backends.dbos_app SPEC``: one DBOS instance in this process on the system
+    database of SPEC's ``backend`` (a ``client_spec``), joining its world. Prints ``ready``
+    once launched, waits for a line on stdin (so several processes start their operations
+    together), performs ``ops`` (a base64 pickle of model ops), then prints the history records
+    ``(op, result, call_ns, return_ns)`` as one base64 pickle line. With ``kill`` set
+    (``KILL_POINTS``), the first keyed start kills the process there: no records are printed,
+    the caller knows which op was in flight."""
+    import base64
+    import json
+    import os
+    import pickle
+    import sys
+
+    from backends import from_spec
+    from model.profiles import make_profile
+
+    spec = json.loads(argv[0])
+    backend = from_spec(spec["backend"])
+    backend.configure(make_profile(spec["profile"], **spec["options"]))
+    backend.start()
+    ops = pickle.loads(base64.b64decode(spec["ops"]))
+    armed = _install_kill(spec["kill"]) if spec.get("kill") else None
+    session = backend.session()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    records = []
+    for op in ops:
+        if armed is not None and type(op) is O.KeyedStart:
+            armed.on = True
+        call = time.monotonic_ns()
+        try:
+            result = session.apply(op)
+        except BackendUnavailable:
+            records.append((op, None, call, None))
+            continue
+        records.append((op, result, call, time.monotonic_ns()))
+    print(base64.b64encode(pickle.dumps(records)).decode(), flush=True)
+    backend.close()
+    # the bodies of workflows this process admitted wait in DBOS's executor threads for control
+    # messages that never come (the caller only checks admission); the interpreter would join
+    # them at exit forever. They stay PENDING under this process's executor id, as after a crash
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from backends.dbos_app import client_main as _main  # the module, not a second __main__ copy
+
+    sys.exit(_main(sys.argv[1:]))
