@@ -197,6 +197,9 @@ class Backend(ABC):
         ("vercel-keyed-start", {"retention": 1}),
         ("vercel-today", {}),
     )
+    # run the concurrent workload under every supported CONCURRENT_PROFILES entry, not just the
+    # first (each one a history of its own, checked on its own)
+    CONCURRENT_ALL: ClassVar[bool] = False
     # the Session methods (``OP_METHODS`` values) this backend performs; None = all of them
     OPS: ClassVar[frozenset[str] | None] = None
     # does ``Session.snapshot`` return the whole world (runs, keys, hooks and ghost logs)? A

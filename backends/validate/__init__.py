@@ -70,6 +70,36 @@ def concurrent_profile(backend: Backend) -> Profile:
     raise BackendError(f"{backend.name}: supports no profile the concurrent workload uses")
 
 
+def concurrent_profiles(backend: Backend) -> list[Profile]:
+    """The profiles the concurrent mode runs under: the first supported one, or every supported
+    one when the backend asks for it (``Backend.CONCURRENT_ALL``: a real system whose settings
+    each decide admission differently, such as Temporal's conflict x reuse policies)."""
+    if not backend.CONCURRENT_ALL:
+        return [concurrent_profile(backend)]
+    profiles = [make_profile(name, **options) for name, options in backend.CONCURRENT_PROFILES]
+    chosen = [p for p in profiles if backend.supports(p)]
+    if not chosen:
+        raise BackendError(f"{backend.name}: supports no profile the concurrent workload uses")
+    return chosen
+
+
+def _merge_concurrent(outs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One concurrent entry for several profiles: the worst verdict, operations and partitions
+    summed, the first failure; ``profiles`` keeps each profile's own summary."""
+    order = (DISCREPANCY, UNKNOWN, CONFORMANT)
+    worst = min(outs, key=lambda o: order.index(o["verdict"]))
+    merged = dict(worst)
+    merged["profile"] = "; ".join(o["profile"] for o in outs)
+    merged["operations"] = sum(o["operations"] for o in outs)
+    merged["partitions"] = [p for o in outs for p in o["partitions"]]
+    merged["check_seconds"] = round(sum(o["check_seconds"] for o in outs), 3)
+    merged["profiles"] = [
+        {k: o[k] for k in ("profile", "verdict", "linearizability", "operations", "check_seconds")}
+        for o in outs
+    ]
+    return merged
+
+
 def render_ops(ops: list[Operation] | tuple[Operation, ...]) -> list[dict[str, Any]]:
     from backends.validate.timeline import label
 
@@ -156,19 +186,21 @@ def validate(backend: Backend, settings: Settings) -> Report:
             "divergence": None if result.divergence is None else result.divergence.to_json(),
         }
     if "concurrent" in settings.modes:
-        profile = concurrent_profile(backend)
-        history = run_concurrent(
-            backend,
-            profile,
-            clients=settings.clients,
-            ops=settings.ops,
-            keys=settings.keys,
-            seed=settings.seed,
-        )
-        verdict = check_history(profile, history, settings.budget)
-        out = _history_json(verdict, profile, settings, len(history))
-        out["clients"] = settings.clients
-        report.modes["concurrent"] = out
+        outs = []
+        for profile in concurrent_profiles(backend):
+            history = run_concurrent(
+                backend,
+                profile,
+                clients=settings.clients,
+                ops=settings.ops,
+                keys=settings.keys,
+                seed=settings.seed,
+            )
+            verdict = check_history(profile, history, settings.budget)
+            out = _history_json(verdict, profile, settings, len(history))
+            out["clients"] = settings.clients
+            outs.append(out)
+        report.modes["concurrent"] = outs[0] if len(outs) == 1 else _merge_concurrent(outs)
     if "faults" in settings.modes:
         profile = concurrent_profile(backend)
         cases = faults(

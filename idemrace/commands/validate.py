@@ -144,9 +144,11 @@ def print_report(report) -> None:
     if c is not None:
         print(
             f"  concurrent    {c['verdict']:<12} {c['clients']} clients, {c['operations']} "
-            f"operations, {len(c['partitions'])} keys: {c['linearizability']} "
+            f"operations, {len({p['key'] for p in c['partitions']})} keys: {c['linearizability']} "
             f"(checked in {c['check_seconds']:.2f} s)"
         )
+        for sub in c.get("profiles", ()):
+            print(f"    {sub['profile']}: {sub['linearizability']}, {sub['operations']} operations")
         _print_failure(c)
     f = report.modes.get("faults")
     if f is not None:
