@@ -14,24 +14,43 @@ What is real here and what is not:
   through DBOS messages (``DBOS.send`` / ``DBOS.recv``, durable): ``start`` (the model's
   ``StartRun``: the body records the phase ``running`` as a DBOS event and acknowledges with
   another), ``complete`` (returns the output) and ``fail`` (raises ``ModelFailure`` carrying the
-  error). Who wins two concurrent completes is decided by the body, one message at a time, and
-  read back from DBOS's stored status and output: a complete is ``Ok`` only if DBOS stored *its*
-  output. A message to an ended workflow is never consumed: the caller sees the stored end and
-  answers ``EntityConflictError``, like the model.
-* **Status.** DBOS has one open status (``PENDING``); the body's ``phase`` event tells the
-  model's ``pending`` (created, not yet started by its client) from ``running``.
-  ``SUCCESS``/``ERROR``/``CANCELLED`` are ``completed``/``failed``/``cancelled``.
+  error). Who wins two concurrent ends is decided by the body, one message at a time: before it
+  returns or raises it records the tag of the message it took as the DBOS event ``ended-by``. An
+  end is ``Ok`` only if DBOS then stores that end (status, output or error) and ``ended-by``
+  names this call's message; two clients may send equal outputs. A message to an ended
+  workflow is never consumed: the caller sees the stored end and answers
+  ``EntityConflictError``, like the model.
+* **Stored errors.** A duplicate of a failed workflow answers the error ``handle.get_result()``
+  *raises* (a ``ModelFailure`` DBOS deserialized from its row). If DBOS returned instead of
+  raising, the answer is a value no model output equals, so the differential reports it.
+* **Status.** DBOS's open statuses are ``PENDING`` and ``ENQUEUED`` (recovery re-enqueues a
+  workflow on DBOS's internal queue: ``_recovery._recover_workflow``); the body's ``phase``
+  event tells the model's ``pending`` (created, not yet started by its client) from
+  ``running``. ``SUCCESS``/``ERROR``/``CANCELLED`` are ``completed``/``failed``/``cancelled``;
+  any other status is answered as ``dbos:<STATUS>``, which no model status equals.
 * **Cancel** is ``DBOS.cancel_workflow`` (a conditional update that leaves ended workflows
   alone); it answers ``Ok`` if the workflow is then cancelled, ``EntityConflictError`` otherwise.
 * **Python-side, documented:** the integer run ids (a map from DBOS workflow id to 1, 2, ...
-  in order of first sight, per ``reset``), the logical clock (the ``dbos`` profile has no
-  retention: DBOS keeps a workflow until it is deleted, so a tick changes nothing DBOS stores)
-  and the application's effect log (``perform_effect`` answers ``Ok()``: it is ghost state the
-  property checks read in the model, not something DBOS stores). ``snapshot`` is not offered
-  (``SNAPSHOT = False``): the differential compares every answer, not the final world.
+  in order of first sight, per ``reset`` and per process), the logical clock (the ``dbos``
+  profile has no retention: DBOS keeps a workflow until it is deleted, so a tick changes nothing
+  DBOS stores) and the application's effect log (``perform_effect`` answers ``Ok()``: it is
+  ghost state the property checks read in the model, not something DBOS stores; that answer
+  cannot fail). ``snapshot`` is not offered (``SNAPSHOT = False``): the differential compares
+  every answer, not the final world, and the fault harness (which observes the store through
+  ``snapshot``) has nothing to observe, so ``FAULTS`` is empty: faults are "not applicable"
+  in ``idemrace validate``. The DBOS faults that are injected for real live in
+  ``tests/test_backend_dbos.py``: a client process SIGKILLed inside the admission transaction
+  (before its commit) or right after it, and that client's executor restarted (DBOS recovers
+  its pending workflow on launch).
 * **A fresh world** (``reset``) is a new id prefix in the same system database: workflow ids are
-  ``<epoch>/<key>``, so no key of an earlier world can collide. The open bodies of the old world
-  are told to stop (message ``abandon``) so their threads end.
+  ``<tag>-<epoch>/<key>``, so no key of an earlier world (or of another validation on the same
+  database) can collide. The open bodies of the old world are told to stop (message
+  ``abandon``) so their threads end.
+* **Other processes** (``client_spec``, ``python -m backends.dbos_app``): a client process has
+  its own DBOS instance on the same system database with its own executor id, joined to the
+  parent's world: truly concurrent admissions, one per DBOS instance. Each backend instance has
+  its own executor id (``idemrace-<tag>``), because DBOS recovers the pending workflows of its
+  executor id on launch and the default (``local``) would make one validation re-run another's.
 
 The system database is SQLite in a temporary directory by default (``workdir`` to keep it), or
 the PostgreSQL database ``url`` names (``postgresql://...``). DBOS is one instance per process:
@@ -64,6 +83,11 @@ from model.state import CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, WorldSta
 CONTROL_TOPIC = "idemrace-control"
 PHASE_EVENT = "phase"
 ENDED_BY_EVENT = "ended-by"
+# DBOS's statuses of a workflow that has not ended: PENDING (executing, or waiting in its body)
+# and ENQUEUED, which recovery passes through: ``_recovery._recover_workflow`` re-enqueues a
+# recovered workflow on DBOS's internal queue, and a queue worker dequeues it to PENDING again.
+# The model's run is open (pending or running, by the body's phase event) in both
+OPEN = ("PENDING", "ENQUEUED")
 # a duplicate whose handle did not re-raise the stored error (answers never equal the model's)
 NOT_RERAISED = "dbos: get_result returned instead of re-raising the stored error"
 # how long an operation waits for the body or for DBOS before it gives up (BackendUnavailable)
@@ -113,7 +137,9 @@ def _body(request: int, nonce: str) -> Any:
 def workflow_function(name: str) -> Any:
     """The DBOS workflow registered under the model's workflow name (registered on first use:
     DBOS tells workflows apart by this name, which is what ``DBOSConflictingWorkflowError``
-    compares)."""
+    compares). DBOS wants functions registered before launch; registered later, a workflow
+    recovered through DBOS's internal queue can only run in a process that has used its name
+    (``client_main`` registers its names first)."""
     with _FUNCTIONS_LOCK:
         fn = _FUNCTIONS.get(name)
         if fn is None:
@@ -204,10 +230,12 @@ class DbosSession(UnsupportedOps, Session):
             return FAILED
         if dbos_status == "CANCELLED":
             return CANCELLED
-        if dbos_status == "PENDING":
+        if dbos_status in OPEN:
             events = DBOS.get_all_events(wfid)
             return RUNNING if events.get(PHASE_EVENT) == RUNNING else PENDING
-        raise BackendError(f"dbos: workflow {wfid} has status {dbos_status}, not in the model")
+        # a status the model has no name for (MAX_RECOVERY_ATTEMPTS_EXCEEDED, DELAYED): answered
+        # as is, so the comparison with the model fails and reports it, rather than exit 2
+        return f"dbos:{dbos_status}"
 
     # -- the body's control messages -----------------------------------------------------------
 
@@ -225,7 +253,7 @@ class DbosSession(UnsupportedOps, Session):
             answer = events.get(f"ack:{tag}")
             if answer is not None:
                 return O.Ok() if answer == "ok" else O.ENTITY_CONFLICT
-            if DBOS.get_workflow_status(wfid).status != "PENDING":
+            if DBOS.get_workflow_status(wfid).status not in OPEN:
                 return O.ENTITY_CONFLICT  # ended before the body read the message
             time.sleep(POLL_SECONDS)
         raise BackendUnavailable(
@@ -246,7 +274,7 @@ class DbosSession(UnsupportedOps, Session):
             return O.RUN_NOT_FOUND
         text = encode(value)
         tag = uuid.uuid4().hex
-        if DBOS.get_workflow_status(wfid).status == "PENDING":
+        if DBOS.get_workflow_status(wfid).status in OPEN:
             DBOS.send(wfid, (kind, tag, text), CONTROL_TOPIC)
         status = self._wait_ended(wfid)
         # ours only if the body took this very message (its ``ended-by`` event names our tag)
@@ -264,7 +292,7 @@ class DbosSession(UnsupportedOps, Session):
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
             status = DBOS.get_workflow_status(wfid)
-            if status is not None and status.status != "PENDING":
+            if status is not None and status.status not in OPEN:
                 return status
             time.sleep(POLL_SECONDS)
         raise BackendUnavailable(f"dbos: workflow {wfid} did not end within {WAIT_SECONDS}s")
@@ -310,8 +338,6 @@ class DbosSession(UnsupportedOps, Session):
         found = DBOS.list_workflows(name=op.workflow, workflow_id_prefix=b.prefix)
         ids = []
         for status in found:
-            if status.status == "ENQUEUED":
-                continue
             if op.status is None or self._status(status.workflow_id, status.status) == op.status:
                 ids.append(b.run_id(status.workflow_id))
         return O.RunList(tuple(sorted(ids)))
@@ -536,7 +562,7 @@ class DbosBackend(Backend):
         if not self.ids:
             return
         for status in DBOS.list_workflows(
-            workflow_id_prefix=self.prefix, status="PENDING", load_input=False
+            workflow_id_prefix=self.prefix, status=list(OPEN), load_input=False
         ):
             DBOS.send(status.workflow_id, ("abandon", "", None), CONTROL_TOPIC)
 
@@ -624,8 +650,13 @@ def client_main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     backend = from_spec(spec["backend"])
     backend.configure(make_profile(spec["profile"], **spec["options"]))
-    backend.start()
     ops = pickle.loads(base64.b64decode(spec["ops"]))
+    # registered before launch, as DBOS wants: the launch's recovery (and DBOS's internal queue,
+    # which recovered workflows go through) can only run the bodies of registered functions
+    for op in ops:
+        if type(op) is O.KeyedStart:
+            workflow_function(op.workflow)
+    backend.start()
     armed = _install_kill(spec["kill"]) if spec.get("kill") else None
     session = backend.session()
     print("ready", flush=True)

@@ -277,7 +277,7 @@ def _collect(procs, ops_per_client) -> list[Operation]:
             continue
         assert p.returncode == 0, err
         for op, result, call, ret in pickle.loads(base64.b64decode(out)):
-            history.append(Operation(0, c, op.key, op, result, call, ret))
+            history.append(Operation(0, c, ops[0].key, op, result, call, ret))
     return history
 
 
@@ -337,6 +337,45 @@ def test_a_client_killed_mid_start(dbos, point):
         Operation(0, 9, "k0", O.KeyedStart("wf-k0", 200, "k0"), after, call, ret),
         Operation(0, 9, "k0", O.GetRun(1), info, ret + 1, ret + 2),
     ]
+    assert check_history(profile, _renumber(history)).verdict == LINEARIZABLE
+
+
+def test_the_killed_clients_executor_restarted_recovers_its_workflow(dbos):
+    """Kill a client right after DBOS committed its admission (the workflow is PENDING, its body
+    never ran), then restart that client: a new process with the same executor id. DBOS's
+    launch recovers the executor's pending workflows (``DBOS._launch`` ->
+    ``get_pending_workflows``), so the body runs again and the run behaves as the model's pending
+    run: one start is acknowledged, later duplicates see it running, the request is the dead
+    client's."""
+    import time
+
+    from backends.dbos_app import workflow_function
+
+    profile = make_profile("dbos")
+    dbos.configure(profile)
+    dbos.reset()
+    # this process's queue worker may be the one that dequeues the recovered workflow: it must
+    # know the function too
+    workflow_function("wf-k0")
+    first = [[O.KeyedStart("wf-k0", 100, "k0")]]
+    history = _collect(_client_processes(dbos, profile, first, ["after-commit"]), first)
+    assert [o.pending for o in history] == [True]
+    # the same executor id as the dead client ("client-0"): DBOS's restart of that process
+    again = [[O.KeyedStart("wf-k0", 300, "k0"), O.StartRun(1), O.StartRun(1)]]
+    history += _collect(_client_processes(dbos, profile, again, [None]), again)
+    assert [o.result for o in history[1:]] == [
+        O.Existing(1, PENDING, None),
+        O.Ok(),  # the recovered body took the start
+        O.ENTITY_CONFLICT,
+    ]
+    session = dbos.session()
+    call = time.monotonic_ns()
+    info = session.apply(O.KeyedStart("wf-k0", 400, "k0"))
+    ret = time.monotonic_ns()
+    assert info == O.Existing(1, RUNNING, None)
+    assert session.apply(O.GetRun(1)).request == 100
+    history[0] = history[0]._replace(call=history[1].call - 1)
+    history.append(Operation(0, 9, "k0", O.KeyedStart("wf-k0", 400, "k0"), info, call, ret))
     assert check_history(profile, _renumber(history)).verdict == LINEARIZABLE
 
 
