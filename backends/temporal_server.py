@@ -43,7 +43,9 @@ What is real here and what is not:
   to 1, 2, ... in order of first sight, per ``reset``: a sequential replay first sees every run
   in its start's answer, so that is admission order), the logical clock, and the effect log
   (``perform_effect`` answers ``Ok()``: ghost state for the property checks, nothing Temporal
-  stores). ``snapshot`` is not offered (``SNAPSHOT = False``).
+  stores). ``snapshot`` reads back runs and key memory from Temporal (every workflow id's current
+  run and every run seen), with empty ghost logs: ``SNAPSHOT = False``, so the differential
+  compares every answer but no final world; the fault harness's per-key observation uses it.
 * **Retention** is the namespace's, 24 hours of wall clock on the dev server, never a few logical
   ticks. The backend claims the profile's ``retention`` only as "longer than anything a
   validation ticks" (``DAY_TICKS``); ``adapt_scenario`` replays a catalog scenario whose closed
@@ -55,9 +57,15 @@ What is real here and what is not:
 * **A fresh world** (``reset``) is a new workflow-id prefix and a new task queue with a new worker,
   so no key, run or cached workflow of an earlier world is seen again.
 
-Faults: none are claimed (``FAULTS = ()``). The dev server runs in memory, so a restart would
-lose everything it stored (not a durability fault of Temporal's), and the fault harness's final
-read needs a whole-world ``snapshot`` this backend cannot give from what Temporal stores.
+Faults: ``restart`` only. The dev server started here keeps its store in a SQLite file
+(``--db-filename``; the dev server's default is in memory, which a restart would wipe: not a
+fault a real deployment has), so ``restart`` stops the server process and starts it again on
+the same port and file while a keyed start holds the server's answer (``fault_point`` between
+the server's decision and the caller's answer); the worker and the clients reconnect by
+themselves. Not claimed: ``drop`` (a start is one RPC, there is no transaction to drop a
+connection in) and ``kill`` (a client in another process maps Temporal's run ids to integers of
+its own, which the history cannot reconcile with this process's; and the worker module draws
+operations this backend does not perform). With ``url`` (not our server) nothing is claimed.
 """
 
 from __future__ import annotations
@@ -104,6 +112,7 @@ WAIT_SECONDS = 30.0  # one operation against the server (or the body) before Bac
 SERVER_UP_SECONDS = 60.0  # the dev server's first start (in-memory SQLite, namespace) on a busy box
 PHASE = "phase"
 REQUEST = "request"
+REQUEST_ID = "request_id"  # the request id the start carried (the model's key memory keeps it)
 NAMESPACE = "default"
 FAILURE_TYPE = "ModelFailure"  # the ApplicationError type of a body told to fail
 
@@ -212,7 +221,14 @@ class TemporalSession(UnsupportedOps, Session):
     # -- admission ---------------------------------------------------------------------------
 
     def keyed_start(self, op: O.KeyedStart) -> Any:
-        return self._run(self._keyed_start, op)
+        sent = self._run(self._keyed_start, op)
+        point = self.backend.fault_point
+        if point is not None and type(sent) is tuple:
+            # the server has decided (and stored) the start; its answer is not the caller's yet:
+            # a fault here is a response lost with the admission durable (outside the event
+            # loop, so a victim held here blocks only itself)
+            point(self, "start-answered")
+        return sent if type(sent) is not tuple else self._run(self._answer_start, *sent)
 
     async def _keyed_start(self, client: Any, op: O.KeyedStart) -> Any:
         from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -232,7 +248,7 @@ class TemporalSession(UnsupportedOps, Session):
                     task_queue=b.task_queue,
                     id_conflict_policy=conflict,
                     id_reuse_policy=reuse,
-                    memo={REQUEST: op.request},
+                    memo={REQUEST: op.request, REQUEST_ID: None},
                 )
                 # the server's answer: pinned temporalio 1.35 keeps it on the handle
                 resp = handle._start_workflow_response
@@ -245,7 +261,10 @@ class TemporalSession(UnsupportedOps, Session):
             return O.Error(ALREADY_STARTED, b.run_id(wfid, exc.run_id))
         except RPCError as exc:
             raise b.rpc_failure("start", exc) from None
-        rid = b.run_id(wfid, run_id)
+        return (wfid, run_id, started)
+
+    async def _answer_start(self, client: Any, wfid: str, run_id: str, started: bool) -> Any:
+        rid = self.backend.run_id(wfid, run_id)
         if started:
             return O.Started(rid)
         # started=false: use-existing handed us the open run (the only case the server says so)
@@ -272,9 +291,10 @@ class TemporalSession(UnsupportedOps, Session):
         )
         req.workflow_type.name = op.workflow
         req.task_queue.name = task_queue
-        (payload,) = await client.data_converter.encode([op.request])
+        payload, request_id = await client.data_converter.encode([op.request, op.request_id])
         req.input.payloads.append(payload)
         req.memo.fields[REQUEST].CopyFrom(payload)
+        req.memo.fields[REQUEST_ID].CopyFrom(request_id)
         try:
             resp = await client.workflow_service.start_workflow_execution(req, retry=True)
         except RPCError as err:
@@ -398,7 +418,62 @@ class TemporalSession(UnsupportedOps, Session):
         return O.Ok(self.backend.tick())
 
     def snapshot(self) -> WorldState:
-        raise BackendError("temporal: the whole world cannot be read back (SNAPSHOT = False)")
+        """Runs and key memory as Temporal stores them (the fault harness's final read).
+
+        Every workflow id of this world is described (its current run: a run no answer named,
+        such as one admitted by a start whose response was lost, is found that way too) and
+        every run of it this backend has seen. Ticks are the Python-side clock: a run's
+        admission and end ticks are the ticks that had passed at Temporal's start and close
+        times. The ghost logs (effects, cancels, deliveries) are not stored by Temporal and come
+        back empty, which is why ``SNAPSHOT`` is False: the differential never compares them."""
+        return self._run(self._snapshot)
+
+    async def _snapshot(self, client: Any) -> WorldState:
+        from model.state import KeyEntry, Run
+
+        b = self.backend
+        with b.lock:
+            refs = dict(b.refs)
+            clock = b.clock
+        runs: list[tuple[Any, Run]] = []
+        keys: list[KeyEntry] = []
+        for wfid in sorted({w for w, _ in refs.values()}):
+            current = await client.get_workflow_handle(wfid).describe()
+            b.run_id(wfid, current.run_id)  # a run nobody was told about gets its integer here
+        with b.lock:
+            refs = dict(b.refs)
+        for rid, (wfid, trid) in sorted(refs.items()):
+            handle = client.get_workflow_handle(wfid, run_id=trid)
+            desc = await handle.describe()
+            memo = await desc.memo()
+            if _closed(desc):
+                status, output = await _outcome(handle)
+                ended = b.ticks_before(desc.close_time)
+            else:
+                status, output, ended = await _phase(desc), None, None
+            key = wfid[len(b.prefix) :]
+            run = Run(
+                id=rid,
+                workflow=desc.workflow_type,
+                status=status,
+                request=memo.get(REQUEST),
+                key=key,
+                output=output,
+                ended_at=ended,
+                started_at=b.ticks_before(desc.start_time),
+            )
+            # in Temporal's admission order (the checker pairs a key's runs in order)
+            runs.append((desc.start_time, run))
+        latest: dict[str, tuple[Any, Run, Any]] = {}
+        for start_time, run in runs:
+            if run.key not in latest or start_time > latest[run.key][0]:
+                latest[run.key] = (start_time, run, None)
+        for key, (_, run, _) in sorted(latest.items()):
+            wfid, trid = refs[run.id]
+            memo = await (await client.get_workflow_handle(wfid, run_id=trid).describe()).memo()
+            keys.append(KeyEntry(key, run.id, run.started_at, None, memo.get(REQUEST_ID)))
+        ordered = tuple(run for _, run in sorted(runs, key=lambda item: item[0]))
+        return WorldState(clock=clock, runs=ordered, keys=tuple(sorted(keys)))
 
 
 def _closed(desc: Any) -> bool:
@@ -440,9 +515,9 @@ class TemporalBackend(Backend):
     PROFILES: ClassVar[dict[str, tuple[str, ...]]] = {
         "temporal": ("conflict_policy", "reuse_policy", "retention")
     }
-    # The concurrent workload runs under the first one (``concurrent_profile``); tests run it
-    # under every valid combination. use-existing + allow-duplicate first: its answers carry
-    # the most information (Existing names the run and its phase) and closed ids are reused.
+    # Every valid combination, each its own concurrent history (``CONCURRENT_ALL``); the first
+    # is also the faults' profile: use-existing + allow-duplicate, whose answers carry the most
+    # (Existing names the run and its phase) and whose closed ids are admitted again.
     CONCURRENT_PROFILES: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = tuple(
         ("temporal", {"conflict_policy": c, "reuse_policy": r, "retention": DAY_TICKS})
         for c, r in (
@@ -454,6 +529,7 @@ class TemporalBackend(Backend):
             ),
         )
     )
+    CONCURRENT_ALL = True  # the concurrent mode runs under every one of them
     OPS: ClassVar[frozenset[str] | None] = frozenset(
         {
             "keyed_start",
@@ -468,14 +544,19 @@ class TemporalBackend(Backend):
         }
     )
     SNAPSHOT = False
-    FAULTS: ClassVar[tuple[str, ...]] = ()
+    # restart: the dev server this backend started, over its SQLite file (not with --url)
+    FAULTS: ClassVar[tuple[str, ...]] = ("restart",)
+    FAULT_POINTS = True  # keyed starts call ``fault_point`` between the server's answer and ours
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if self.url is not None:
+            self.FAULTS = ()  # not our server: nothing to restart
         self.lock = threading.Lock()
         self.ids: dict[tuple[str, str], int] = {}
         self.refs: dict[int, tuple[str, str]] = {}
         self.clock = 0
+        self.tick_times: list[float] = []
         self.epoch = 0
         self.world_tag = uuid.uuid4().hex[:8]
         self.target: str | None = None
@@ -518,7 +599,16 @@ class TemporalBackend(Backend):
     def tick(self) -> int:
         with self.lock:
             self.clock += 1
+            # when it passed, to place Temporal's start and close times between ticks (the
+            # harness ticks at barriers, with no operation in flight)
+            self.tick_times.append(time.time())
             return self.clock
+
+    def ticks_before(self, when: Any) -> int:
+        """How many ticks had passed at ``when`` (a Temporal timestamp, the same machine's clock)."""
+        stamp = when.timestamp()
+        with self.lock:
+            return sum(1 for t in self.tick_times if t < stamp)
 
     # -- scenarios ---------------------------------------------------------------------------
 
@@ -627,12 +717,19 @@ class TemporalBackend(Backend):
             ) from None
 
     def _start_server(self) -> None:
-        binary = temporal_binary()
         self._tmp = tempfile.TemporaryDirectory(prefix="idemrace-temporal-")
-        log_path = Path(self._tmp.name) / "server.log"
-        port = free_port()
-        self.target = f"127.0.0.1:{port}"
-        with open(log_path, "wb") as log:
+        self.target = f"127.0.0.1:{free_port()}"
+        self._worker_client = self._launch_server()
+
+    def _launch_server(self) -> Any:
+        """Run the dev server on ``target`` over its SQLite file (kept across ``restart``); a
+        client of it once it answers."""
+        assert self._tmp is not None and self.target is not None
+        binary = temporal_binary()
+        base = Path(self._tmp.name)
+        log_path = base / "server.log"
+        port = self.target.rpartition(":")[2]
+        with open(log_path, "ab") as log:
             self._server = subprocess.Popen(
                 [
                     str(binary),
@@ -642,7 +739,16 @@ class TemporalBackend(Backend):
                     "--ip",
                     "127.0.0.1",
                     "--port",
-                    str(port),
+                    port,
+                    # a file, not the in-memory default: what the server acknowledged must
+                    # survive the restart fault, as it does on a real deployment
+                    "--db-filename",
+                    str(base / "temporal.sqlite"),
+                    # no fsync per commit: a stopped server process loses nothing (its writes
+                    # are in the OS's page cache); only a machine crash could, which no fault
+                    # here injects
+                    "--sqlite-pragma",
+                    "synchronous=OFF",
                     "--log-level",
                     "error",
                 ],
@@ -661,14 +767,35 @@ class TemporalBackend(Backend):
                     f"{': ' + tail[0] if tail else ''}"
                 )
             try:
-                self._worker_client = self.call(self._connect_once(5.0), timeout=10.0)
-                return
+                return self.call(self._connect_once(5.0), timeout=10.0)
             except BackendUnavailable as exc:
                 last = str(exc)
                 time.sleep(0.2)
         raise BackendUnavailable(
             f"temporal: the dev server did not come up within {SERVER_UP_SECONDS:.0f}s ({last})"
         )
+
+    def _stop_server(self) -> None:
+        if self._server is None:
+            return
+        if self._server.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._server.pid, signal.SIGTERM)
+            try:
+                self._server.wait(15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._server.pid, signal.SIGKILL)
+                self._server.wait(5)
+        self._server = None
+
+    def restart(self) -> None:
+        """Fault: stop the dev server and start it again on the same port and SQLite file. The
+        worker and every client keep their connections' addresses and reconnect by themselves."""
+        if self.url is not None or self._tmp is None:
+            raise BackendError("temporal: restart is only for the server this backend started")
+        self._stop_server()
+        self._launch_server()
 
     def reset(self) -> None:
         assert self.profile is not None, "configure() first"
@@ -679,6 +806,7 @@ class TemporalBackend(Backend):
             self.ids.clear()
             self.refs.clear()
             self.clock = 0
+            self.tick_times.clear()
         self.call(self._start_worker())
 
     async def _start_worker(self) -> None:
@@ -718,17 +846,7 @@ class TemporalBackend(Backend):
         self._started = False
 
     def _shutdown(self) -> None:
-        if self._server is not None:
-            if self._server.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self._server.pid, signal.SIGTERM)
-                try:
-                    self._server.wait(15)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(self._server.pid, signal.SIGKILL)
-                    self._server.wait(5)
-            self._server = None
+        self._stop_server()
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._thread is not None:

@@ -11,11 +11,16 @@ with a message). What is checked against the ``temporal`` profile:
 * concurrent starts of one workflow id by several clients at once, the history linearizable,
   under every valid combination;
 * the differential on the temporal catalog and the generated policy scenarios (bounded);
-* ``idemrace validate temporal --url`` of a server that is not there: exit 2, one line.
+* the restart fault (the dev server over its SQLite file, stopped and started again): what it
+  acknowledged survives, the history with the final read-back is linearizable, and a forged
+  read-back is caught;
+* ``idemrace validate temporal``: every combination in the concurrent mode, the restart fault,
+  and ``--url`` of a server that is not there: exit 2, one line.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -31,8 +36,10 @@ from backends.temporal_server import (
     temporal_binary,
     with_day_retention,
 )
+from backends.validate import concurrent_profile
 from backends.validate.differential import differential, supported_scenarios
-from backends.validate.history import Operation
+from backends.validate.faults import observe, run_fault
+from backends.validate.history import Observe, Operation
 from backends.validate.linearizability import LINEARIZABLE, check_history
 from backends.validate.workload import Recorder, perform, run_concurrent
 from idemrace.cli import main
@@ -40,7 +47,7 @@ from idemrace.loader import catalog
 from model import ops as O
 from model.profiles import make_profile
 from model.profiles.temporal import ALREADY_STARTED, TERMINATED
-from model.state import CANCELLED
+from model.state import CANCELLED, COMPLETED
 
 COMBO_IDS = [f"{c}+{r}" for c, r in VALID_COMBINATIONS]
 
@@ -322,3 +329,66 @@ def test_unreachable_url_exits_2_in_one_line(capsys):
     assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0], err
+
+
+def test_restart_keeps_what_the_server_acknowledged(backend):
+    both = Both(backend, profile("fail", "reject-duplicate"))
+    assert both(O.KeyedStart("order", 1, "order:1", (), "r1")) == O.Started(1)
+    assert both(O.StartRun(1)) == O.Ok()
+    assert both(O.CompleteRun(1, ("out", 1))) == O.Ok()
+    assert both(O.KeyedStart("order", 2, "order:2", (), "r2")) == O.Started(2)
+    pid = backend._server.pid
+    backend.restart()
+    assert backend._server.pid != pid
+    # the same session, reconnected; every answer still the model's
+    assert both(O.GetRun(1)) == O.RunInfo(1, "order", COMPLETED, ("out", 1), 1)
+    assert both(O.KeyedStart("order", 3, "order:1", (), "r3")) == O.Error(ALREADY_STARTED, 1)
+    assert both(O.KeyedStart("order", 1, "order:1", (), "r1")) == O.Started(1)
+    assert both(O.StartRun(2)) == O.Ok()  # the open run's body is moved by the worker again
+    assert both(O.FailRun(2, ("ApplicationError", 2))) == O.Ok()
+
+
+def test_restart_fault_case_is_linearizable(backend):
+    case = run_fault(
+        backend, concurrent_profile(backend), "restart", clients=3, ops=45, keys=2, seed=2
+    )
+    assert case.verdict == LINEARIZABLE, case.problem
+    assert case.lost == [] and case.unanswered == 0
+    observed = [o for o in case.history.partitions if o.key == "victim"]
+    assert observed and observed[0].operations >= 2  # the held start and the read-back
+
+
+def test_read_back_is_checked_and_a_forged_one_is_caught(backend):
+    prof = profile("terminate-existing", "allow-duplicate")
+    recorder = Recorder()
+    run_concurrent(backend, prof, clients=3, ops=45, keys=2, seed=5, recorder=recorder)
+    snapshot = observe(backend, recorder, ["k0", "k1"])
+    history = recorder.history()
+    assert snapshot.runs and snapshot.keys
+    assert check_history(prof, history, budget=20).verdict == LINEARIZABLE
+    victim = snapshot.runs[0]
+    forged_world = snapshot._replace(
+        runs=(victim._replace(status=COMPLETED, output="forged"), *snapshot.runs[1:])
+    )
+    forged = [o._replace(result=forged_world) if type(o.op) is Observe else o for o in history]
+    assert check_history(prof, forged, budget=20).verdict != LINEARIZABLE
+
+
+def test_cli_concurrent_under_every_combination_and_restart(capsys):
+    code = main(
+        ["validate", "temporal", "--mode", "concurrent", "--mode", "faults"]
+        + ["--ops", "40", "--keys", "1", "--clients", "3", "--json"]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads(out)
+    c = report["concurrent"]
+    assert c["verdict"] == "conformant"
+    combos = [p["profile"] for p in c["profiles"]]
+    assert len(combos) == len(VALID_COMBINATIONS) == 8
+    for conflict, reuse in VALID_COMBINATIONS:
+        assert any(
+            f"conflict_policy={conflict!r}" in p and f"reuse_policy={reuse!r}" in p for p in combos
+        )
+    assert [case["fault"] for case in report["faults"]["cases"]] == ["restart"]
+    assert report["faults"]["verdict"] == "conformant"
