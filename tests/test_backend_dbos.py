@@ -489,6 +489,24 @@ def test_a_session_claiming_every_start_is_caught(dbos, monkeypatch):
     )
 
 
+def test_a_stored_error_that_is_not_re_raised_is_caught(dbos, monkeypatch):
+    """If DBOS handed a duplicate the failed workflow's handle whose ``get_result`` returned
+    instead of raising, the stored-error scenario must diverge at that duplicate."""
+    from dbos._core import WorkflowHandlePolling
+
+    from backends.dbos_app import NOT_RERAISED
+
+    def returns(handle, *args, **kwargs):
+        return "'no error here'"
+
+    monkeypatch.setattr(WorkflowHandlePolling, "get_result", returns)
+    result = differential(dbos, scenarios=[catalog()["dbos-stored-error"]], bfs_states=60, walks=0)
+    d = result.divergence
+    assert d is not None and d.op.startswith("KeyedStart")
+    assert d.model.startswith("Existing(1, 'failed', ")
+    assert d.backend.startswith(f"Existing(1, 'failed', ({NOT_RERAISED!r}")
+
+
 # -- the CLI ----------------------------------------------------------------------------------------
 
 
