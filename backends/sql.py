@@ -189,7 +189,9 @@ class SqlSession(Session):
             if run is None:
                 return O.RUN_NOT_FOUND
             if run[2] != PENDING:
-                return O.ENTITY_CONFLICT
+                # the profile's answer for a run already running / already ended
+                profile = self.backend.profile
+                return profile.START_RUNNING if run[2] == RUNNING else profile.START_ENDED
             t.exec("UPDATE runs SET status = ? WHERE id = ?", RUNNING, op.run_id)
             self._fault("start_run")
             return O.Ok()

@@ -36,7 +36,9 @@ def test_start_twice_and_unknown_run(world):
     w, rs = run(
         world, world.initial(), O.CreateRun("wf", 1), O.StartRun(1), O.StartRun(1), O.StartRun(9)
     )
-    assert rs[2] == O.ENTITY_CONFLICT
+    # run_started on a running run is idempotent in both World packages (model/profiles/
+    # vercel_today.py cites the source)
+    assert rs[2] == O.Ok()
     assert rs[3] == O.RUN_NOT_FOUND
     assert w.run(1).status == RUNNING
 
@@ -55,7 +57,8 @@ def test_cancel_pending_and_recancel_accepted(world):
     w, rs = run(
         world, world.initial(), O.CreateRun("wf", 1), O.CancelRun(1), O.CancelRun(1), O.StartRun(1)
     )
-    assert rs[1:] == [O.Ok(), O.Ok(), O.ENTITY_CONFLICT]
+    # starting an ended run: RunExpiredError, as both World packages throw
+    assert rs[1:] == [O.Ok(), O.Ok(), O.Error("RunExpiredError")]
     assert w.run(1).status == CANCELLED
 
 

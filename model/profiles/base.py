@@ -144,8 +144,13 @@ class V4World(Profile):
     """The Vercel Workflow v4 world operations (``@workflow/world`` 4.5).
 
     ``atomic_release``: whether a terminal transition and the disposal of the run's hooks are one
-    atomic write (true in world-local and world-postgres today) or two (the runtime disposes the
-    hooks afterwards: an environment step ``ReleaseHooks``).
+    atomic write or two (the hooks are disposed afterwards: an environment step ``ReleaseHooks``).
+    world-local 4.4.1 and world-postgres 4.3.7 do two: the terminal event writes the run, then
+    deletes its hooks, in the same call but not atomically (world-local
+    dist/storage/events-storage.js ``writeJSON(run)`` then ``deleteAllHooksForRun``; world-postgres
+    dist/storage.js ``UPDATE workflow_runs`` then ``DELETE FROM workflow_hooks``, autocommitted);
+    the vercel-local and vercel-postgres backends observe the gap. The default stays ``true``: as
+    one caller sees it, the call has released the hooks by the time it returns.
     """
 
     OPTIONS = {
@@ -194,12 +199,18 @@ class V4World(Profile):
         world, run = self.new_run(world, op)
         return world, O.Ok(run.id)
 
+    # what starting a run that is not pending answers: already running / already ended
+    START_RUNNING: ClassVar[Any] = O.ENTITY_CONFLICT
+    START_ENDED: ClassVar[Any] = O.ENTITY_CONFLICT
+
     def start_run(self, world: WorldState, op: O.StartRun):
         run = world.run(op.run_id)
         if run is None:
             return world, O.RUN_NOT_FOUND
+        if run.status == RUNNING:
+            return world, self.START_RUNNING
         if run.status != PENDING:
-            return world, O.ENTITY_CONFLICT
+            return world, self.START_ENDED
         return world.with_run(run._replace(status=RUNNING)), O.Ok()
 
     def _end(self, world: WorldState, run_id: int, status: str, output: Any):

@@ -150,8 +150,9 @@ class KeyedBody(Program):
     (does the duplicate-sensitive work and completes) or handles the conflict.
 
     Subclasses implement ``on_conflict`` (and ``on_other`` for the phases they add); the owner
-    path is shared. A restarted body (crash) replays from the top: ``StartRun`` and its own claim
-    then answer ``EntityConflictError``, and it asks the world which case it is in.
+    path is shared. A restarted body (crash) replays from the top: ``StartRun`` (``Ok`` again on
+    vercel-today, whose ``run_started`` is idempotent) and its own claim (``EntityConflictError``),
+    and it asks the world which case it is in.
     """
 
     def __init__(self, request: Request, run_id: int) -> None:
