@@ -2,7 +2,8 @@
 
 Each fault runs a concurrent workload (``workload.run_concurrent``) on a fresh store and injects
 one fault into it, always at the worst moment: inside a write transaction, after its writes and
-before its commit (``Backend.fault_point``). The victim is a keyed start (an admission).
+before its commit (``Backend.fault_point``). The victim is an admission: a keyed start, or
+``CreateRun`` on a profile without one (v4).
 
 * ``kill``: a client in another process (``python -m backends.validate.worker``) runs its own
   workload next to the threads and SIGKILLs itself inside its ``kill_at``-th write transaction.
@@ -101,6 +102,10 @@ def lost_acknowledgements(history: list[Operation], snapshot: WorldState) -> lis
             run = runs.get(o.result.run_id)
             if run is None or run.key != o.op.key:
                 lost.append(f"admission {O.describe(o.op)} -> {O.describe(o.result)}")
+        elif type(o.op) is O.CreateRun and type(o.result) is O.Ok:
+            run = runs.get(o.result.value)
+            if run is None or run.request != o.op.request:
+                lost.append(f"admission {O.describe(o.op)} -> {O.describe(o.result)}")
         elif type(o.op) is O.DeliverPayload and o.result == O.Ok():
             if o.op.payload not in delivered:
                 lost.append(f"delivery {O.describe(o.op)}")
@@ -120,8 +125,11 @@ def observe(backend: Backend, recorder: Recorder, keys: list[str]) -> WorldState
     return snapshot
 
 
-def _victim_op(key: str, request: int) -> O.KeyedStart:
-    return O.KeyedStart(workflow_of(key), request, key)
+def _victim_op(profile: Profile, key: str, request: int) -> Any:
+    """The admission of the profile: a keyed start, or on v4 (no keyed start) ``run_created``."""
+    if profile.supports(O.KeyedStart):
+        return O.KeyedStart(workflow_of(key), request, key)
+    return O.CreateRun(workflow_of(key), request)
 
 
 def run_fault(
@@ -161,7 +169,7 @@ def run_fault(
             point = _Victim(session, backend.drop)
             backend.fault_point = point
             try:
-                perform(session, rec, victim_client, victim_key, _victim_op(victim_key, 9_000_001))
+                perform(session, rec, victim_client, victim_key, _victim_op(profile, victim_key, 9_000_001))
             finally:
                 backend.fault_point = None
                 session.close()
@@ -179,7 +187,7 @@ def run_fault(
         backend.fault_point = point
         victim = threading.Thread(
             target=perform,
-            args=(session, rec, victim_client, victim_key, _victim_op(victim_key, 9_000_002)),
+            args=(session, rec, victim_client, victim_key, _victim_op(profile, victim_key, 9_000_002)),
             daemon=True,
         )
         victim.start()
