@@ -407,7 +407,12 @@ def _error_text(error: Any) -> str | None:
 class DbosBackend(Backend):
     name = "dbos"
     PROFILES: ClassVar[dict[str, tuple[str, ...]]] = {"dbos": ("reuse_policy",)}
-    CONCURRENT_PROFILES: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = (("dbos", {}),)
+    # both reuse policies decide admission differently, so the concurrent mode runs each one
+    CONCURRENT_PROFILES: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = (
+        ("dbos", {}),
+        ("dbos", {"reuse_policy": "reject"}),
+    )
+    CONCURRENT_ALL = True
     OPS: ClassVar[frozenset[str] | None] = frozenset(
         {
             "keyed_start",
