@@ -33,7 +33,7 @@ from idemrace.loader import catalog
 from model import ops as O
 from model.profiles import make_profile
 from model.profiles.dbos import CONFLICTING, IN_USE
-from model.state import COMPLETED, FAILED, PENDING, RUNNING
+from model.state import CANCELLED, COMPLETED, FAILED, PENDING, RUNNING
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = bool(os.environ.get("CI"))
@@ -192,6 +192,25 @@ def test_reject_policy_rejects_any_existing_row(dbos):
         O.Error(IN_USE, 1),
         O.Started(2),
     ]
+
+
+@pytest.mark.parametrize("policy", ["return-existing", "reject"])
+def test_a_cancelled_workflow_keeps_its_id(dbos, policy):
+    """DBOS.cancel_workflow ends the workflow but keeps its row: a later start under the same id
+    gets the cancelled workflow (or InUse under reject), never a new run."""
+    profile = make_profile("dbos", reuse_policy=policy)
+    ops = [
+        O.KeyedStart("order", 1, "order:1"),
+        O.CancelRun(1),
+        O.CancelRun(1),  # re-cancelling is accepted
+        O.CompleteRun(1, ("late",)),
+        O.KeyedStart("order", 2, "order:1"),
+        O.GetRun(1),
+    ]
+    got = run_sequence(dbos, profile, ops)
+    assert got == model_answers(profile, ops)
+    again = O.Existing(1, CANCELLED, None) if policy == "return-existing" else O.Error(IN_USE, 1)
+    assert got[1:5] == [O.Ok(), O.Ok(), O.ENTITY_CONFLICT, again]
 
 
 def _threaded_starts(backend, profile, n: int, key: str = "k0") -> list[Operation]:
