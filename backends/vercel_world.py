@@ -77,7 +77,7 @@ from backends.protocol import (
     encode,
 )
 from model import ops as O
-from model.state import CANCELLED, COMPLETED, FAILED, TERMINAL, Effect, Hook, Run, WorldState
+from model.state import COMPLETED, FAILED, TERMINAL, Effect, Hook, Run, WorldState
 
 BRIDGE_DIR = Path(__file__).resolve().parents[1] / "bridge"
 BRIDGE = BRIDGE_DIR / "world_bridge.mjs"
@@ -113,7 +113,7 @@ def _ms(value: Any) -> int | None:
     from datetime import datetime
 
     text = value["$date"].replace("Z", "+00:00")
-    return int(round(datetime.fromisoformat(text).timestamp() * 1000))
+    return round(datetime.fromisoformat(text).timestamp() * 1000)
 
 
 def hook_correlation(wrun: str, hook_id: str) -> str:
@@ -151,7 +151,7 @@ class Bridge:
     """One ``world_bridge.mjs`` process: one World instance."""
 
     def __init__(self, argv: list[str], log: Path | None) -> None:
-        self.log = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+        self.log = open(log, "ab") if log is not None else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(
                 argv,
@@ -203,13 +203,15 @@ class Bridge:
         except (BrokenPipeError, ValueError, OSError):
             raise BackendUnavailable("vercel: the World bridge is gone") from None
 
-    def call(self, method: str, *args: Any, on_point=None) -> Any:
-        """One World call; ``on_point()`` runs at the bridge's fault point (armed when given)."""
+    def call(self, method: str, *args: Any, on_point=None, when: str = "after") -> Any:
+        """One World call; ``on_point()`` runs at the bridge's fault point (armed when given),
+        ``when`` = "after" (its first durable write) or "before" (it)."""
         if not self.alive:
             raise BackendUnavailable("vercel: the World bridge is gone")
         self.next_id += 1
         rid = self.next_id
-        self._send({"id": rid, "call": method, "args": list(args), "arm": on_point is not None})
+        arm = when if on_point is not None else False
+        self._send({"id": rid, "call": method, "args": list(args), "arm": arm})
         while True:
             reply = self._read_line(CALL_SECONDS)
             if reply is None:
@@ -289,7 +291,7 @@ class Sidecar:
     def clear(self) -> None:
         with self.tx() as c:
             for table in ("ids", "consumed", "effects", "records", "cancels", "ticks"):
-                c.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                c.execute(f"DELETE FROM {table}")
             c.execute("DELETE FROM sqlite_sequence")
 
     def run_id(self, wrun: str) -> int:
@@ -345,6 +347,16 @@ class VercelSession(Session):
     def __init__(self, backend: VercelBackend) -> None:
         self.backend = backend
         self.bridge: Bridge | None = None
+        self._arm: tuple[str, Any] | None = None  # (when, callback) for the next World write
+        self.plain = False  # a spare session finishing a held terminal event: no holding there
+
+    def apply(self, op: Any) -> Any:
+        try:
+            return super().apply(op)
+        except WorldError as err:
+            # a class the World threw where the model has an answer (a TypeError from inside
+            # the World, say): answered as that error, so the validation compares it
+            return O.Error(err.name)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -357,14 +369,19 @@ class VercelSession(Session):
 
     def call(self, method: str, *args: Any, write: bool = False) -> Any:
         point = None
-        if write and self.backend.fault_point is not None:
+        when = "after"
+        if write and self._arm is not None:
+            (when, point), self._arm = self._arm, None
+        elif write and self.backend.fault_point is not None:
+
             def point() -> None:
                 hook = self.backend.fault_point
                 if hook is not None:
                     hook(self, method)
+
         bridge = self._bridge()
         try:
-            return bridge.call(method, *args, on_point=point)
+            return bridge.call(method, *args, on_point=point, when=when)
         except BackendUnavailable:
             bridge.kill()
             self.bridge = None
@@ -409,33 +426,53 @@ class VercelSession(Session):
             return O.Error(err.name)
         return O.Ok()
 
+    def _end(self, op: Any, data: dict[str, Any]) -> Any:
+        """A terminal event. Under ``atomic_release = false`` a run with live hooks ends in two
+        steps, as in the World: the call is held after its first write (the run's terminal
+        state) and finishes, deleting the hooks, at the model's ``ReleaseHooks`` step."""
+        wrun = self._wrun(op.run_id)
+        if wrun is None:
+            return O.RUN_NOT_FOUND
+        if (
+            not self.plain
+            and not self.backend.options.get("atomic_release", True)
+            and not self.backend.holding(op.run_id)  # a second end of a held run: as it comes
+        ):
+            page = self.call(
+                "hooks.list", {"runId": wrun, "resolveData": "none", "pagination": {"limit": 1}}
+            )
+            if page["data"]:
+                return self.backend.hold_end(op)
+        return self._run_event(op.run_id, data)
+
     def start_run(self, op: O.StartRun) -> Any:
         return self._run_event(op.run_id, {"eventType": "run_started"})
 
     def complete_run(self, op: O.CompleteRun) -> Any:
-        data = {"eventType": "run_completed", "eventData": {"output": _b(op.output)}}
-        return self._run_event(op.run_id, data)
+        return self._end(op, {"eventType": "run_completed", "eventData": {"output": _b(op.output)}})
 
     def fail_run(self, op: O.FailRun) -> Any:
-        data = {"eventType": "run_failed", "eventData": {"error": encode(op.error)}}
-        return self._run_event(op.run_id, data)
+        return self._end(op, {"eventType": "run_failed", "eventData": {"error": encode(op.error)}})
 
     def cancel_run(self, op: O.CancelRun) -> Any:
         wrun = self._wrun(op.run_id)
         if wrun is None:
             return O.RUN_NOT_FOUND
-        try:
-            res = self.event(wrun, {"eventType": "run_cancelled"})
-        except WorldError as err:
-            return O.Error(err.name)
-        run = res.get("run") or {}
-        # ghost: who cancelled a run that was still open (a re-cancel leaves completedAt older
-        # than the re-cancel's event)
-        fresh = _ms(run.get("completedAt")) == _ms((res.get("event") or {}).get("createdAt"))
-        if op.by and fresh:
+        # ghost (the model's cancel log): did this cancel end a run that was still open? The
+        # World answers a re-cancel and a first cancel alike, so look before
+        was_open = False
+        if op.by:
+            try:
+                was_open = (
+                    self.call("runs.get", wrun, {"resolveData": "none"})["status"] not in TERMINAL
+                )
+            except WorldError:
+                was_open = False
+        result = self._end(op._replace(by=0), {"eventType": "run_cancelled"})
+        if was_open and result == O.Ok():
             with self.side.tx() as c:
                 c.execute("INSERT INTO cancels (by, run) VALUES (?, ?)", (op.by, op.run_id))
-        return O.Ok()
+        return result
 
     def _info(self, run: dict[str, Any]) -> O.RunInfo:
         status = run["status"]
@@ -468,7 +505,11 @@ class VercelSession(Session):
             params: dict[str, Any] = {
                 **filters,
                 "resolveData": "all",
-                "pagination": {"limit": 1000, "sortOrder": "asc", **({"cursor": cursor} if cursor else {})},
+                "pagination": {
+                    "limit": 1000,
+                    "sortOrder": "asc",
+                    **({"cursor": cursor} if cursor else {}),
+                },
             }
             page = self.call("runs.list", params)
             runs.extend(page["data"])
@@ -536,14 +577,13 @@ class VercelSession(Session):
             if e["eventType"] == "hook_received"
         ]
 
-    def _live(self, corr: str) -> bool:
-        try:
-            self.call("hooks.get", corr)
-        except WorldError as err:
-            if err.name == "HookNotFoundError":
-                return False
-            raise
-        return True
+    def _live(self, wrun: str, corr: str) -> bool:
+        # hooks.list, not hooks.get: world-postgres 4.3.7's hooks.get of a missing hook throws a
+        # TypeError (dist/storage.js createHooksStorage.get reads ``value.metadata`` of no row)
+        page = self.call(
+            "hooks.list", {"runId": wrun, "resolveData": "none", "pagination": {"limit": 1000}}
+        )
+        return any(h["hookId"] == corr for h in page["data"])
 
     def _poll(self, run_id: int, hook_id: str) -> tuple[bool, Any]:
         """(hook live, Payload or Ok(None))."""
@@ -552,7 +592,7 @@ class VercelSession(Session):
             return False, O.Ok(None)
         corr = hook_correlation(wrun, hook_id)
         delivered = self._delivered(corr)  # append-only: read before the liveness check
-        if not self._live(corr):
+        if not self._live(wrun, corr):
             return False, O.Ok(None)
         with self.side.tx() as c:
             (taken,) = c.execute("SELECT COUNT(*) FROM consumed WHERE corr = ?", (corr,)).fetchone()
@@ -585,8 +625,9 @@ class VercelSession(Session):
         return O.Ok()
 
     def release_hooks(self, op: O.ReleaseHooks) -> Any:
-        # Only scheduled under atomic_release=false, which this backend does not accept
-        # (VercelBackend.supports): the World's terminal event has released them already.
+        # the second write of a terminal event held under atomic_release = false (see _end);
+        # otherwise the World's terminal event released the hooks already
+        self.backend.finish_end(op.run_id)
         return O.Ok()
 
     def get_hook_by_token(self, op: O.GetHookByToken) -> Any:
@@ -685,7 +726,9 @@ class VercelSession(Session):
                     )
         deliveries.sort(key=lambda d: (d[0], d[1]))
         conn = self.side._conn()
-        consumed_rows = conn.execute("SELECT corr, run, payload FROM consumed ORDER BY seq").fetchall()
+        consumed_rows = conn.execute(
+            "SELECT corr, run, payload FROM consumed ORDER BY seq"
+        ).fetchall()
         taken: dict[str, int] = {}
         for corr, _run, _payload in consumed_rows:
             taken[corr] = taken.get(corr, 0) + 1
@@ -721,6 +764,47 @@ class VercelSession(Session):
         self.backend._forget(self)
 
 
+class Paused:
+    """One op in a thread of its own, held inside its World write (``when`` = "before" or
+    "after" its first durable write) until ``release()``: how a repro forces an interleaving of
+    real World calls. ``call``/``ret`` are ``time.monotonic_ns`` stamps for a history."""
+
+    def __init__(self, session: VercelSession, op: Any, when: str = "before") -> None:
+        self.op = op
+        self.reached = threading.Event()
+        self._go = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.ret: int | None = None
+        session._arm = (when, self._hold)
+        self.call = time.monotonic_ns()
+        self.thread = threading.Thread(target=self._run, args=(session,), daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + CALL_SECONDS
+        while not self.reached.is_set() and self.thread.is_alive():
+            if time.monotonic() > deadline:
+                raise BackendError(f"vercel: {O.describe(op)} never reached its World write")
+            self.reached.wait(0.01)
+
+    def _hold(self) -> None:
+        self.reached.set()
+        self._go.wait(CALL_SECONDS)
+
+    def _run(self, session: VercelSession) -> None:
+        try:
+            self.result = session.apply(self.op)
+        except BaseException as exc:  # re-raised by release()
+            self.error = exc
+        self.ret = time.monotonic_ns()
+
+    def release(self) -> Any:
+        self._go.set()
+        self.thread.join(CALL_SECONDS)
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
 # -- the backends ----------------------------------------------------------------------------------
 
 
@@ -730,9 +814,7 @@ class VercelBackend(Backend):
     KIND: ClassVar[str] = "local"
     TAKES_PACKAGE = True
     PROFILES: ClassVar[dict[str, tuple[str, ...]]] = {"vercel-today": ("atomic_release",)}
-    CONCURRENT_PROFILES: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = (
-        ("vercel-today", {}),
-    )
+    CONCURRENT_PROFILES: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = (("vercel-today", {}),)
     OPS = None  # the whole v4 vocabulary
     SNAPSHOT = True
     FAULT_POINTS = True
@@ -740,32 +822,46 @@ class VercelBackend(Backend):
 
     def __init__(self, *, sidecar: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if isinstance(self.workdir, str):  # from client_spec (JSON)
+            self.workdir = Path(self.workdir)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.dir: Path | None = None
         self._sidecar_path = Path(sidecar) if sidecar else None
         self.sidecar: Sidecar = None  # type: ignore[assignment]
         self._sessions: weakref.WeakSet[VercelSession] = weakref.WeakSet()
         self._lock = threading.Lock()
+        # terminal events held between their two writes (atomic_release = false), and the
+        # spare sessions that run them
+        self._held: dict[int, tuple[Paused, VercelSession]] = {}
+        self._spares: list[VercelSession] = []
         self._started = False
         self.node = ""
 
     # -- atomic_release -----------------------------------------------------------------------
+    #
+    # The World ends a run and deletes its hooks in two writes of one events.create call (see the
+    # module docstring): that is the model's ``atomic_release = false``, with the release written
+    # by the same call right after. The differential replays every vercel-today catalog scenario
+    # that way (``adapt_scenario``), holding the call between its two writes until the model's
+    # ``ReleaseHooks`` step. ``true`` is honoured too, as the whole call being one op: a single
+    # caller cannot tell, and the concurrent and fault validations run under it because the
+    # linearizability checker cannot place the world's own release steps; there the gap between
+    # the two writes shows up as a discrepancy, which is the finding.
 
-    def supports(self, profile: Any) -> bool:
-        # Seen from a single caller, the World's terminal event releases the run's hooks before
-        # it returns, so ``atomic_release = true`` is what a sequential replay can compare; the
-        # two writes are visible to concurrent clients and crashes (see the module docstring),
-        # which the concurrent and fault validations report. ``false`` would need the release
-        # to happen later, at the model's ReleaseHooks step, which the World never does.
-        return super().supports(profile) and profile.options.get("atomic_release", True)
+    def adapt_scenario(self, scenario: Any) -> Any:
+        from dataclasses import replace
 
-    def configure(self, profile: Any) -> None:
-        super().configure(profile)
-        if not profile.options.get("atomic_release", True):
-            raise BackendError(
-                f"{self.name}: atomic_release=false is not what the World does (its terminal "
-                "event releases the hooks in the same call)"
-            )
+        if scenario.profile_name != "vercel-today":
+            return scenario
+        options = dict(scenario.profile_options)
+        if options.get("atomic_release", True) is False:
+            return scenario
+        options["atomic_release"] = False
+        return replace(
+            scenario,
+            name=f"{scenario.name}@atomic_release=false",
+            profile_options=tuple(sorted(options.items())),
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -801,9 +897,54 @@ class VercelBackend(Backend):
     def session(self) -> Session:
         self.start()
         session = VercelSession(self)
+        # the World process starts now, not inside the first operation: a concurrent history
+        # must not carry a second of Node start-up in its first operations' intervals
+        session._bridge()
         with self._lock:
             self._sessions.add(session)
         return session
+
+    def hold_end(self, op: Any) -> Any:
+        """Run a terminal event on a spare session, held after its first write; ``Ok`` once the
+        run's terminal state is written (``finish_end`` lets the call delete the hooks)."""
+        with self._lock:
+            spare = self._spares.pop() if self._spares else None
+        if spare is None:
+            spare = self.session()  # registered: reset and restart reach its bridge too
+            assert isinstance(spare, VercelSession)
+            spare.plain = True
+        paused = Paused(spare, op, "after")
+        if not paused.reached.is_set():  # refused before any write: the World's answer
+            result = paused.release()
+            self._spares.append(spare)
+            return result
+        with self._lock:
+            self._held[op.run_id] = (paused, spare)
+        return O.Ok()
+
+    def holding(self, run_id: int) -> bool:
+        with self._lock:
+            return run_id in self._held
+
+    def finish_end(self, run_id: int) -> None:
+        with self._lock:
+            entry = self._held.pop(run_id, None)
+        if entry is None:
+            return
+        paused, spare = entry
+        result = paused.release()
+        with self._lock:
+            self._spares.append(spare)
+        if result != O.Ok():
+            raise BackendError(
+                f"{self.name}: a held terminal event of run {run_id} answered {result}"
+            )
+
+    def _finish_all(self) -> None:
+        with self._lock:
+            held = list(self._held)
+        for run_id in held:
+            self.finish_end(run_id)
 
     def _forget(self, session: VercelSession) -> None:
         with self._lock:
@@ -812,6 +953,7 @@ class VercelBackend(Backend):
     def reset(self) -> None:
         assert self.profile is not None, "configure() first"
         self.start()
+        self._finish_all()
         self._clear_store()
         self.sidecar.clear()
 
@@ -838,8 +980,13 @@ class VercelBackend(Backend):
         }
 
     def close(self) -> None:
+        try:
+            self._finish_all()
+        except (BackendError, BackendUnavailable):
+            pass  # closing anyway
         with self._lock:
-            sessions = list(self._sessions)
+            sessions = list(self._sessions) + self._spares
+            self._spares = []
         for session in sessions:
             session.close()
         self._stop_store()
@@ -927,7 +1074,11 @@ class VercelPostgresBackend(VercelBackend):
         env = {**os.environ, "WORKFLOW_POSTGRES_URL": self.url or ""}
         try:
             proc = subprocess.run(
-                [self.node, str(cli)], cwd=BRIDGE_DIR, env=env, capture_output=True, text=True,
+                [self.node, str(cli)],
+                cwd=BRIDGE_DIR,
+                env=env,
+                capture_output=True,
+                text=True,
                 timeout=120,
             )
         except subprocess.TimeoutExpired:
@@ -976,3 +1127,111 @@ class VercelPostgresBackend(VercelBackend):
             self.server.stop()
             self.server = None
             self.url = None
+
+
+# -- forced interleavings (the findings' reproductions) --------------------------------------------
+
+
+class Script:
+    """A forced interleaving of real World calls by ``clients`` sessions (separate World
+    processes), recorded as a history the linearizability checker reads. Every op concerns one
+    key (``key``), so the history is one partition."""
+
+    def __init__(self, backend: VercelBackend, clients: int = 2, key: str = "k") -> None:
+        self.backend = backend
+        self.key = key
+        self.sessions = [backend.session() for _ in range(clients)]
+        self.ops: list[Any] = []  # backends.validate.history.Operation
+        self.lines: list[str] = []
+
+    def _record(self, client: int, op: Any, result: Any, call: int, ret: int | None) -> None:
+        from backends.validate.history import Operation
+
+        self.ops.append(Operation(len(self.ops) + 1, client, self.key, op, result, call, ret))
+
+    def do(self, client: int, op: Any) -> Any:
+        call = time.monotonic_ns()
+        result = self.sessions[client].apply(op)
+        self._record(client, op, result, call, time.monotonic_ns())
+        self.lines.append(f"client {client}: {O.describe(op)} -> {O.describe(result)}")
+        return result
+
+    def hold(self, client: int, op: Any, when: str = "before") -> Paused:
+        """Start ``op`` and hold it at its first World write (``when`` it)."""
+        assert isinstance(self.sessions[client], VercelSession)
+        paused = Paused(self.sessions[client], op, when)  # type: ignore[arg-type]
+        where = "before" if when == "before" else "after"
+        self.lines.append(f"client {client}: {O.describe(op)} ... held {where} its first write")
+        return paused
+
+    def release(self, client: int, paused: Paused) -> Any:
+        result = paused.release()
+        self._record(client, paused.op, result, paused.call, paused.ret)
+        self.lines.append(f"client {client}: ... {O.describe(paused.op)} -> {O.describe(result)}")
+        return result
+
+    def kill(self, client: int, paused: Paused) -> None:
+        """SIGKILL the client's World process while ``paused`` is held: it never answers."""
+        session = self.sessions[client]
+        assert isinstance(session, VercelSession) and session.bridge is not None
+        session.bridge.proc.send_signal(signal.SIGKILL)
+        try:
+            paused.release()
+        except BackendUnavailable:
+            pass
+        self._record(client, paused.op, None, paused.call, None)
+        self.lines.append(f"client {client}: ... killed inside {O.describe(paused.op)}: no answer")
+
+    def history(self) -> list[Any]:
+        return sorted(self.ops, key=lambda o: o.call)
+
+    def check(self, budget: float = 10.0) -> Any:
+        from backends.validate.faults import renumber
+        from backends.validate.linearizability import check_history
+
+        assert self.backend.profile is not None
+        return check_history(self.backend.profile, renumber(self.history()), budget)
+
+    def close(self) -> None:
+        for session in self.sessions:
+            session.close()
+
+
+def run_finding(backend_name: str, script: Any, clients: int = 2) -> dict[str, Any]:
+    """Run ``script(Script) -> dict`` against a fresh ``backend_name`` world under vercel-today
+    (``atomic_release = true``: each op one step) and check the recorded history. Returns the
+    script's own facts plus ``steps`` (one line per call), ``verdict`` of the checker,
+    ``history`` (the operations) and the World package versions."""
+    from backends import make_backend
+    from backends.validate import render_ops
+    from model.profiles import make_profile
+
+    backend = make_backend(backend_name)
+    assert isinstance(backend, VercelBackend)
+    try:
+        backend.start()
+        backend.configure(make_profile("vercel-today", atomic_release=True))
+        backend.reset()
+        run = Script(backend, clients)
+        try:
+            facts = script(run) or {}
+            verdict = run.check()
+            info = next(
+                (s.bridge.info for s in run.sessions if isinstance(s, VercelSession) and s.bridge),
+                {},
+            )
+        finally:
+            run.close()
+    finally:
+        backend.close()
+    return {
+        "backend": backend_name,
+        "package": info.get("package"),
+        "version": info.get("version"),
+        "profile": "vercel-today(atomic_release=True)",
+        "steps": run.lines,
+        "verdict": verdict.verdict,
+        "history": render_ops(run.history()),
+        "results": {name: O.describe(value) for name, value in facts.items()},
+        "raw": facts,  # the result values themselves (not JSON)
+    }

@@ -15,10 +15,11 @@
 // (run input, outputs, hook payloads are byte arrays in the World's current spec) and a Date
 // comes back as {"$date": "ISO"}.
 //
-// Fault points. A request with "arm": true is paused right after its first durable write
+// Fault points. A request with "arm": "after" is paused right after its first durable write
 // (world-local: the first rename/link/unlink of a data file; world-postgres: the first
-// INSERT/UPDATE/DELETE statement): the bridge writes {"id": n, "point": "after-first-write"}
-// and waits for {"id": n, "go": true}. If stdin closes while it waits (the client process was
+// INSERT/UPDATE/DELETE statement), with "arm": "before" right before it (after the reads the
+// World validates with): the bridge writes {"id": n, "point": "after-first-write"} (or
+// "before-first-write") and waits for {"id": n, "go": true}. If stdin closes while it waits (the client process was
 // killed), the bridge SIGKILLs itself there, so the World's operation dies half done, as a
 // World process killed between two writes would.
 //
@@ -173,12 +174,12 @@ let armed = null; // {id, hit: false, waiting: Promise} while an armed request r
 const goWaiters = new Map(); // id -> resolve
 let stdinClosed = false;
 
-async function faultPoint() {
-  if (!armed || armed.hit) return;
+async function faultPoint(when) {
+  if (!armed || armed.hit || armed.when !== when) return;
   armed.hit = true;
   const id = armed.id;
   const go = new Promise((resolve) => goWaiters.set(id, resolve));
-  process.stdout.write(`${JSON.stringify({ id, point: 'after-first-write' })}\n`);
+  process.stdout.write(`${JSON.stringify({ id, point: `${when}-first-write` })}\n`);
   if (stdinClosed) process.kill(process.pid, 'SIGKILL');
   await go;
 }
@@ -188,9 +189,12 @@ function instrumentLocal() {
   for (const name of ['rename', 'link', 'unlink']) {
     const original = fsp[name];
     fsp[name] = async function (...args) {
-      const result = await original.apply(this, args);
+      // unlink of a temp file is cleanup, not a write of the World's state
       const file = String(args[1] ?? args[0]);
-      if (!file.endsWith('.tmp') && !/\.tmp\./.test(file)) await faultPoint();
+      const durable = !(name === 'unlink' && /\.tmp/.test(file));
+      if (durable) await faultPoint('before');
+      const result = await original.apply(this, args);
+      if (durable) await faultPoint('after');
       return result;
     };
   }
@@ -209,14 +213,26 @@ async function instrumentPostgres() {
   proto.query = function (config, values, callback) {
     const text = typeof config === 'string' ? config : config && config.text;
     const write = typeof text === 'string' && /^\s*(insert|update|delete)\b/i.test(text);
-    const result = original.call(this, config, values, callback);
-    if (write && armed && !armed.hit && result && typeof result.then === 'function') {
-      return result.then(async (rows) => {
-        await faultPoint();
-        return rows;
-      });
+    if (!write || !armed || armed.hit) {
+      return original.call(this, config, values, callback);
     }
-    return result;
+    const cb = typeof values === 'function' ? values : callback;
+    if (typeof cb === 'function') {
+      // pg.Pool#query passes a callback
+      const vals = typeof values === 'function' ? undefined : values;
+      faultPoint('before').then(() =>
+        original.call(this, config, vals, (err, res) => {
+          faultPoint('after').then(() => cb(err, res));
+        }),
+      );
+      return undefined;
+    }
+    return (async () => {
+      await faultPoint('before');
+      const rows = await original.call(this, config, values);
+      await faultPoint('after');
+      return rows;
+    })();
   };
   proto.__idemraceWrapped = true;
 }
@@ -239,7 +255,7 @@ async function handle(world, request) {
   if (request.call === 'events.create' && args[1] && args[1].specVersion === undefined) {
     args[1].specVersion = world.specVersion; // the World's own SPEC_VERSION_CURRENT
   }
-  if (request.arm) armed = { id, hit: false };
+  if (request.arm) armed = { id, hit: false, when: request.arm === 'before' ? 'before' : 'after' };
   try {
     const value = await fn(...args);
     return { id, ok: tag(value ?? null) };

@@ -1,0 +1,56 @@
+"""hook_created racing the run's end leaves a live hook on an ended run: the token is held for good.
+
+Run from the repository root: ``.venv/bin/python race-reports/backends/vercel-claim-after-end-leaks-token/repro.py
+[vercel-local|vercel-postgres] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
+process (a bridge); "held" = that client's ``events.create`` paused inside the World, after the World's validation read (the run is running) and before its first write.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
+from backends.vercel_world import run_finding
+from model import ops as O
+
+BACKENDS = ("vercel-local", "vercel-postgres")
+
+
+def script(run) -> dict:
+    run.do(0, O.CreateRun("wf-k", 1))
+    run.do(0, O.StartRun(1))
+    claim = run.hold(0, O.ClaimHook(1, "h1", "k"), "before")  # validated: the run is running
+    completed = run.do(1, O.CompleteRun(1, "out"))
+    claimed = run.release(0, claim)
+    holder = run.do(1, O.GetHookByToken("k"))
+    run.do(1, O.CreateRun("wf-k", 2))
+    run.do(1, O.StartRun(2))
+    later = run.do(1, O.ClaimHook(2, "h1", "k"))
+    ended = run.do(1, O.GetRun(1))
+    return {
+        "completed": completed,
+        "claimed": claimed,
+        "holder": holder,
+        "later_claim": later,
+        "run1": ended,
+    }
+
+
+def reproduce(backend: str) -> dict:
+    return run_finding(backend, script)
+
+
+if __name__ == "__main__":
+    names = [a for a in sys.argv[1:] if not a.startswith("--")] or list(BACKENDS)
+    out = {name: reproduce(name) for name in names}
+    for name, result in out.items():
+        result.pop("raw")
+        print(f"{name} ({result['package']} {result['version']}): {result['verdict']}")
+        for line in result["steps"]:
+            print(f"  {line}")
+    if "--write" in sys.argv:
+        path = Path(__file__).with_name("trace.json")
+        path.write_text(json.dumps(out, indent=1) + "\n")

@@ -1,0 +1,46 @@
+"""world-local: two terminal events of one run both succeed (cancel, then complete).
+
+Run from the repository root: ``.venv/bin/python race-reports/backends/vercel-local-double-terminal/repro.py
+[vercel-local|vercel-postgres] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
+process (a bridge); "held" = that client's ``events.create`` paused inside the World, after the World's validation read and before its first write.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
+from backends.vercel_world import run_finding
+from model import ops as O
+
+BACKENDS = ("vercel-local", "vercel-postgres")
+
+
+def script(run) -> dict:
+    run.do(0, O.CreateRun("wf-k", 1))
+    run.do(0, O.StartRun(1))
+    complete = run.hold(0, O.CompleteRun(1, "out"), "before")  # validated: the run is running
+    cancelled = run.do(1, O.CancelRun(1))
+    completed = run.release(0, complete)
+    after = run.do(1, O.GetRun(1))
+    return {"cancelled": cancelled, "completed": completed, "after": after}
+
+
+def reproduce(backend: str) -> dict:
+    return run_finding(backend, script)
+
+
+if __name__ == "__main__":
+    names = [a for a in sys.argv[1:] if not a.startswith("--")] or list(BACKENDS)
+    out = {name: reproduce(name) for name in names}
+    for name, result in out.items():
+        result.pop("raw")
+        print(f"{name} ({result['package']} {result['version']}): {result['verdict']}")
+        for line in result["steps"]:
+            print(f"  {line}")
+    if "--write" in sys.argv:
+        path = Path(__file__).with_name("trace.json")
+        path.write_text(json.dumps(out, indent=1) + "\n")

@@ -1,0 +1,49 @@
+"""world-postgres: two concurrent hook_created with one token both succeed: two live hooks own it.
+
+Run from the repository root: ``.venv/bin/python race-reports/backends/vercel-postgres-token-race/repro.py
+[vercel-postgres|vercel-local] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
+process (a bridge); "held" = that client's ``events.create`` paused inside the World, after the World's token lookup and before its first write.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
+from backends.vercel_world import run_finding
+from model import ops as O
+
+BACKENDS = ("vercel-postgres", "vercel-local")
+
+
+def script(run) -> dict:
+    run.do(0, O.CreateRun("wf-k", 1))
+    run.do(0, O.StartRun(1))
+    run.do(0, O.CreateRun("wf-k", 2))
+    run.do(0, O.StartRun(2))
+    claim = run.hold(0, O.ClaimHook(1, "h1", "k"), "before")  # looked up: the token is free
+    second = run.do(1, O.ClaimHook(2, "h1", "k"))
+    first = run.release(0, claim)
+    owner = run.do(1, O.GetHookByToken("k"))
+    live = [h for h in run.sessions[1].snapshot().hooks if h.token == "k"]
+    return {"second": second, "first": first, "owner": owner, "live_hooks": tuple(live)}
+
+
+def reproduce(backend: str) -> dict:
+    return run_finding(backend, script)
+
+
+if __name__ == "__main__":
+    names = [a for a in sys.argv[1:] if not a.startswith("--")] or list(BACKENDS)
+    out = {name: reproduce(name) for name in names}
+    for name, result in out.items():
+        result.pop("raw")
+        print(f"{name} ({result['package']} {result['version']}): {result['verdict']}")
+        for line in result["steps"]:
+            print(f"  {line}")
+    if "--write" in sys.argv:
+        path = Path(__file__).with_name("trace.json")
+        path.write_text(json.dumps(out, indent=1) + "\n")
