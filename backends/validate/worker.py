@@ -37,7 +37,8 @@ def main(argv: list[str]) -> int:
 
     backend.fault_point = fault_point
     session = backend.session()
-    work = Workload(spec["client"], spec["keys"], spec["seed"], profile)
+    # only the operations the backend performs (``Backend.OPS``), as the threads draw them
+    work = Workload(spec["client"], spec["keys"], spec["seed"], profile, backend.OPS)
     knowledge = Knowledge()
     with open(spec["out"], "ab") as out:
 
