@@ -1084,10 +1084,12 @@ class VercelPostgresBackend(VercelBackend):
         except subprocess.TimeoutExpired:
             raise BackendUnavailable("vercel-postgres: the schema setup timed out") from None
         if proc.returncode != 0:
-            lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+            # the root cause (ECONNREFUSED, authentication failed, ...) is the innermost "Error:"
+            lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+            errors = [ln for ln in lines if "Error:" in ln or ln.startswith("❌")]
+            reason = errors[-1] if errors else (lines[-1] if lines else f"exit {proc.returncode}")
             raise BackendUnavailable(
-                f"vercel-postgres: schema setup failed on {self._safe_url()}: "
-                f"{lines[-1] if lines else 'exit ' + str(proc.returncode)}"
+                f"vercel-postgres: schema setup failed on {self._safe_url()}: {reason}"
             )
 
     def _safe_url(self) -> str:
