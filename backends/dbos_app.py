@@ -191,8 +191,19 @@ class DbosSession(UnsupportedOps, Session):
             return O.Error(CONFLICTING, b.run_id(wfid))
         except DBOSWorkflowIDInUseError:
             return O.Error(IN_USE, b.run_id(wfid))
-        except Exception as exc:  # the system database went away
-            raise BackendUnavailable(f"dbos: start failed: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            if _is_database_error(exc):  # the system database went away: no answer
+                raise BackendUnavailable(
+                    f"dbos: start failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+                ) from None
+            from dbos._error import DBOSException
+
+            if isinstance(exc, DBOSException):
+                # any other refusal is DBOS's answer too, under its own class name: the model
+                # never gives it, so it is reported as a discrepancy (never an unanswered op,
+                # which a linearizability check would accept whatever happened)
+                return O.Error(type(exc).__name__, b.run_id(wfid))
+            raise
         status = handle.get_status()
         args = tuple(status.input["args"]) if status.input else ()
         if len(args) == 2 and args[1] == nonce:
