@@ -88,9 +88,11 @@ ENDED_BY_EVENT = "ended-by"
 # recovered workflow on DBOS's internal queue, and a queue worker dequeues it to PENDING again.
 # The model's run is open (pending or running, by the body's phase event) in both
 OPEN = ("PENDING", "ENQUEUED")
+# the workflow's body did not take a control message in time (no DBOS executor runs it)
+NO_BODY = "dbos: the workflow body did not answer"
 # a duplicate whose handle did not re-raise the stored error (answers never equal the model's)
 NOT_RERAISED = "dbos: get_result returned instead of re-raising the stored error"
-# how long an operation waits for the body or for DBOS before it gives up (BackendUnavailable)
+# how long an operation waits for the body before it answers NO_BODY
 WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.02
 
@@ -267,9 +269,10 @@ class DbosSession(UnsupportedOps, Session):
             if DBOS.get_workflow_status(wfid).status not in OPEN:
                 return O.ENTITY_CONFLICT  # ended before the body read the message
             time.sleep(POLL_SECONDS)
-        raise BackendUnavailable(
-            f"dbos: workflow {wfid} did not answer start within {WAIT_SECONDS}s"
-        )
+        # the body never took the message: not a lost response (the database answered all
+        # along) but a workflow that does not run, which the model has no room for. Answered
+        # as an error no model result equals, so the check fails instead of accepting it
+        return O.Error(NO_BODY, f"start: no answer within {WAIT_SECONDS}s")
 
     def complete_run(self, op: O.CompleteRun) -> Any:
         return self._end(op.run_id, "complete", op.output, "SUCCESS")
@@ -288,6 +291,8 @@ class DbosSession(UnsupportedOps, Session):
         if DBOS.get_workflow_status(wfid).status in OPEN:
             DBOS.send(wfid, (kind, tag, text), CONTROL_TOPIC)
         status = self._wait_ended(wfid)
+        if status is None:
+            return O.Error(NO_BODY, f"{kind}: not ended within {WAIT_SECONDS}s")
         # ours only if the body took this very message (its ``ended-by`` event names our tag)
         # and DBOS stored the end it asked for: two clients may send equal outputs
         if status.status == status_wanted:
@@ -297,7 +302,7 @@ class DbosSession(UnsupportedOps, Session):
         return O.ENTITY_CONFLICT
 
     @staticmethod
-    def _wait_ended(wfid: str) -> Any:
+    def _wait_ended(wfid: str) -> Any | None:
         from dbos import DBOS
 
         deadline = time.monotonic() + WAIT_SECONDS
@@ -306,7 +311,7 @@ class DbosSession(UnsupportedOps, Session):
             if status is not None and status.status not in OPEN:
                 return status
             time.sleep(POLL_SECONDS)
-        raise BackendUnavailable(f"dbos: workflow {wfid} did not end within {WAIT_SECONDS}s")
+        return None
 
     def cancel_run(self, op: O.CancelRun) -> Any:
         from dbos import DBOS
