@@ -9,7 +9,12 @@ What is real here and what is not:
   per-call token, so a retried request is told apart from the one that created the workflow);
   otherwise it is ``Existing`` with the status from ``handle.get_status()`` and, once the
   workflow ended, the output from ``handle.get_result()``, or the stored error DBOS re-raises
-  from it. ``DBOSConflictingWorkflowError`` and ``DBOSWorkflowIDInUseError`` come from DBOS.
+  from it. ``DBOSConflictingWorkflowError`` and ``DBOSWorkflowIDInUseError`` come from DBOS;
+  any other ``DBOSException`` is answered as ``Error(<its class name>)`` too (a discrepancy).
+  Only a database error makes an operation unanswered (``BackendUnavailable``); a body that
+  does not take its control message within ``WAIT_SECONDS`` answers ``Error(NO_BODY)``, so
+  neither can pass as a lost response. (DBOS itself blocks and retries while its database is
+  unreachable, ``_sys_db.db_retry``: a database lost mid-validation stalls it.)
 * **The workflow body is a real DBOS workflow** that does what the model's client tells it,
   through DBOS messages (``DBOS.send`` / ``DBOS.recv``, durable): ``start`` (the model's
   ``StartRun``: the body records the phase ``running`` as a DBOS event and acknowledges with
