@@ -24,22 +24,33 @@ What is real here and what is not:
 * **Consumption** (``PollPayload``/``ConsumePayload``) is the runtime's replay position in a hook's
   ``hook_received`` events, not something the World stores: the payloads come from the World's
   event log (``events.listByCorrelationId``), the cursor from the sidecar (below). A poll reads the
-  events, then the hook (``hooks.get``): gone -> ``Ok(None)``; else the next unconsumed payload.
+  events, then the run's hooks (``hooks.list``; world-postgres's ``hooks.get`` of a missing hook
+  throws a TypeError): gone -> ``Ok(None)``; else the next unconsumed payload.
 * **Python-side, documented** (a SQLite "sidecar" file next to the data, shared by every process
   of one backend, so a client in another process sees the same): the integer run ids (``wrun_...``
-  -> 1, 2, ... in order of first sight, per ``reset``), the consumption cursors and consumed log,
+  -> 1, 2, ... per ``reset``; ``CreateRun`` picks the run's ulid itself, as the runtime's
+  ``start()`` does, and numbers it before the call, so numbers follow the calls' order, a valid
+  admission order even for a run whose creator was killed), the consumption cursors and consumed log,
   the logical clock (and the wall-clock millisecond of every tick: a run's admission and end ticks
   are read from the World's ``createdAt``/``completedAt`` against them), the app's effect log
   (``PerformEffect``), its record table (``AppRecordGet``/``Put``) and the ghost cancel log.
 * ``snapshot`` reads the World back: every run (``runs.list``), every live hook (``hooks.list``),
   every delivery (``hook_received`` events of every run); the sidecar adds what the World does not
   store (above). So ``SNAPSHOT = True``: the World part of the state is the World's.
-* ``atomic_release``: see ``VercelBackend.supports``. Both packages end a run and delete its hooks
-  in two separate writes of the same ``events.create`` call (world-local 4.4.1
-  ``dist/storage/events-storage.js``: ``writeJSON(run)`` then ``deleteAllHooksForRun``;
-  world-postgres 4.3.7 ``dist/storage.js``: ``UPDATE workflow_runs`` then ``DELETE FROM
-  workflow_hooks``, autocommitted, not one transaction). Seen from one caller the call releases
-  before it returns; another client or a crash can see between the two writes.
+* ``atomic_release``: both packages end a run and delete its hooks in two separate writes of the
+  same ``events.create`` call (world-local 4.4.1 ``dist/storage/events-storage.js``:
+  ``writeJSON(run)`` then ``deleteAllHooksForRun``; world-postgres 4.3.7 ``dist/storage.js``:
+  ``UPDATE workflow_runs`` then ``DELETE FROM workflow_hooks``, autocommitted, not one
+  transaction). That is the model's ``atomic_release = false``: the differential replays every
+  vercel-today catalog scenario with it (``adapt_scenario``, renamed ``@atomic_release=false``),
+  and a terminal event of a run with live hooks is then held inside the World between its two
+  writes (on a spare session, ``hold_end``) until the model's ``ReleaseHooks`` step lets it finish
+  (``finish_end``). ``true`` is honoured as the whole call being one op; the concurrent and fault
+  validations use it (the linearizability checker cannot place the world's own release steps), so
+  there the gap between the writes is reported as the discrepancy it is.
+* ``Paused`` and ``Script`` force an interleaving of real World calls (an ``events.create`` held
+  before or after its first durable write in one World process while others run): the findings'
+  reproductions under ``race-reports/backends/vercel-*`` use them.
 
 Faults: ``kill`` (a client process SIGKILLed inside a World write: the bridge pauses an armed
 ``events.create`` after its first durable write, the worker kills itself there, the bridge sees its
@@ -114,6 +125,15 @@ def _ms(value: Any) -> int | None:
 
     text = value["$date"].replace("Z", "+00:00")
     return round(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_ulid() -> str:
+    """A ulid: 48 bits of milliseconds, 80 random bits, Crockford base32."""
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in range(25, -1, -1))
 
 
 def hook_correlation(wrun: str, hook_id: str) -> str:
@@ -403,6 +423,11 @@ class VercelSession(Session):
     # -- runs ----------------------------------------------------------------------------------
 
     def create_run(self, op: O.CreateRun) -> Any:
+        # The run id is the client's, as the runtime's start() does (the World accepts a
+        # client-provided ulid): numbered here, before the call, so run numbers follow the order
+        # of the calls, a valid admission order even for a run whose creator never hears back
+        wrun = f"wrun_{new_ulid()}"
+        n = self.side.run_id(wrun)
         data: dict[str, Any] = {
             "deploymentId": DEPLOYMENT,
             "workflowName": op.workflow,
@@ -411,10 +436,12 @@ class VercelSession(Session):
         if op.attributes:
             data["executionContext"] = {ATTRIBUTES: [list(a) for a in op.attributes]}
         try:
-            res = self.event(None, {"eventType": "run_created", "eventData": data})
+            res = self.event(wrun, {"eventType": "run_created", "eventData": data})
         except WorldError as err:
             return O.Error(err.name)
-        return O.Ok(self._id(res["run"]["runId"]))
+        if res["run"]["runId"] != wrun:
+            raise BackendError(f"vercel: the World created {res['run']['runId']}, not {wrun}")
+        return O.Ok(n)
 
     def _run_event(self, run_id: int, data: dict[str, Any]) -> Any:
         wrun = self._wrun(run_id)
@@ -704,8 +731,6 @@ class VercelSession(Session):
                     started_at=tick_of(_ms(r.get("createdAt")), ticks),
                 )
             )
-        if [r.id for r in runs] != list(range(1, len(runs) + 1)):
-            raise BackendError(f"vercel: run ids are not gap-free: {[r.id for r in runs]}")
         # deliveries: every hook_received event, in World order
         deliveries: list[tuple[int, str, str, Any, int]] = []
         for r in raw:
@@ -1039,7 +1064,12 @@ TRUNCATE = (
 
 
 class VercelPostgresBackend(VercelBackend):
-    """``@workflow/world-postgres`` (PostgreSQL through drizzle; its job queue is never started)."""
+    """``@workflow/world-postgres`` (PostgreSQL through drizzle; its job queue is never started).
+
+    Without ``url``: a throwaway server (``backends.pgserver``), the World's schema created with
+    its own CLI. With ``url``: that database, schema created if missing (the CLI's migrations are
+    idempotent), and every ``reset`` TRUNCATEs the World's tables there: point it at a database
+    you can spare. The restart fault needs the throwaway server."""
 
     name = "vercel-postgres"
     KIND = "postgres"
