@@ -120,7 +120,10 @@ def unify(op: Any, model: Any, backend: Any, mapping: Mapping) -> Mapping | None
     if kind is O.RunList:
         if len(model.run_ids) != len(backend.run_ids):
             return None
-        for m, b in zip(model.run_ids, sorted(backend.run_ids), strict=True):
+        pairs = _pair_ids(list(model.run_ids), list(backend.run_ids), mapping)
+        if pairs is None:
+            return None
+        for m, b in pairs:
             mapping = bind(mapping, m, b)
             if mapping is None:
                 return None
@@ -165,13 +168,38 @@ def project(world: WorldState, key: str, workflow: str) -> WorldState:
     )
 
 
+def _pair_ids(model_ids: list[int], backend_ids: list[int], mapping: Mapping):
+    """Pair two sets of run ids under the renaming: ids already bound pair with their image
+    (a run list is a set: a backend that numbers concurrent admissions in another order than
+    the linearization's is not wrong), the rest in id order. None if a bound id is missing."""
+    remaining = sorted(backend_ids)
+    if len(set(remaining)) != len(remaining):
+        return None
+    pairs, unbound = [], []
+    for m in model_ids:
+        b = mapping[m - 1] if m <= len(mapping) else None
+        if b is None:
+            unbound.append(m)
+        elif b in remaining:
+            remaining.remove(b)
+            pairs.append((m, b))
+        else:
+            return None
+    return pairs + list(zip(unbound, remaining, strict=True))
+
+
 def unify_world(model: WorldState, backend: WorldState, mapping: Mapping) -> Mapping | None:
-    """Are the two projected worlds equal up to the renaming (runs pair up in id order)?"""
+    """Are the two projected worlds equal up to the renaming (runs pair up as ``_pair_ids``)?"""
     if model.clock != backend.clock or len(model.runs) != len(backend.runs):
         return None
-    for m_run, b_run in zip(model.runs, backend.runs, strict=True):
-        mapping = bind(mapping, m_run.id, b_run.id)
-        if mapping is None or m_run[1:] != b_run[1:]:
+    by_id = {r.id: r for r in backend.runs}
+    pairs = _pair_ids([r.id for r in model.runs], list(by_id), mapping)
+    if pairs is None:
+        return None
+    model_runs = {r.id: r for r in model.runs}
+    for m, b in pairs:
+        mapping = bind(mapping, m, b)
+        if mapping is None or model_runs[m][1:] != by_id[b][1:]:
             return None
 
     def rename(world: WorldState) -> tuple:
