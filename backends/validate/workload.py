@@ -64,6 +64,9 @@ class Knowledge:
             ids.extend(result.run_ids)
         elif type(result) is O.Error and isinstance(result.detail, int):
             ids.append(result.detail)
+        elif type(result) is O.Ok and type(result.value) is int:
+            # the only Ok(int) a client draws: CreateRun's run id (v4 profiles, no keyed start)
+            ids.append(result.value)
         if ids:
             with self.lock:
                 known = self.runs.setdefault(key, [])
