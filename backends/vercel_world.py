@@ -849,6 +849,11 @@ class VercelBackend(Backend):
         super().__init__(**kwargs)
         if isinstance(self.workdir, str):  # from client_spec (JSON)
             self.workdir = Path(self.workdir)
+        if self.package is not None and (
+            self.package.startswith((".", "/")) or Path(self.package).is_dir()
+        ):
+            # a path to a World package: the bridge runs in bridge/, so make it absolute here
+            self.package = str(Path(self.package).resolve())
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.dir: Path | None = None
         self._sidecar_path = Path(sidecar) if sidecar else None

@@ -106,7 +106,20 @@ async function loadPackage(name) {
   const looksLikePath = name.startsWith('.') || name.startsWith('/') || name.startsWith('file:');
   try {
     if (looksLikePath) {
-      spec = name.startsWith('file:') ? name : pathToFileURL(path.resolve(name)).href;
+      let file = name.startsWith('file:') ? new URL(name).pathname : path.resolve(name);
+      const stat = await fsp.stat(file).catch(() => null);
+      if (stat && stat.isDirectory()) {
+        // a package directory: its ESM entry point ("exports" ".", else "module"/"main")
+        const pkg = JSON.parse(await fsp.readFile(path.join(file, 'package.json'), 'utf8'));
+        const dot = pkg.exports && (pkg.exports['.'] ?? pkg.exports);
+        const entry =
+          (typeof dot === 'string' ? dot : dot && (dot.import ?? dot.default)) ??
+          pkg.module ??
+          pkg.main ??
+          'index.js';
+        file = path.join(file, typeof entry === 'string' ? entry : entry.default);
+      }
+      spec = pathToFileURL(file).href;
     } else {
       spec = pathToFileURL(requireHere.resolve(name)).href;
     }

@@ -251,6 +251,25 @@ def test_package_naming_the_same_world_explicitly_works():
     assert "concurrent" in proc.stdout and "2 clients" in proc.stdout
 
 
+def test_package_as_a_path_to_a_world_directory_works():
+    """A third-party World author points --package at their package directory."""
+    _require_node()
+    world_dir = BRIDGE_DIR / "node_modules" / "@workflow" / "world-local"
+    proc = _cli(
+        "vercel-local",
+        "--package",
+        str(world_dir),
+        "--mode",
+        "differential",
+        "--bfs-states",
+        "5",
+        "--walks",
+        "0",
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "differential" in proc.stdout and "backend operations" in proc.stdout
+
+
 def test_a_nonexistent_package_is_one_line_and_exit_2():
     _require_node()
     proc = _cli("vercel-local", "--package", "@nope/no-such-world", "--mode", "differential")
