@@ -1,6 +1,7 @@
 """``idemrace validate BACKEND``: does a real backend keep the model's promises?
 
-BACKEND is a built-in name (``memory``, ``sqlite``, ``postgres``) or ``module.path:ClassName``
+BACKEND is a built-in name (``memory``, ``sqlite``, ``postgres``; the real third-party systems
+``vercel-local``, ``vercel-postgres``, ``dbos``, ``temporal``) or ``module.path:ClassName``
 (a ``backends.protocol.Backend`` subclass). Three validations, each reported on its own line:
 differential replay of explorer schedules, linearizability of concurrent client histories, and
 faults (client killed, connection dropped, store restarted). Exit 0 when all are conformant,
@@ -29,7 +30,10 @@ def positive(text: str) -> int:
 
 def add_arguments(p) -> None:
     p.add_argument(
-        "backend", metavar="BACKEND", help="memory, sqlite, postgres, or module.path:ClassName"
+        "backend",
+        metavar="BACKEND",
+        help="memory, sqlite, postgres, vercel-local, vercel-postgres, dbos, temporal, "
+        "or module.path:ClassName",
     )
     p.add_argument("--clients", type=positive, default=4, help="concurrent clients (default 4)")
     p.add_argument("--ops", type=positive, default=400, help="concurrent operations (default 400)")
@@ -41,7 +45,8 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--url",
         help="an existing store: postgresql://user@host:port/db (postgres; without it a "
-        "throwaway server is started), or a sqlite file path",
+        "throwaway server is started; also vercel-postgres and dbos), a sqlite file path (sqlite; "
+        "dbos: sqlite:///FILE), or HOST:PORT of a running Temporal server (temporal)",
     )
     p.add_argument(
         "--package",
