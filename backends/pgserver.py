@@ -67,6 +67,17 @@ class ThrowawayServer:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
             raise BackendUnavailable(f"postgres: {Path(argv[0]).name} failed: {tail[0]}")
 
+    @classmethod
+    def launch(cls) -> ThrowawayServer:
+        """A started server; one that fails to start is stopped (its directory removed) first."""
+        server = cls()
+        try:
+            server.start()
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
     def start(self) -> None:
         if self.root:
             self._ensure_user()

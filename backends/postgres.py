@@ -102,14 +102,8 @@ class PostgresBackend(SqlBackend):
         if self.url is None:
             from backends.pgserver import ThrowawayServer
 
-            server = ThrowawayServer()
-            try:
-                server.start()
-            except BaseException:
-                server.stop()
-                raise
-            self.server = server
-            self.url = server.url
+            self.server = ThrowawayServer.launch()
+            self.url = self.server.url
         try:
             with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
                 # two starters racing on CREATE ... IF NOT EXISTS can still collide: retry once

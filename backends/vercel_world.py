@@ -1090,14 +1090,8 @@ class VercelPostgresBackend(VercelBackend):
         if self.url is None:
             from backends.pgserver import ThrowawayServer
 
-            server = ThrowawayServer()
-            try:
-                server.start()
-            except BaseException:
-                server.stop()
-                raise
-            self.server = server
-            self.url = server.url
+            self.server = ThrowawayServer.launch()
+            self.url = self.server.url
         if not self.attach:
             self._create_schema()
 

@@ -56,8 +56,7 @@ def pg_server():
     if find_bin("initdb") is None:
         _unavailable("PostgreSQL binaries not installed (scripts/test.sh installs them)")
     try:
-        server = ThrowawayServer()
-        server.start()
+        server = ThrowawayServer.launch()
     except BackendUnavailable as exc:
         _unavailable(f"the throwaway PostgreSQL server did not start: {exc}")
     yield server
