@@ -1266,3 +1266,28 @@ def run_finding(backend_name: str, script: Any, clients: int = 2) -> dict[str, A
         "results": {name: O.describe(value) for name, value in facts.items()},
         "raw": facts,  # the result values themselves (not JSON)
     }
+
+
+def finding_main(script: Any, backends: tuple[str, ...], trace_path: Path) -> None:
+    """The command line every finding's ``repro.py`` shares: ``repro.py [BACKEND ...] [--write]``
+    runs ``script`` on each named backend (default: all of ``backends``), prints the steps and the
+    checker's verdict, and with ``--write`` refreshes ``trace_path`` (atomically)."""
+    import json
+    import sys
+
+    from idemrace.trace import write_atomic
+
+    names = [a for a in sys.argv[1:] if not a.startswith("--")] or list(backends)
+    unknown = [n for n in names if n not in backends]
+    if unknown:
+        raise SystemExit(
+            f"repro: unknown backend {unknown[0]!r}; this finding runs on: {', '.join(backends)}"
+        )
+    out = {name: run_finding(name, script) for name in names}
+    for name, result in out.items():
+        result.pop("raw")
+        print(f"{name} ({result['package']} {result['version']}): {result['verdict']}")
+        for line in result["steps"]:
+            print(f"  {line}")
+    if "--write" in sys.argv:
+        write_atomic(trace_path, json.dumps(out, indent=1) + "\n")

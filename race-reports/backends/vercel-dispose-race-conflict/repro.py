@@ -7,13 +7,12 @@ process (a bridge); "held" = that client's ``events.create`` paused inside the W
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from backends.vercel_world import run_finding
+from backends.vercel_world import finding_main, run_finding
 from model import ops as O
 
 BACKENDS = ("vercel-local", "vercel-postgres")
@@ -35,13 +34,4 @@ def reproduce(backend: str) -> dict:
 
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if not a.startswith("--")] or list(BACKENDS)
-    out = {name: reproduce(name) for name in names}
-    for name, result in out.items():
-        result.pop("raw")
-        print(f"{name} ({result['package']} {result['version']}): {result['verdict']}")
-        for line in result["steps"]:
-            print(f"  {line}")
-    if "--write" in sys.argv:
-        path = Path(__file__).with_name("trace.json")
-        path.write_text(json.dumps(out, indent=1) + "\n")
+    finding_main(script, BACKENDS, Path(__file__).with_name("trace.json"))
