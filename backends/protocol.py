@@ -80,6 +80,22 @@ def decode(text: str) -> Any:
     return ast.literal_eval(text)
 
 
+def with_profile_option(scenario: Any, option: str, value: Any) -> Any:
+    """``scenario`` with one profile option set to what a real system can honour, renamed
+    ``<name>@<option>=<value>`` so every report says which variant was replayed (for
+    ``Backend.adapt_scenario``)."""
+    from dataclasses import replace
+
+    options = dict(scenario.profile_options)
+    options[option] = value
+    shown = str(value).lower() if isinstance(value, bool) else str(value)
+    return replace(
+        scenario,
+        name=f"{scenario.name}@{option}={shown}",
+        profile_options=tuple(sorted(options.items())),
+    )
+
+
 class Session(ABC):
     """One client connection. Methods are the world operations; see the module docstring."""
 

@@ -88,7 +88,6 @@ import threading
 import time
 import uuid
 from collections.abc import Coroutine, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -104,6 +103,7 @@ from backends.protocol import (
     UnsupportedOps,
     decode,
     encode,
+    with_profile_option,
 )
 from model import ops as O
 from model.profiles.temporal import ALREADY_STARTED, TERMINATED
@@ -905,16 +905,10 @@ class TemporalBackend(Backend):
 def with_day_retention(scenario: Any) -> Any:
     """``scenario`` as the real server can honour it: unchanged if no closed run can reach its
     retention within the scenario's ticks, else with ``retention = DAY_TICKS``, renamed."""
-    options = dict(scenario.profile_options)
-    retention = options.get("retention", 2)  # the profile's default
+    retention = dict(scenario.profile_options).get("retention", 2)  # the profile's default
     if retention > scenario.bounds.max_ticks:
         return scenario
-    options["retention"] = DAY_TICKS
-    return replace(
-        scenario,
-        name=f"{scenario.name}@retention={DAY_TICKS}",
-        profile_options=tuple(sorted(options.items())),
-    )
+    return with_profile_option(scenario, "retention", DAY_TICKS)
 
 
 def policy_scenarios() -> list[Any]:

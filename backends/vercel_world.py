@@ -86,6 +86,7 @@ from backends.protocol import (
     Session,
     decode,
     encode,
+    with_profile_option,
 )
 from model import ops as O
 from model.state import COMPLETED, FAILED, TERMINAL, Effect, Hook, Run, WorldState
@@ -879,19 +880,11 @@ class VercelBackend(Backend):
     # the two writes shows up as a discrepancy, which is the finding.
 
     def adapt_scenario(self, scenario: Any) -> Any:
-        from dataclasses import replace
-
         if scenario.profile_name != "vercel-today":
             return scenario
-        options = dict(scenario.profile_options)
-        if options.get("atomic_release", True) is False:
+        if dict(scenario.profile_options).get("atomic_release", True) is False:
             return scenario
-        options["atomic_release"] = False
-        return replace(
-            scenario,
-            name=f"{scenario.name}@atomic_release=false",
-            profile_options=tuple(sorted(options.items())),
-        )
+        return with_profile_option(scenario, "atomic_release", False)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
