@@ -148,7 +148,10 @@ class Workload:
         if kind == "dispose":
             return key, O.DisposeHook(run, "h1")
         if kind == "claim":
-            return key, O.ClaimHook(run, "h2", key)
+            # with keyed start the admission already claimed h1 on the key, so a second hook
+            # tests token uniqueness; on v4 the claim of h1 *is* the body's contended admission
+            # (and what deliver, poll and dispose above address)
+            return key, O.ClaimHook(run, "h2" if self.keyed else "h1", key)
         if kind == "get_hook":
             return key, O.GetHookByToken(key)
         if kind == "get_run":
