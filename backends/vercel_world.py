@@ -161,7 +161,14 @@ def find_node() -> str:
 
 
 def check_bridge_installed(package: str | None) -> None:
-    if not (BRIDGE_DIR / "node_modules" / "@workflow" / "world").is_dir():
+    if not (BRIDGE_DIR / "world_bridge.mjs").is_file():
+        # an installed wheel carries the Python packages only, not bridge/ and its npm lockfile
+        raise BackendUnavailable(
+            f"vercel: the Node bridge is not at {BRIDGE_DIR}: the Vercel backends run from a "
+            "source checkout (git clone, then bash scripts/test.sh)"
+        )
+    # a World named with --package may live elsewhere; the default ones are installed here
+    if package is None and not (BRIDGE_DIR / "node_modules" / "@workflow" / "world").is_dir():
         raise BackendUnavailable(
             f"vercel: {BRIDGE_DIR / 'node_modules'} is missing the World packages "
             "(run: bash scripts/test.sh, or: cd bridge && npm install)"
@@ -892,8 +899,7 @@ class VercelBackend(Backend):
         if self._started:
             return
         self.node = find_node()
-        if self.package is None:
-            check_bridge_installed(self.package)
+        check_bridge_installed(self.package)
         base = self.workdir
         if base is None:
             self._tmp = tempfile.TemporaryDirectory(prefix=f"idemrace-{self.name}-")
