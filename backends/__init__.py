@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from backends.protocol import Backend, BackendError, BackendUnavailable, Session
+from backends.protocol import Backend, BackendError, BackendUnavailable, Session, StoreUnreadable
 
 BUILTIN: dict[str, str] = {
     "memory": "backends.memory:MemoryBackend",
@@ -71,6 +71,7 @@ __all__ = [
     "BackendError",
     "BackendUnavailable",
     "Session",
+    "StoreUnreadable",
     "backend_class",
     "from_spec",
     "make_backend",

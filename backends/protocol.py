@@ -49,6 +49,12 @@ class BackendUnavailable(Exception):
     (like a lost response); the session reconnects on its next operation."""
 
 
+class StoreUnreadable(Exception):
+    """The store answered, but what it stored cannot be read back as a world: the system's own
+    read throws on its own data (a corrupt row). Raised from ``Session.snapshot``, it is a
+    discrepancy the validations report (with this one-line message), not an unreachable store."""
+
+
 # Op type -> Session method name. Every op a backend may be asked to perform is listed here: the
 # model's own handler names (one vocabulary for model and backends), plus keyed start and the clock.
 OP_METHODS: dict[type, str] = {

@@ -84,6 +84,7 @@ from backends.protocol import (
     BackendError,
     BackendUnavailable,
     Session,
+    StoreUnreadable,
     decode,
     encode,
     with_profile_option,
@@ -718,6 +719,17 @@ class VercelSession(Session):
     # -- the whole world -----------------------------------------------------------------------
 
     def snapshot(self) -> WorldState:
+        try:
+            return self._read_world()
+        except WorldError as exc:
+            # world-postgres's runs.list throws a ZodError on a row a race left half-written
+            # (race-reports/backends/vercel-run-started-resurrects): the World cannot read its
+            # own store back, which is a discrepancy, not an unreachable backend
+            said = " ".join(str(exc).split())  # a ZodError's message is a JSON list of issues
+            said = said if len(said) <= 240 else said[:237] + "..."
+            raise StoreUnreadable(f"the World's own read throws {said}") from None
+
+    def _read_world(self) -> WorldState:
         ticks = self.side.tick_times()
         raw = sorted(self._all_runs(), key=lambda r: r["runId"])
         by_id = {self._id(r["runId"]): r for r in raw}

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from backends import make_backend
-from backends.memory import MemoryBackend
+from backends.memory import MemoryBackend, MemorySession
+from backends.protocol import StoreUnreadable
 from backends.sqlite import SqliteBackend, SqliteSession
 from backends.validate.differential import bfs_schedules, differential
-from backends.validate.faults import faults
+from backends.validate.faults import STORE_UNREADABLE, faults
 from backends.validate.linearizability import LINEARIZABLE, NOT_LINEARIZABLE, check_history
 from backends.validate.workload import run_concurrent
 from idemrace.loader import catalog
@@ -149,3 +150,32 @@ def test_fault_check_catches_a_store_that_forgets_on_restart():
     (case,) = faults(backend, KEYED, kinds=("restart",), clients=3, ops=45, keys=2)
     assert case.verdict == NOT_LINEARIZABLE
     assert case.lost and all(line.startswith(("admission", "delivery")) for line in case.lost)
+
+
+class _UnreadableSession(MemorySession):
+    def snapshot(self):
+        raise StoreUnreadable("the store's own read throws ParseError: bad row")
+
+
+class Unreadable(MemoryBackend):
+    """A store whose own read-back throws on what it holds (as world-postgres's runs.list does on
+    the row the run_started race leaves): every answer is right, the state cannot be read."""
+
+    def session(self):
+        return _UnreadableSession(self)
+
+
+def test_a_store_that_cannot_read_itself_back_is_a_discrepancy_in_faults_and_differential():
+    backend = Unreadable()
+    (case,) = faults(backend, KEYED, kinds=("restart",), clients=2, ops=20, keys=1)
+    assert case.verdict == STORE_UNREADABLE and not case.conformant
+    assert case.problem == (
+        "after the fault the store cannot be read back: "
+        "the store's own read throws ParseError: bad row"
+    )
+    result = differential(
+        backend, scenarios=[catalog()["keyed-start-safe"]], bfs_states=20, walks=0
+    )
+    d = result.divergence
+    assert d is not None and d.op == "final state"
+    assert d.backend == "unreadable: the store's own read throws ParseError: bad row"

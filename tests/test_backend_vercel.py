@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from backends import make_backend
-from backends.protocol import BackendUnavailable
+from backends.protocol import BackendUnavailable, StoreUnreadable
 from backends.validate.differential import differential, supported_scenarios
 from backends.validate.faults import run_fault
 from backends.validate.linearizability import LINEARIZABLE, NOT_LINEARIZABLE, check_history
@@ -309,6 +309,29 @@ def test_finding_run_started_resurrects_an_ended_run(name):
         assert raw["after"] == O.RunInfo(1, "wf-k", "running", None, 1)
     else:  # the row is running with a completion time: the World cannot parse its own run
         assert raw["after"] == O.Error("ZodError")
+
+
+def test_after_the_resurrecting_race_world_postgres_cannot_read_itself_back(backend):
+    """The row finding 1 leaves makes world-postgres's own runs.list throw: a snapshot is then
+    ``StoreUnreadable`` (a discrepancy the fault and differential checks report), never an
+    escaped World error; world-local reads the resurrected run back as running."""
+    from backends.vercel_world import Script
+
+    backend.configure(make_profile("vercel-today", atomic_release=True))
+    backend.reset()
+    run = Script(backend, 2)
+    try:
+        run.do(0, O.CreateRun("wf-k", 1))
+        start = run.hold(0, O.StartRun(1), "before")
+        run.do(1, O.CompleteRun(1, "out"))
+        assert run.release(0, start) == O.Ok()
+        if backend.name == "vercel-postgres":
+            with pytest.raises(StoreUnreadable, match=r"^the World's own read throws ZodError"):
+                run.sessions[1].snapshot()
+        else:
+            assert [r.status for r in run.sessions[1].snapshot().runs] == ["running"]
+    finally:
+        run.close()
 
 
 @pytest.mark.parametrize("name", BACKENDS)

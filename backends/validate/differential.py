@@ -24,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.protocol import Backend
+from backends.protocol import Backend, StoreUnreadable
 from idemrace.loader import catalog
 from model import ops as O
 from simulator.scenario import Scenario
@@ -171,7 +171,10 @@ def replay(
         if not backend.SNAPSHOT:
             result.final_state_compared = False
             return None
-        snap = session.snapshot()
+        try:
+            snap = session.snapshot()
+        except StoreUnreadable as exc:
+            snap = f"unreadable: {exc}"
         if snap != state.world:
             return Divergence(
                 system.scenario.name,
@@ -180,7 +183,7 @@ def replay(
                 len(labels) + 1,
                 "final state",
                 O.describe(state.world),
-                O.describe(snap),
+                snap if isinstance(snap, str) else O.describe(snap),
             )
         return None
     finally:

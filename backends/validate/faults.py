@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backends.protocol import Backend, BackendError, Session
+from backends.protocol import Backend, BackendError, Session, StoreUnreadable
 from backends.validate.history import Observe, Operation, workflow_of
 from backends.validate.linearizability import (
     LINEARIZABLE,
@@ -49,6 +49,8 @@ from model.profiles.base import Profile
 from model.state import WorldState
 
 FAULT_KINDS = ("kill", "drop", "restart")
+# a fault case's verdict when the store's own reads throw on what it holds afterwards
+STORE_UNREADABLE = "store-unreadable"
 
 
 @dataclass
@@ -56,7 +58,7 @@ class FaultCase:
     kind: str
     operations: int
     unanswered: int
-    verdict: str  # linearizable | not-linearizable | unknown
+    verdict: str  # linearizable | not-linearizable | unknown | store-unreadable
     lost: list[str] = field(default_factory=list)  # acknowledged work missing from the store
     problem: str | None = None
     history: HistoryVerdict | None = field(default=None, repr=False)
@@ -251,7 +253,18 @@ def run_fault(
             child.kill()
         if out_path is not None:
             out_path.unlink(missing_ok=True)
-    snapshot = observe(backend, recorder, [*names, victim_key])
+    try:
+        snapshot = observe(backend, recorder, [*names, victim_key])
+    except StoreUnreadable as exc:
+        # what the store holds after the fault is not a world at all: no state the model allows
+        history = renumber(recorder.history())
+        return FaultCase(
+            kind,
+            len(history),
+            sum(1 for o in history if o.pending),
+            STORE_UNREADABLE,
+            problem=f"after the fault the store cannot be read back: {exc}",
+        )
     history = renumber(recorder.history())
     verdict = check_history(profile, history, budget)
     lost = lost_acknowledgements(history, snapshot)
