@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from backends.memory import MemoryBackend
 from idemrace.cli import main
 
 
@@ -85,3 +86,29 @@ def test_bad_input_and_unreachable_backends_exit_2_in_one_line(capsys):
         assert code == 2, argv
         assert message in err
         assert len(err.strip().splitlines()) == 1, err
+
+
+class _Crashing:
+    """A session whose backend fails in a way it does not map (third-party code raising)."""
+
+    def __getattr__(self, name):
+        def fail(*_args, **_kwargs):
+            raise RuntimeError("driver\nexploded")
+
+        return fail
+
+
+class CrashingBackend(MemoryBackend):
+    def session(self):
+        return _Crashing()
+
+
+def test_a_backend_failing_unexpectedly_is_one_line_and_exit_2_not_a_traceback(capsys):
+    code, out, err = run_cli(
+        capsys, "validate", f"{__name__}:CrashingBackend", "--mode", "concurrent", "--ops", "10"
+    )
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [
+        "idemrace: error: memory: the backend failed unexpectedly, no verdict: "
+        "RuntimeError: driver exploded"
+    ]

@@ -114,6 +114,14 @@ def run(args) -> int:
         report = validate(backend, settings)
     except (BackendError, BackendUnavailable) as exc:
         raise UsageError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    except Exception as exc:
+        # a backend (third-party code behind it) failed in a way it does not map: no verdict can
+        # be given, so say which backend and what, in one line, rather than a traceback
+        said = " ".join(str(exc).split())[:200]
+        raise UsageError(
+            f"{backend.name}: the backend failed unexpectedly, no verdict: "
+            f"{type(exc).__name__}: {said}"
+        ) from None
     finally:
         backend.close()
     if args.json:
