@@ -1286,7 +1286,7 @@ def finding_main(script: Any, backends: tuple[str, ...], trace_path: Path) -> No
     import json
     import sys
 
-    from idemrace.trace import write_atomic
+    from catalog.trace import write_atomic
 
     names = [a for a in sys.argv[1:] if not a.startswith("--")] or list(backends)
     unknown = [n for n in names if n not in backends]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from idemrace.loader import load_scenario
+from catalog import load_scenario
 from simulator.explorers import check
 from simulator.scenario import parse_scenario
 

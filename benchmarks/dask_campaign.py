@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from distributed import Client, LocalCluster
 
-from idemrace.loader import load_scenario
+from catalog import load_scenario
 from simulator.explorers import check
 from simulator.explorers.distributed import check_distributed
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from idemrace.loader import catalog, load_scenario
+from catalog import catalog, load_scenario
 from simulator.explorers import check
 from simulator.explorers.base import Budget, PropertyBook
 from simulator.explorers.hypothesis_explorer import hypothesis_explore

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from idemrace.loader import catalog, load_scenario
+from catalog import catalog, load_scenario
 from reports.index import write_index
 from reports.render import featured, write_scenario_report
 from simulator.explorers import check

@@ -41,7 +41,7 @@ from spin_vs_python import compare
 from backends import make_backend
 from backends.validate.linearizability import check_history
 from backends.validate.workload import run_concurrent
-from idemrace.loader import catalog
+from catalog import catalog
 from model.profiles import make_profile
 from simulator.explorers import check
 from simulator.scenario import Scenario, parse_scenario

@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # lazy: ``idemrace --version`` and the CLI's argument errors stay fast
     if name in ("catalog", "load_scenario"):
-        from idemrace import loader as _loader
+        import catalog as _loader
 
         return getattr(_loader, name)
     if name == "check":

@@ -61,7 +61,7 @@ def neighbourhood(system: System, schedule: list[str]) -> nx.DiGraph:
 
 
 def save_graphml(graph: nx.DiGraph, path: Path) -> None:
-    from idemrace.trace import write_atomic
+    from catalog.trace import write_atomic
 
     write_atomic(path, "\n".join(nx.generate_graphml(graph, prettyprint=True)) + "\n")
 

@@ -19,7 +19,7 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from idemrace.trace import write_atomic
+from catalog.trace import write_atomic
 from simulator.explorers import HOLDS, UNKNOWN, VIOLATED, CheckResult
 
 

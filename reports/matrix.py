@@ -462,7 +462,7 @@ def _properties(design: Design, run: _Runner, catalog: dict[str, Scenario]) -> d
 def compute_matrix(
     designs: tuple[Design, ...] = DESIGNS, catalog: dict[str, Scenario] | None = None
 ) -> Matrix:
-    from idemrace.loader import catalog as load_catalog
+    from catalog import catalog as load_catalog
 
     catalog = load_catalog() if catalog is None else catalog
     run = _Runner()
@@ -490,7 +490,7 @@ def _cell_violation(cell: Cell):
 def matrix_json(matrix: Matrix, traces: dict[tuple[str, str], str] | None = None) -> dict:
     """Plain data: rows with every cell's text, verdict, scenario, detail and (where a search
     produced one) the witness trace."""
-    from idemrace.trace import step_rows
+    from catalog.trace import step_rows
 
     rows = []
     for row in matrix.rows:
@@ -525,7 +525,7 @@ def save_traces(matrix: Matrix, folder) -> dict[tuple[str, str], str]:
     """Write every cell's witness as a replayable trace file; returns (row, column) -> file name."""
     from pathlib import Path
 
-    from idemrace.trace import save_trace, trace_document
+    from catalog.trace import save_trace, trace_document
 
     folder = Path(folder)
     written: dict[tuple[str, str], str] = {}

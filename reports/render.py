@@ -21,7 +21,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from idemrace.trace import save_trace, trace_document, write_atomic
+from catalog.trace import save_trace, trace_document, write_atomic
 from model.ops import describe
 from properties import PROPERTIES
 from reports.graph import MAX_BRANCHES, neighbourhood, render_graph, save_graphml
@@ -351,7 +351,7 @@ def write_reports(
         if leftover.is_dir():
             shutil.rmtree(leftover)
     verdicts = {r.scenario.name: r.properties for r in results}
-    from idemrace.loader import catalog
+    from catalog import catalog
 
     # related designs come from the whole catalog (plus whatever was checked in this run)
     scenarios = {**catalog(), **{r.scenario.name: r.scenario for r in results}}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from idemrace.loader import catalog
+from catalog import catalog
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from backends.validate.differential import differential
 from backends.validate.history import Operation
 from backends.validate.linearizability import LINEARIZABLE, NOT_LINEARIZABLE, check_history
 from backends.validate.workload import run_concurrent
-from idemrace.loader import catalog
+from catalog import catalog
 from model import ops as O
 from model.profiles import make_profile
 from model.profiles.dbos import CONFLICTING, IN_USE

@@ -14,8 +14,8 @@ from backends.validate.differential import differential
 from backends.validate.faults import faults
 from backends.validate.linearizability import LINEARIZABLE, check_history
 from backends.validate.workload import run_concurrent
+from catalog import catalog
 from idemrace.cli import main
-from idemrace.loader import catalog
 from model import ops as O
 from model.profiles import make_profile
 

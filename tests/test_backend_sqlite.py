@@ -16,7 +16,7 @@ from backends.validate.differential import bfs_schedules, differential
 from backends.validate.faults import STORE_UNREADABLE, faults
 from backends.validate.linearizability import LINEARIZABLE, NOT_LINEARIZABLE, check_history
 from backends.validate.workload import run_concurrent
-from idemrace.loader import catalog
+from catalog import catalog
 from model import ops as O
 from model.profiles import make_profile
 from simulator.system import System

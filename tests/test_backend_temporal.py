@@ -43,8 +43,8 @@ from backends.validate.faults import observe, run_fault
 from backends.validate.history import Observe, Operation
 from backends.validate.linearizability import LINEARIZABLE, check_history
 from backends.validate.workload import Recorder, perform, run_concurrent
+from catalog import catalog
 from idemrace.cli import main
-from idemrace.loader import catalog
 from model import ops as O
 from model.profiles import make_profile
 from model.profiles.temporal import ALREADY_STARTED, TERMINATED

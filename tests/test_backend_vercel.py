@@ -22,7 +22,7 @@ from backends.validate.faults import run_fault
 from backends.validate.linearizability import LINEARIZABLE, NOT_LINEARIZABLE, check_history
 from backends.validate.workload import run_concurrent
 from backends.vercel_world import BRIDGE_DIR, VercelBackend
-from idemrace.loader import catalog
+from catalog import catalog
 from model import ops as O
 from model.profiles import make_profile
 

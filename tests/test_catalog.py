@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from idemrace.loader import catalog
+from catalog import catalog
 from model.ops import describe
 from simulator.explorers import check
 

@@ -124,7 +124,7 @@ def test_replay_detects_a_diverging_step(capsys, tmp_path):
 
 def test_replay_refuses_a_changed_scenario(capsys, tmp_path):
     scenario = tmp_path / "s.toml"
-    scenario.write_text((Path("idemrace/scenarios/reject-retry-after-completion.toml")).read_text())
+    scenario.write_text((Path("catalog/scenarios/reject-retry-after-completion.toml")).read_text())
     run_cli(capsys, "check", str(scenario), "--trace-out", str(tmp_path), "--json")
     (trace,) = tmp_path.glob("*.trace.json")
     scenario.write_text(scenario.read_text().replace("dedupe_window = 2", "dedupe_window = 1"))
@@ -135,7 +135,7 @@ def test_replay_refuses_a_changed_scenario(capsys, tmp_path):
 
 def test_replay_uses_embedded_scenario_when_source_is_gone(capsys, tmp_path):
     scenario = tmp_path / "s.toml"
-    scenario.write_text((Path("idemrace/scenarios/reject-retry-after-completion.toml")).read_text())
+    scenario.write_text((Path("catalog/scenarios/reject-retry-after-completion.toml")).read_text())
     run_cli(capsys, "check", str(scenario), "--trace-out", str(tmp_path), "--json")
     (trace,) = tmp_path.glob("*.trace.json")
     scenario.unlink()

@@ -11,7 +11,7 @@ import time
 import pytest
 from distributed import Client, LocalCluster
 
-from idemrace.loader import catalog
+from catalog import catalog
 from simulator.explorers import check
 from simulator.explorers.distributed import CHUNK, check_distributed
 

@@ -8,7 +8,7 @@ from collections import deque
 
 import pytest
 
-from idemrace.loader import catalog
+from catalog import catalog
 from simulator.engine import Engine
 from simulator.system import System
 

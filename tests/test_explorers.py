@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from idemrace.loader import load_scenario
+from catalog import load_scenario
 from model.ops import describe
 from properties import PROPERTIES
 from simulator.explorers import HOLDS, UNKNOWN, VIOLATED, check

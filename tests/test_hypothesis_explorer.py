@@ -11,8 +11,8 @@ from functools import cache
 
 import pytest
 
+from catalog import catalog
 from idemrace.cli import main
-from idemrace.loader import catalog
 from properties import PROPERTIES
 from simulator.explorers import check
 from simulator.explorers.base import Budget, PropertyBook

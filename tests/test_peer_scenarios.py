@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from catalog import catalog
 from idemrace.cli import main
-from idemrace.loader import catalog
 from model import ops as O
 from model.ops import describe
 from model.state import RUNNING

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from idemrace.loader import catalog
+from catalog import catalog
 from properties import PROPERTIES
 from simulator.explorers import CheckResult, check
 from simulator.reductions import plan

@@ -17,8 +17,8 @@ from typing import NamedTuple
 import networkx as nx
 import pytest
 
+from catalog import catalog
 from idemrace.cli import main
-from idemrace.loader import catalog
 from model import ops as O
 from reports.graph import MAX_BRANCHES
 from reports.index import index_matrix

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idemrace.loader import catalog, load_scenario
+from catalog import catalog, load_scenario
 from simulator.scenario import ScenarioError, parse_scenario
 
 GOOD = """

@@ -57,7 +57,7 @@ def test_spin_and_python_agree(strategy, n):
 def test_scenarios_are_the_catalogs():
     """spin-reject-2 and spin-supersede-3 are catalog scenarios under other names (same
     requests, bounds and properties), so the cross-check covers them."""
-    from idemrace.loader import catalog
+    from catalog import catalog
 
     def shape(scenario):
         return (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from idemrace.loader import catalog
+from catalog import catalog
 from model import ops as O
 from properties import PROPERTIES
 from simulator.explorers import check

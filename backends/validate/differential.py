@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends.protocol import Backend, StoreUnreadable
-from idemrace.loader import catalog
+from catalog import catalog
 from model import ops as O
 from simulator.scenario import Scenario
 from simulator.system import Arrive, Crash, Step, System

@@ -71,7 +71,7 @@ def add_arguments(p) -> None:
 
 
 def _result_json(result, args) -> dict[str, Any]:
-    from idemrace.trace import step_rows
+    from catalog.trace import step_rows
 
     scenario = result.scenario
     bounds = dataclasses.asdict(scenario.bounds)
@@ -135,7 +135,7 @@ def _progress_factory(console, enabled: bool):
 def run(args) -> int:
     from rich.console import Console
 
-    from idemrace.loader import catalog, load_scenario
+    from catalog import catalog, load_scenario
 
     scenarios = [load_scenario(ref) for ref in args.scenarios] or list(catalog().values())
     err = Console(stderr=True)
@@ -156,7 +156,7 @@ def run(args) -> int:
 
 
 def _run_all(args, scenarios, progress, dask_client):
-    from idemrace.trace import save_trace, trace_document
+    from catalog.trace import save_trace, trace_document
     from simulator.explorers import check
 
     if dask_client is not None:

@@ -18,7 +18,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from idemrace.trace import load_trace, resolve_scenario
+    from catalog.trace import load_trace, resolve_scenario
     from properties import PROPERTIES
     from simulator.system import ReplayError, System
 

@@ -55,7 +55,7 @@ def _computed_matrix():
 def run(args) -> int:
     from datetime import UTC, datetime
 
-    from idemrace.loader import catalog, load_scenario
+    from catalog import catalog, load_scenario
     from reports.render import write_reports
     from simulator.explorers import check
 

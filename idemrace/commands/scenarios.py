@@ -15,7 +15,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from idemrace.loader import catalog
+    from catalog import catalog
 
     rows = [
         {

@@ -116,7 +116,7 @@ def resolve_scenario(document: dict[str, Any], path: str | Path) -> tuple[Scenar
 
     The recorded source (catalog name or file) is read again; if it now means something else the
     trace is refused. If the source is gone, the definition embedded in the trace is used."""
-    from idemrace.loader import load_scenario
+    from catalog import load_scenario
 
     recorded = document["scenario"]
     try:

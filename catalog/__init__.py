@@ -1,4 +1,4 @@
-"""The built-in scenario catalog (TOML files shipped in ``idemrace/scenarios/``) and the lookup
+"""The built-in scenario catalog (TOML files shipped in ``catalog/scenarios/``) and the lookup
 that turns a command-line argument (a catalog name or a file path) into a ``Scenario``."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ CATALOG_PREFIX = "catalog:"
 def catalog() -> dict[str, Scenario]:
     """Every built-in scenario by name, in name order."""
     found: dict[str, Scenario] = {}
-    folder = resources.files("idemrace") / "scenarios"
+    folder = resources.files("catalog") / "scenarios"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".toml"):
             continue

@@ -1,0 +1,1 @@
+"""Analyses computed over many searches (the comparison matrix). Computes; never renders."""
