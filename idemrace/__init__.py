@@ -10,7 +10,28 @@ The small public API::
 
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+
 __version__ = "0.1.0"
+
+
+def _own_packages_first() -> None:
+    """Our top-level packages (``model``, ``reports``, ...) have common names: a user's project may
+    have its own. ``python -m idemrace`` puts the working directory first on ``sys.path``, so theirs
+    would shadow ours. Move the working directory behind everything else: ours always win, and a
+    user's ``package.module:Name`` is still found from there (``model.registry.load_object`` names a
+    clash in one line)."""
+    here = _os.getcwd()
+    cwd_entries = [p for p in _sys.path if p in ("", ".") or _os.path.abspath(p) == here]
+    if not cwd_entries:
+        return
+    for entry in cwd_entries:
+        _sys.path.remove(entry)
+    _sys.path.append(here)
+
+
+_own_packages_first()
 
 
 def __getattr__(name: str):
