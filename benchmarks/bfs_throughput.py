@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from catalog import load_scenario
+from catalog.parse import parse_scenario
 from simulator.explorers import check
-from simulator.scenario import parse_scenario
 
 THREE_REJECTS = """
 name = "bench-three-rejects"

@@ -42,9 +42,10 @@ from backends import make_backend
 from backends.validate.linearizability import check_history
 from backends.validate.workload import run_concurrent
 from catalog import catalog
+from catalog.parse import parse_scenario
 from model.profiles import make_profile
 from simulator.explorers import check
-from simulator.scenario import Scenario, parse_scenario
+from simulator.scenario import Scenario
 from spin import crosscheck
 
 BFS_SCENARIOS = ("supersede-aba", "crowd-reject-crashes", "crowd-keyed-start-crashes")

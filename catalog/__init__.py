@@ -7,7 +7,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from simulator.scenario import Scenario, ScenarioError, parse_scenario
+from catalog.parse import parse_scenario
+from simulator.scenario import Scenario, ScenarioError
 
 CATALOG_PREFIX = "catalog:"
 

@@ -14,9 +14,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from catalog.parse import scenario_from_dict
 from model.ops import describe
 from simulator.explorers import CheckResult, Violation
-from simulator.scenario import Scenario, ScenarioError, scenario_from_dict
+from simulator.scenario import Scenario, ScenarioError
 
 TRACE_FORMAT = "idemrace-trace"
 TRACE_VERSION = 1

@@ -1,19 +1,20 @@
-"""Scenarios: what to explore. Parsed from TOML and validated with one-line errors.
+"""Scenarios: what to explore, as data.
 
 A scenario names a profile (and its options), the requests that arrive (strategy, key, workflow,
 payload, arrival window), the bounds of the search, the properties to check and, optionally, the
-expected outcome. Parsing is pure (text in, ``Scenario`` out); reading the file is the caller's.
+expected outcome. Parsing and validating a scenario file against the registries (profiles,
+strategies, properties, explorers) is the catalog layer's (``catalog.parse``): it sits above the
+simulator and the explorers, so this module imports none of them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from model.profiles import PROFILES, make_profile
+from model.profiles import make_profile
 from model.profiles.base import Profile
 
 
@@ -83,221 +84,3 @@ class Scenario:
         if self.expect and self.expect.startswith("violated:"):
             return self.expect.split(":", 1)[1]
         return None
-
-
-_TOP_KEYS = {
-    "name": "scenario name",
-    "description": "one line",
-    "why": "why the expectation is what it is",
-    "closed_by": "list of scenario names: designs where the violated property holds",
-    "explorer": "the explorer to use when none is named (default bfs; for spaces too big for it)",
-    "profile": "profile name",
-    "profile_options": "table of profile options",
-    "bounds": "table",
-    "properties": "list of property names",
-    "expect": '"holds" or "violated:<property>"',
-    "requests": "array of [[requests]] tables",
-}
-_REQUEST_KEYS = (
-    "strategy",
-    "key",
-    "workflow",
-    "payload",
-    "arrive",
-    "after",
-    "during",
-    "options",
-)
-_BOUND_KEYS = tuple(Bounds.__dataclass_fields__)
-
-
-def _fail(source: str, key: str, message: str) -> ScenarioError:
-    return ScenarioError(f"{source}: {key}: {message}")
-
-
-def _int(source: str, key: str, value: Any, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(source, key, f"must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _str(source: str, key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise _fail(source, key, f"must be a non-empty string, got {value!r}")
-    return value
-
-
-def _explorer(source: str, value: Any) -> str:
-    from simulator.explorers import EXPLORERS
-
-    if value not in EXPLORERS:
-        raise _fail(source, "explorer", f"{value!r} is not an explorer; allowed: {', '.join(EXPLORERS)}")
-    return value
-
-
-def _names(source: str, key: str, value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise _fail(source, key, f"must be a list of scenario names, got {value!r}")
-    return tuple(value)
-
-
-def parse_scenario(text: str, source: str = "<string>") -> Scenario:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-    return scenario_from_dict(data, source)
-
-
-def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenario:
-    # imported here: strategies import the simulator, which imports this module
-    from properties import PROPERTIES
-    from simulator.strategies import STRATEGIES
-
-    for key in data:
-        if key not in _TOP_KEYS:
-            raise _fail(source, key, f"unknown key; allowed: {', '.join(_TOP_KEYS)}")
-    name = _str(source, "name", data.get("name"))
-    profile_name = _str(source, "profile", data.get("profile"))
-    if profile_name not in PROFILES:
-        raise _fail(
-            source,
-            "profile",
-            f"unknown profile {profile_name!r}; allowed: {', '.join(sorted(PROFILES))}",
-        )
-    options = data.get("profile_options", {})
-    if not isinstance(options, dict):
-        raise _fail(source, "profile_options", "must be a table")
-    try:
-        make_profile(profile_name, **options)
-    except ValueError as exc:
-        raise _fail(source, "profile_options", str(exc)) from None
-
-    raw_bounds = data.get("bounds", {})
-    if not isinstance(raw_bounds, dict):
-        raise _fail(source, "bounds", "must be a table")
-    for key in raw_bounds:
-        if key not in _BOUND_KEYS:
-            raise _fail(source, f"bounds.{key}", f"unknown key; allowed: {', '.join(_BOUND_KEYS)}")
-    bounds = Bounds(
-        **{
-            k: _int(source, f"bounds.{k}", v, 1 if k == "max_states" else 0)
-            for k, v in raw_bounds.items()
-        }
-    )
-
-    raw_requests = data.get("requests")
-    if not isinstance(raw_requests, list) or not raw_requests:
-        raise _fail(source, "requests", "needs at least one [[requests]] table")
-    requests = []
-    for i, raw in enumerate(raw_requests, start=1):
-        where = f"requests[{i}]"
-        if not isinstance(raw, dict):
-            raise _fail(source, where, "must be a table")
-        for key in raw:
-            if key not in _REQUEST_KEYS:
-                raise _fail(
-                    source, f"{where}.{key}", f"unknown key; allowed: {', '.join(_REQUEST_KEYS)}"
-                )
-        strategy = _str(source, f"{where}.strategy", raw.get("strategy"))
-        if strategy not in STRATEGIES:
-            raise _fail(
-                source,
-                f"{where}.strategy",
-                f"unknown strategy {strategy!r}; allowed: {', '.join(sorted(STRATEGIES))}",
-            )
-        spec = STRATEGIES[strategy]
-        if profile_name not in spec.profiles:
-            raise _fail(
-                source,
-                f"{where}.strategy",
-                f"strategy {strategy!r} is for profiles {', '.join(spec.profiles)}, not {profile_name!r}",
-            )
-        arrive = raw.get("arrive", [0, 0])
-        if isinstance(arrive, int) and not isinstance(arrive, bool):
-            arrive = [arrive, arrive]
-        if not (isinstance(arrive, list) and len(arrive) == 2):
-            raise _fail(source, f"{where}.arrive", f"must be [min, max] ticks, got {arrive!r}")
-        lo = _int(source, f"{where}.arrive", arrive[0])
-        hi = _int(source, f"{where}.arrive", arrive[1])
-        if lo > hi:
-            raise _fail(source, f"{where}.arrive", f"min {lo} is after max {hi}")
-        if hi > bounds.max_ticks:
-            raise _fail(
-                source, f"{where}.arrive", f"max {hi} is past bounds.max_ticks = {bounds.max_ticks}"
-            )
-        after, during = raw.get("after"), raw.get("during")
-        for guard, value in (("after", after), ("during", during)):
-            if value is not None:
-                _int(source, f"{where}.{guard}", value, 1)
-                if value >= i:
-                    raise _fail(
-                        source,
-                        f"{where}.{guard}",
-                        f"must name an earlier request (1..{i - 1}), got {value}",
-                    )
-        req_options = raw.get("options", {})
-        if not isinstance(req_options, dict):
-            raise _fail(source, f"{where}.options", "must be a table")
-        for key, value in req_options.items():
-            if key not in spec.options:
-                allowed = ", ".join(sorted(spec.options)) or "none"
-                raise _fail(source, f"{where}.options.{key}", f"unknown option; allowed: {allowed}")
-            try:
-                spec.options[key].check(key, value)
-            except ValueError as exc:
-                raise _fail(source, f"{where}.options.{key}", str(exc)) from None
-        requests.append(
-            Request(
-                index=i,
-                strategy=strategy,
-                key=_str(source, f"{where}.key", raw.get("key")),
-                workflow=_str(source, f"{where}.workflow", raw.get("workflow", "wf")),
-                payload=_str(source, f"{where}.payload", raw.get("payload", f"p{i}")),
-                arrive_min=lo,
-                arrive_max=hi,
-                after=after,
-                during=during,
-                options=tuple(sorted(req_options.items())),
-            )
-        )
-
-    strategies = {r.strategy for r in requests}
-    default = sorted(name for name, p in PROPERTIES.items() if p.applies_to(strategies))
-    properties = data.get("properties", default)
-    if not isinstance(properties, list) or not all(isinstance(p, str) for p in properties):
-        raise _fail(source, "properties", "must be a list of property names")
-    for prop in properties:
-        if prop not in PROPERTIES:
-            raise _fail(
-                source,
-                "properties",
-                f"unknown property {prop!r}; allowed: {', '.join(sorted(PROPERTIES))}",
-            )
-    expect = data.get("expect")
-    if expect is not None:
-        ok = expect == "holds" or (
-            isinstance(expect, str) and expect.startswith("violated:") and expect[9:] in properties
-        )
-        if not ok:
-            raise _fail(
-                source,
-                "expect",
-                f"{expect!r} is not 'holds' or 'violated:<property>' with a checked property "
-                f"({', '.join(properties)})",
-            )
-    return Scenario(
-        name=name,
-        description=str(data.get("description", "")),
-        why=str(data.get("why", "")),
-        closed_by=_names(source, "closed_by", data.get("closed_by", [])),
-        explorer=_explorer(source, data.get("explorer", "bfs")),
-        profile_name=profile_name,
-        profile_options=tuple(sorted(options.items())),
-        requests=tuple(requests),
-        bounds=bounds,
-        properties=tuple(properties),
-        expect=expect,
-        source=source,
-        raw=data,
-    )

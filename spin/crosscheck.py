@@ -40,7 +40,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.scenario import Scenario, parse_scenario
+from catalog.parse import parse_scenario
+from simulator.scenario import Scenario
 
 MODEL = Path(__file__).with_name("vercel_today.pml")
 STRATEGIES = ("reject", "supersede")

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from catalog import load_scenario
+from catalog.parse import parse_scenario
 from model.ops import describe
 from properties import PROPERTIES
 from simulator.explorers import HOLDS, UNKNOWN, VIOLATED, check
-from simulator.scenario import parse_scenario
 
 DATA = Path(__file__).parent / "data"
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from catalog.parse import parse_scenario
 from model import ops as O
 from model.ops import describe
 from simulator.explorers import HOLDS, VIOLATED, check
-from simulator.scenario import parse_scenario
 
 ONE_REJECT = """
 name = "faults"

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from catalog.parse import parse_scenario
 from model import ops as O
 from model.profiles import make_profile
 from model.state import CANCELLED, COMPLETED, FAILED, PENDING, RUNNING
-from simulator.scenario import ScenarioError, parse_scenario
+from simulator.scenario import ScenarioError
 
 
 def apply_all(profile, world, *ops):

@@ -32,10 +32,11 @@ from pathlib import Path
 import pytest
 
 from catalog import catalog
+from catalog.parse import parse_scenario
 from properties import PROPERTIES
 from simulator.explorers import CheckResult, check
 from simulator.reductions import plan
-from simulator.scenario import Scenario, parse_scenario
+from simulator.scenario import Scenario
 from simulator.system import System
 
 GOLDEN = Path(__file__).parent / "golden" / "reductions.json"

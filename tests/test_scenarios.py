@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from catalog import catalog, load_scenario
-from simulator.scenario import ScenarioError, parse_scenario
+from catalog.parse import parse_scenario
+from simulator.scenario import ScenarioError
 
 GOOD = """
 name = "s"
