@@ -1,7 +1,8 @@
 """A counterexample as a numbered story in plain words, and short labels for the pictures.
 
 One phrase per op type, driven by the op and its result (``model.ops``); an op type without a
-phrase falls back to its rendered form (``describe``), so new ops never break a report.
+phrase falls back to its rendered form with its fields named (``labelled``), so new ops never break
+a report.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from model import ops as O
 from model.ops import describe
+from reports.text import labelled
 from simulator.system import Arrive, Crash, Step
 
 VIOLATION_MARK = "**← the property is violated here**"
@@ -41,7 +43,7 @@ def _result(result: Any) -> str:
         return f"fails with {result.name}"
     if isinstance(result, O.Ok):
         return "succeeds" if result.value is None else f"returns {describe(result.value)}"
-    return f"gets {describe(result)}"
+    return f"gets {labelled(result)}"
 
 
 def phrase(step: Step) -> str:
@@ -142,7 +144,7 @@ def phrase(step: Step) -> str:
         if isinstance(result, O.Ok):
             return f"{who} records itself under {op.key!r}: the table keeps {_r(result.value)}"
         return f"{who} records itself under {op.key!r}: {_result(result)}"
-    return f"{who}: {describe(op)} -> {describe(result)}"
+    return f"{who}: {labelled(op)} -> {labelled(result)}"
 
 
 def status_changes(system, schedule: list[str]) -> list[list[str]]:
@@ -219,7 +221,7 @@ def _short_result(result: Any) -> str:
         return "dropped (no run)"
     if kind is O.Error:
         return result.name
-    return describe(result)
+    return labelled(result)
 
 
 def short(step: Step) -> tuple[str, str]:
@@ -252,4 +254,4 @@ def short(step: Step) -> tuple[str, str]:
         O.AppRecordPut: lambda: f"write app record {op.key!r}",
     }
     label = labels.get(kind)
-    return (label() if label else describe(op)), _short_result(result)
+    return (label() if label else labelled(op)), _short_result(result)

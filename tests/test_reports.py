@@ -298,9 +298,10 @@ def test_story_phrases_and_a_generic_fallback():
         "5. r1 completes with the result for 'order:1' (req1's), and its hooks are released.",
         "6. req2 delivers payload 'p2' to r1's hook: fails with HookNotFoundError.",
     ]
-    assert lines[6] == "7. r1: Teleport(1) -> Ok(None). **← `no-lost-signal` is violated here**"
-    assert phrase(steps[6]) == "r1: Teleport(1) -> Ok(None)"
-    assert short(steps[6]) == ("Teleport(1)", "ok")
+    # an op without a phrase is shown with its fields named (default-valued ones left out)
+    assert lines[6] == "7. r1: Teleport(run_id=1) -> Ok(). **← `no-lost-signal` is violated here**"
+    assert phrase(steps[6]) == "r1: Teleport(run_id=1) -> Ok()"
+    assert short(steps[6]) == ("Teleport(run_id=1)", "ok")
     assert short(steps[3]) == ("claim hook 'order:1'", "conflict: r1 owns it")
 
 

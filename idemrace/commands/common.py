@@ -21,9 +21,14 @@ def non_negative(text: str) -> int:
     return value
 
 
-def stdout_console():
-    """Rich console for stdout; wide enough off a terminal that tables do not fold (CI logs)."""
+def stdout_console(piped_width: int = 160):
+    """Rich console for stdout. Off a terminal (a pipe, a CI log) it honours ``COLUMNS`` (rich
+    reads it) and is otherwise ``piped_width`` wide, so tables do not fold at rich's 80."""
+    import os
+
     from rich.console import Console
 
     console = Console()
-    return console if console.is_terminal else Console(width=160)
+    if console.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return console
+    return Console(width=piped_width)
