@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends.protocol import Backend, StoreUnreadable
+from backends.validate.history import answer
 from catalog import catalog
 from model import ops as O
 from simulator.scenario import Scenario
@@ -156,7 +157,7 @@ def replay(
             if pair is None:
                 continue
             op, want = pair
-            got = session.apply(op)
+            got = answer(session, op)  # an unmapped exception is a Raised answer
             result.backend_ops += 1
             if got != want:
                 return Divergence(

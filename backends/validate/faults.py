@@ -24,11 +24,8 @@ unanswered one having happened or not), and, stated directly: every acknowledged
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.protocol import Backend, BackendError, Session, StoreUnreadable
+from backends.validate import worker
 from backends.validate.history import Observe, Operation, workflow_of
 from backends.validate.linearizability import (
     LINEARIZABLE,
@@ -220,12 +218,7 @@ def run_fault(
             "kill_at": 3,
             "out": str(out_path),
         }
-        child = subprocess.Popen(
-            [sys.executable, "-m", "backends.validate.worker", json.dumps(spec)],
-            cwd=Path(__file__).resolve().parents[2],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        child = worker.spawn(spec)  # user code found from the driver's folders
     try:
         run_concurrent(
             backend,
@@ -242,10 +235,7 @@ def run_fault(
         if child is not None:
             _, err = child.communicate(timeout=120)
             if child.returncode != -9:
-                raise BackendError(
-                    f"kill: the client process did not die mid-transaction "
-                    f"(exit {child.returncode}: {err.strip().splitlines()[-1:] or ''})"
-                )
+                raise BackendError(worker.explain_exit(child.returncode, err))
             for op in read_records(out_path):
                 recorder.add(op._replace(index=recorder.begin()))
     finally:

@@ -41,3 +41,28 @@ def workflow_of(key: str) -> str:
     """Concurrent workloads give each key its own workflow name, so ``runs.list`` is per key
     too and the history partitions cleanly by key."""
     return f"wf-{key}"
+
+
+class Raised(NamedTuple):
+    """The answer of an operation the backend failed with an exception it does not map to a
+    model result (a driver's ``IntegrityError``, a bug in its code): the op and the message are
+    recorded as the op's result, which no model result equals, so the validations report a
+    discrepancy naming them rather than ending the run without a verdict."""
+
+    name: str
+    message: str
+
+
+def answer(session: Any, op: Any) -> Any:
+    """``session.apply(op)``; an exception the backend does not map becomes ``Raised``.
+
+    ``BackendUnavailable`` (no response) and ``BackendError`` (the harness asked for something
+    the backend refuses: bad configuration, an op it does not perform) pass through."""
+    from backends.protocol import BackendError, BackendUnavailable
+
+    try:
+        return session.apply(op)
+    except (BackendUnavailable, BackendError):
+        raise
+    except Exception as exc:
+        return Raised(type(exc).__name__, " ".join(str(exc).split())[:200])

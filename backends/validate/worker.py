@@ -2,9 +2,17 @@
 
 SPEC (JSON): the store (``Backend.client_spec()``), the profile and options, keys, client
 number, how many operations, the seed, ``kill_at`` (SIGKILL ourselves inside that write
-transaction, after its writes, before its commit) and ``out`` (the record file). Each call and
-each return is appended to ``out`` as a pickle and flushed before the next step, so the parent
-knows exactly which operation was in flight when the process died.
+transaction, after its writes, before its commit), ``out`` (the record file) and ``path`` (the
+driver's folders user code is found from, absolute). Each call and each return is appended to
+``out`` as a pickle and flushed before the next step, so the parent knows exactly which operation
+was in flight when the process died.
+
+The worker runs in idemrace's own folder, not the user's, so user code (``mymodule:MyBackend``)
+is found through ``path`` and an absolute PYTHONPATH (``spawn``): a relative PYTHONPATH would
+otherwise be resolved against the wrong folder. A worker that cannot load the backend, or that
+finished without reaching its ``kill_at``-th fault point, exits with its own code and one line on
+stderr, and ``explain_exit`` turns that into the message the run reports (issue 16: both used to
+read "the client process did not die").
 """
 
 from __future__ import annotations
@@ -13,21 +21,87 @@ import json
 import os
 import pickle
 import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
-from backends import from_spec
-from backends.protocol import BackendUnavailable
-from backends.validate.workload import Knowledge, Workload
-from model.profiles import make_profile
+# exit codes of a worker that did not die where it should have
+EXIT_CANNOT_LOAD = 3  # the backend class (or its store) could not be loaded in this process
+EXIT_NO_FAULT_POINT = 4  # every operation ran and the kill_at-th fault point never came
+
+ROOT = Path(__file__).resolve().parents[2]  # idemrace's own folder: ours win on sys.path
+
+
+def user_paths() -> list[str]:
+    """The driver's folders user code is found from, absolute: PYTHONPATH's entries (relative
+    ones resolved against the driver's working directory, as the driver resolved them) and the
+    working directory itself (``model.registry.ensure_user_path``)."""
+    entries = [e for e in os.environ.get("PYTHONPATH", "").split(os.pathsep) if e]
+    out: list[str] = []
+    for entry in [*entries, os.getcwd()]:
+        absolute = str(Path(entry).resolve())
+        if absolute not in out:
+            out.append(absolute)
+    return out
+
+
+def spawn(spec: dict[str, Any]) -> subprocess.Popen:
+    """Start a worker for ``spec`` (``path`` is filled in here), stderr captured as text."""
+    paths = user_paths()
+    spec = {**spec, "path": paths}
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return subprocess.Popen(
+        [sys.executable, "-m", "backends.validate.worker", json.dumps(spec)],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def explain_exit(returncode: int, stderr: str) -> str:
+    """The one-line reason a worker did not die mid-transaction (for ``BackendError``)."""
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    if returncode == EXIT_CANNOT_LOAD:
+        return f"kill: the client process cannot load the backend: {last}"
+    if returncode == EXIT_NO_FAULT_POINT:
+        return f"kill: {last}"
+    return (
+        f"kill: the client process did not die mid-transaction (exit {returncode}"
+        + (f": {last}" if last else "")
+        + ")"
+    )
+
+
+def _fail(code: int, message: str) -> int:
+    print(" ".join(message.split()), file=sys.stderr)
+    return code
 
 
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
-    profile = make_profile(spec["profile"], **spec["options"])
-    backend = from_spec(spec["backend"])
-    backend.configure(profile)
-    backend.start()
+    for entry in spec.get("path", ()):
+        if entry not in sys.path:
+            sys.path.append(entry)  # after our own packages, as in the driver
+    from backends import from_spec
+    from backends.protocol import BackendError, BackendUnavailable
+    from backends.validate.history import answer
+    from backends.validate.workload import Knowledge, Workload
+    from model.profiles import make_profile
+
+    try:
+        profile = make_profile(spec["profile"], **spec["options"])
+        backend = from_spec(spec["backend"])
+        backend.configure(profile)
+        backend.start()
+    except (BackendError, BackendUnavailable) as exc:
+        return _fail(EXIT_CANNOT_LOAD, str(exc) or type(exc).__name__)
+    except Exception as exc:  # the user's class raised while being built: say what, in one line
+        return _fail(EXIT_CANNOT_LOAD, f"{type(exc).__name__}: {exc}")
     writes = [0]
 
     def fault_point(_session, _name) -> None:
@@ -50,12 +124,17 @@ def main(argv: list[str]) -> int:
             key, op = work.next_op(knowledge)
             record(("call", i, spec["client"], key, op, time.monotonic_ns()))
             try:
-                result = session.apply(op)
+                result = answer(session, op)
             except BackendUnavailable:
                 continue  # no response: stays a call without a return
             record(("ret", i, result, time.monotonic_ns()))
             knowledge.learn(key, result)
-    return 0
+    return _fail(
+        EXIT_NO_FAULT_POINT,
+        f"{backend.name}: {spec['ops']} operations ran and only {writes[0]} called "
+        f"Backend.fault_point (the kill lands at call {spec['kill_at']}): the backend does not "
+        "call fault_point inside its write transactions",
+    )
 
 
 if __name__ == "__main__":

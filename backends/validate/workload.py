@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from backends.protocol import Backend, BackendUnavailable, Session
-from backends.validate.history import Operation, workflow_of
+from backends.validate.history import Operation, answer, workflow_of
 from model import ops as O
 from model.profiles.base import Profile
 
@@ -189,7 +189,7 @@ def perform(
     index = recorder.begin()
     call = time.monotonic_ns()
     try:
-        result = session.apply(op)
+        result = answer(session, op)  # an unmapped exception is a Raised answer
     except BackendUnavailable:
         recorder.add(Operation(index, client, key, op, None, call, None))
         return None, False
