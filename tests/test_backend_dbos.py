@@ -3,7 +3,7 @@
 Every test runs twice, on a SQLite system database (a temporary file) and on PostgreSQL (a
 throwaway server from ``backends.pgserver``). DBOS is one instance per process, so one module
 fixture holds the backend of the storage under test; processes of their own (``python -m
-backends.dbos_app``, the CLI) are the other DBOS instances. In CI (``CI`` set) a missing ``dbos``
+backends.dbos.client``, the CLI) are the other DBOS instances. In CI (``CI`` set) a missing ``dbos``
 package or a PostgreSQL server that cannot start fails the tests; elsewhere they are skipped,
 saying why.
 """
@@ -136,7 +136,7 @@ def test_duplicate_start_gets_the_existing_workflow_then_its_stored_result(dbos)
 def test_a_stored_error_is_re_raised_to_every_duplicate(dbos):
     from dbos import DBOS
 
-    from backends.dbos_app import ModelFailure
+    from backends.dbos.app import ModelFailure
 
     profile = make_profile("dbos")
     ops = [
@@ -273,7 +273,7 @@ def _client_processes(
         }
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "backends.dbos_app", json.dumps(spec)],
+                [sys.executable, "-m", "backends.dbos.client", json.dumps(spec)],
                 cwd=ROOT,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -364,7 +364,7 @@ def test_a_client_killed_mid_start(dbos, point, monkeypatch):
     if point == "after-commit":
         # nobody runs the dead executor's workflow until that executor restarts (next test):
         # a start sent to it is never taken, and the backend says so rather than passing
-        import backends.dbos_app as app
+        import backends.dbos.session as app
 
         monkeypatch.setattr(app, "WAIT_SECONDS", 1.0)
         stuck = session.apply(O.StartRun(1))
@@ -380,7 +380,7 @@ def test_the_killed_clients_executor_restarted_recovers_its_workflow(dbos):
     run: one start is acknowledged, later duplicates see it running, the request is the dead
     client's."""
 
-    from backends.dbos_app import workflow_function
+    from backends.dbos.app import workflow_function
 
     profile = make_profile("dbos")
     dbos.configure(profile)
@@ -417,7 +417,7 @@ class _Recording:
     """Counts the kinds of answers sessions give (to show what a run exercised)."""
 
     def __init__(self, monkeypatch) -> None:
-        from backends.dbos_app import DbosSession
+        from backends.dbos.session import DbosSession
 
         self.kinds: dict[str, int] = {}
         original = DbosSession.apply
@@ -474,7 +474,7 @@ def test_concurrent_workload_is_linearizable(dbos, policy):
 def test_a_backend_ignoring_the_reject_policy_is_caught(dbos, monkeypatch):
     """The backend configured under reuse_policy=reject, but starting with DBOS's default
     (return-existing): the differential must point at the resent start."""
-    from backends.dbos_app import DbosBackend
+    from backends.dbos.backend import DbosBackend
 
     monkeypatch.setattr(
         DbosBackend,
@@ -495,7 +495,7 @@ def test_a_backend_ignoring_the_reject_policy_is_caught(dbos, monkeypatch):
 def test_a_session_claiming_every_start_is_caught(dbos, monkeypatch):
     """A session that reports every keyed start as its own admission (a lie about DBOS's answer):
     the threaded history of one id is not linearizable, the differential diverges."""
-    from backends.dbos_app import DbosSession
+    from backends.dbos.session import DbosSession
 
     honest = DbosSession.keyed_start
 
@@ -521,7 +521,7 @@ def test_a_stored_error_that_is_not_re_raised_is_caught(dbos, monkeypatch):
     instead of raising, the stored-error scenario must diverge at that duplicate."""
     from dbos._core import WorkflowHandlePolling
 
-    from backends.dbos_app import NOT_RERAISED
+    from backends.dbos.session import NOT_RERAISED
 
     def returns(handle, *args, **kwargs):
         return "'no error here'"

@@ -29,14 +29,14 @@ import time
 import pytest
 
 from backends.protocol import BackendError
-from backends.temporal_server import (
+from backends.temporal.backend import TemporalBackend
+from backends.temporal.scenarios import (
     DAY_TICKS,
     VALID_COMBINATIONS,
-    TemporalBackend,
     policy_scenarios,
-    temporal_binary,
     with_day_retention,
 )
+from backends.temporal.server import temporal_binary
 from backends.validate import concurrent_profile
 from backends.validate.differential import differential, supported_scenarios
 from backends.validate.faults import observe, run_fault

@@ -21,7 +21,8 @@ from backends.validate.differential import differential, supported_scenarios
 from backends.validate.faults import run_fault
 from backends.validate.linearizability import LINEARIZABLE, NOT_LINEARIZABLE, check_history
 from backends.validate.workload import run_concurrent
-from backends.vercel_world import BRIDGE_DIR, VercelBackend
+from backends.vercel.backend import VercelBackend
+from backends.vercel.bridge import BRIDGE_DIR
 from catalog import catalog
 from model import ops as O
 from model.profiles import make_profile
@@ -315,7 +316,7 @@ def test_after_the_resurrecting_race_world_postgres_cannot_read_itself_back(back
     """The row finding 1 leaves makes world-postgres's own runs.list throw: a snapshot is then
     ``StoreUnreadable`` (a discrepancy the fault and differential checks report), never an
     escaped World error; world-local reads the resurrected run back as running."""
-    from backends.vercel_world import Script
+    from backends.vercel.findings import Script
 
     backend.configure(make_profile("vercel-today", atomic_release=True))
     backend.reset()

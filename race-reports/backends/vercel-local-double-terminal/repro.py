@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from backends.vercel_world import finding_main, run_finding
+from backends.vercel.findings import finding_main, run_finding
 from model import ops as O
 
 BACKENDS = ("vercel-local", "vercel-postgres")
