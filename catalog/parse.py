@@ -9,6 +9,7 @@ out; reading the file is the caller's.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from typing import Any
 
@@ -43,6 +44,11 @@ _REQUEST_KEYS = (
 )
 _BOUND_KEYS = tuple(Bounds.__dataclass_fields__)
 
+# a scenario name becomes a folder name (``idemrace report``) and a file name prefix
+# (``check --trace-out``): a plain slug, so no name can climb out of the output folder, hide as a
+# dot-file or read as an option
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
 
 def _fail(source: str, key: str, message: str) -> ScenarioError:
     return ScenarioError(f"{source}: {key}: {message}")
@@ -58,6 +64,19 @@ def _str(source: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise _fail(source, key, f"must be a non-empty string, got {value!r}")
     return value
+
+
+def check_name(source: str, value: Any) -> str:
+    """``value`` if it is a safe scenario name, else a one-line ``ScenarioError``."""
+    name = _str(source, "name", value)
+    if NAME_PATTERN.fullmatch(name) is None:
+        raise _fail(
+            source,
+            "name",
+            f"{name!r} is not a plain name: use letters, digits, '-', '_' and '.', starting with a "
+            "letter or digit, at most 100 characters (it names the report folder)",
+        )
+    return name
 
 
 def _explorer(source: str, value: Any) -> str:
@@ -84,7 +103,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
     for key in data:
         if key not in _TOP_KEYS:
             raise _fail(source, key, f"unknown key; allowed: {', '.join(_TOP_KEYS)}")
-    name = _str(source, "name", data.get("name"))
+    name = check_name(source, data.get("name"))
     profile_name = _str(source, "profile", data.get("profile"))
     if profile_name not in PROFILES:
         raise _fail(
@@ -112,6 +131,15 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
             for k, v in raw_bounds.items()
         }
     )
+    if bounds.max_ticks > bounds.max_depth:
+        # every tick is one step of a schedule, so the clock never passes the depth bound: a huge
+        # max_ticks is a slip, and each reachable tick multiplies the state space
+        raise _fail(
+            source,
+            "bounds.max_ticks",
+            f"{bounds.max_ticks} is more than bounds.max_depth = {bounds.max_depth}: the clock "
+            "advances one tick per step, so those ticks can never happen (the catalog uses 1-3)",
+        )
 
     raw_requests = data.get("requests")
     if not isinstance(raw_requests, list) or not raw_requests:
@@ -194,6 +222,21 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
     properties = data.get("properties", default)
     if not isinstance(properties, list) or not all(isinstance(p, str) for p in properties):
         raise _fail(source, "properties", "must be a list of property names")
+    if not properties:
+        # an empty list would pass as "holds" with nothing checked
+        if "properties" not in data:
+            raise _fail(
+                source,
+                "properties",
+                f"no property applies to strategies {', '.join(sorted(strategies))}, so nothing "
+                "would be checked: name the properties to check",
+            )
+        raise _fail(
+            source,
+            "properties",
+            "is empty, so nothing would be checked: name at least one property, or leave the key "
+            f"out to check every one that applies ({', '.join(default) or 'none does'})",
+        )
     for prop in properties:
         if prop not in PROPERTIES:
             raise _fail(
