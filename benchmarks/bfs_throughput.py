@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from catalog import load_scenario
 from catalog.parse import parse_scenario
-from simulator.explorers import check
+from simulator.explorers import SearchOptions, check
 
 THREE_REJECTS = """
 name = "bench-three-rejects"
@@ -38,7 +38,7 @@ dedupe_window = 2
 def measure(scenario) -> tuple[int, int, float]:
     """(distinct states, transitions, seconds) of ``check`` by BFS without reductions."""
     start = time.perf_counter()
-    result = check(scenario, "bfs", reductions=frozenset())
+    result = check(scenario, SearchOptions("bfs", reductions=frozenset()))
     seconds = time.perf_counter() - start
     return result.stats.states, result.stats.transitions, seconds
 

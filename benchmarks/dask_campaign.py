@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from distributed import Client, LocalCluster
 
 from catalog import load_scenario
-from simulator.explorers import check
+from simulator.explorers import SearchOptions, check
 from simulator.explorers.distributed import check_distributed
 
 
@@ -34,7 +34,7 @@ def main() -> None:
         f"scenario {scenario.name}, {args.explorer}, {args.walks} schedules, cpus={os.cpu_count()}"
     )
     start = time.perf_counter()
-    check(scenario, args.explorer, seed=1, walks=args.walks)
+    check(scenario, SearchOptions(args.explorer, seed=1, walks=args.walks))
     base = args.walks / (time.perf_counter() - start)
     print(f"{'in-process (no Dask)':<22} {base:>10,.0f} schedules/s  1.00x")
     for workers in (1, 2, 4):
@@ -47,7 +47,7 @@ def main() -> None:
         )
         with cluster, Client(cluster) as client:
             start = time.perf_counter()
-            check_distributed(scenario, args.explorer, seed=1, walks=args.walks, client=client)
+            check_distributed(scenario, SearchOptions(args.explorer, seed=1, walks=args.walks), client=client)
             rate = args.walks / (time.perf_counter() - start)
         print(f"{f'{workers} worker(s)':<22} {rate:>10,.0f} schedules/s  {rate / base:.2f}x")
 

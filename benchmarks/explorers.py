@@ -8,13 +8,13 @@ run; then a summary per explorer. Not a test: the seconds depend on the machine.
 Every explorer hunts only the scenario's expected property, so BFS stops at its shortest
 counterexample and the walks stop at their first. "first" is when the first counterexample was
 found: BFS's is already minimal; random and PCT then shorten theirs by step deletion
-(``minimize``); Hypothesis shrinks (within its profile) and ``tighten`` finishes. BFS is run on
+(``shrink``, strict replay); Hypothesis shrinks (within its profile) and ``shrink`` finishes. BFS is run on
 each scenario's own state budget: on the scenarios that recommend Hypothesis it stops at that
 budget without a counterexample ("-").
 
 ``--study`` measures the Hypothesis choices the README quotes, on the same races: the ``ci``
 profile as shipped, with Hypothesis's shrink phase at its own limit (500 shrinks) instead of off,
-with the ``explain`` phase on, without ``tighten``, and with ``target()`` on.
+with the ``explain`` phase on, without step deletion (``shrink_steps=False``), and with ``target()`` on.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def study(scenarios, seed: int) -> None:
         "shrink capped at 100 (dev)": {"max_shrinks": 100},
         "shrink at Hypothesis's 500 (deep)": {"max_shrinks": 500},
         "shrink 500 + explain phase on": {"max_shrinks": 500, "explain": True},
-        "shrink 500, no tighten": {"max_shrinks": 500, "tighten_steps": False},
+        "shrink 500, no step deletion": {"max_shrinks": 500, "shrink_steps": False},
         "target() on (live runs per key)": {"use_target": True},
     }
     print(

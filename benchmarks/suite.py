@@ -44,7 +44,7 @@ from backends.validate.workload import run_concurrent
 from catalog import catalog
 from catalog.parse import parse_scenario
 from model.profiles import make_profile
-from simulator.explorers import check
+from simulator.explorers import SearchOptions, check
 from simulator.scenario import Scenario
 from spin import crosscheck
 
@@ -104,7 +104,7 @@ def reduction_rows() -> list[Row]:
     ]
     for scenario in scenarios:
         t = time.perf_counter()
-        plain = check(scenario, "bfs", reductions=frozenset())
+        plain = check(scenario, SearchOptions("bfs", reductions=frozenset()))
         plain_s = time.perf_counter() - t
         t = time.perf_counter()
         reduced = check(scenario, "bfs")

@@ -123,10 +123,10 @@ def scenario(strategy: str, n: int) -> Scenario:
 
 def run_python(strategy: str, n: int, reductions: frozenset[str] = frozenset()) -> PythonRun:
     """The Python BFS on the same scenario (no reductions unless asked)."""
-    from simulator.explorers import check
+    from simulator.explorers import SearchOptions, check
 
     start = time.perf_counter()
-    result = check(scenario(strategy, n), "bfs", reductions=reductions)
+    result = check(scenario(strategy, n), SearchOptions("bfs", reductions=reductions))
     seconds = time.perf_counter() - start
     props = result.properties
     return PythonRun(

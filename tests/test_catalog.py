@@ -17,7 +17,7 @@ import pytest
 
 from catalog import catalog
 from model.ops import describe
-from simulator.explorers import check
+from simulator.explorers import SearchOptions, check
 
 GOLDEN = Path(__file__).parent / "golden" / "catalog.json"
 UPDATE = os.environ.get("IDEMRACE_UPDATE_GOLDEN") == "1"
@@ -29,7 +29,7 @@ def _load() -> dict:
 
 def _observe(scenario) -> dict:
     # no reductions: these pins are the model's meaning (tests/test_reductions.py pins reductions)
-    result = check(scenario, "bfs", reductions=frozenset())
+    result = check(scenario, SearchOptions("bfs", reductions=frozenset()))
     observed = {
         "verdict": result.verdict,
         "properties": result.properties,

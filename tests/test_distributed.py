@@ -12,7 +12,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from catalog import catalog
-from simulator.explorers import check
+from simulator.explorers import SearchOptions, check
 from simulator.explorers.distributed import CHUNK, check_distributed
 
 
@@ -45,8 +45,8 @@ def summary(result):
 def test_seeded_campaign_is_independent_of_worker_count(two_workers, explorer):
     scenario = catalog()["signal-forward-race"]
     with _cluster(1) as cluster, Client(cluster) as one_worker:
-        alone = check_distributed(scenario, explorer, seed=5, walks=800, client=one_worker)
-    together = check_distributed(scenario, explorer, seed=5, walks=800, client=two_workers)
+        alone = check_distributed(scenario, SearchOptions(explorer, seed=5, walks=800), client=one_worker)
+    together = check_distributed(scenario, SearchOptions(explorer, seed=5, walks=800), client=two_workers)
     assert summary(alone) == summary(together)
     assert together.properties["no-lost-signal"] == "violated"
 
@@ -68,7 +68,7 @@ def test_distributed_bfs_agrees_with_single_process_bfs(two_workers, name):
 def test_a_worker_killed_mid_run_loses_no_result(two_workers):
     scenario = catalog()["keyed-start-safe"]  # holds: every chunk must run
     walks = 16 * CHUNK
-    undisturbed = check_distributed(scenario, "random", seed=2, walks=walks, client=two_workers)
+    undisturbed = check_distributed(scenario, SearchOptions("random", seed=2, walks=walks), client=two_workers)
     pids = two_workers.run(os.getpid)
     killed_at = []
 
@@ -80,7 +80,7 @@ def test_a_worker_killed_mid_run_loses_no_result(two_workers):
     killer = threading.Thread(target=kill_one)
     started = time.monotonic()
     killer.start()
-    disturbed = check_distributed(scenario, "random", seed=2, walks=walks, client=two_workers)
+    disturbed = check_distributed(scenario, SearchOptions("random", seed=2, walks=walks), client=two_workers)
     finished = time.monotonic()
     killer.join()
     assert started < killed_at[0] < finished, "the kill must land while the campaign runs"

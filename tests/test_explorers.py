@@ -10,7 +10,7 @@ from catalog import load_scenario
 from catalog.parse import parse_scenario
 from model.ops import describe
 from properties import PROPERTIES
-from simulator.explorers import HOLDS, UNKNOWN, VIOLATED, check
+from simulator.explorers import HOLDS, UNKNOWN, VIOLATED, SearchOptions, check
 
 DATA = Path(__file__).parent / "data"
 
@@ -67,8 +67,8 @@ def _system(scenario):
 
 @pytest.mark.parametrize("explorer", ["random", "pct"])
 def test_seeded_explorers_find_it_and_repeat_themselves(reject_retry, explorer):
-    first = check(reject_retry, explorer, seed=7, walks=300)
-    again = check(reject_retry, explorer, seed=7, walks=300)
+    first = check(reject_retry, SearchOptions(explorer, seed=7, walks=300))
+    again = check(reject_retry, SearchOptions(explorer, seed=7, walks=300))
     assert first.properties["at-most-once-effect"] == VIOLATED
     assert first.properties["single-owner"] == UNKNOWN  # walks prove nothing
     assert rows(first.violations[0]) == rows(again.violations[0])
@@ -81,16 +81,16 @@ def test_holds_only_when_the_bounded_space_is_exhausted():
     full = check(scenario, "bfs")
     assert full.verdict == HOLDS and full.matches and full.cut_off is None
     assert full.stats.states == check(scenario, "dfs").stats.states
-    cut = check(scenario, "bfs", max_states=50)
+    cut = check(scenario, SearchOptions("bfs", max_states=50))
     assert cut.verdict == UNKNOWN and not cut.matches
     assert "state budget 50" in cut.cut_off
-    shallow = check(scenario, "dfs", max_depth=3)
+    shallow = check(scenario, SearchOptions("dfs", max_depth=3))
     assert shallow.verdict == UNKNOWN and "depth bound 3" in shallow.cut_off
 
 
 def test_random_never_claims_holds():
     scenario = load_scenario(str(DATA / "two-keys-holds.toml"))
-    result = check(scenario, "random", seed=1, walks=50)
+    result = check(scenario, SearchOptions("random", seed=1, walks=50))
     assert result.verdict == UNKNOWN and not result.matches
 
 

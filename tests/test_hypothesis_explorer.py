@@ -14,9 +14,10 @@ import pytest
 from catalog import catalog
 from idemrace.cli import main
 from properties import PROPERTIES
-from simulator.explorers import check
+from simulator.explorers import SearchOptions, check
 from simulator.explorers.base import Budget, PropertyBook
-from simulator.explorers.hypothesis_explorer import PROFILES, kind_of, tighten
+from simulator.explorers.hypothesis_explorer import PROFILES, kind_of
+from simulator.explorers.shrink import COMPLETING_BUDGET, completing, shrink
 from simulator.explorers.walks import random_walk
 from simulator.system import System
 
@@ -46,7 +47,7 @@ def bfs_minimal(name: str) -> int | None:
 def test_finds_and_shrinks_every_catalog_race(name):
     scenario = catalog()[name]
     prop = scenario.expected_property
-    result = check(scenario, "hypothesis", seed=0, hypothesis_profile="ci")
+    result = check(scenario, SearchOptions("hypothesis", seed=0, hypothesis_profile="ci"))
     assert result.properties[prop] == "violated", result.properties
     assert result.verdict == "violated" and result.matches
     violation = next(v for v in result.violations if v.property == prop)
@@ -67,7 +68,7 @@ def test_finds_and_shrinks_every_catalog_race(name):
 
 @pytest.mark.parametrize("name", HOLDS)
 def test_finds_nothing_where_the_catalog_holds(name):
-    result = check(catalog()[name], "hypothesis", seed=0, hypothesis_profile="ci")
+    result = check(catalog()[name], SearchOptions("hypothesis", seed=0, hypothesis_profile="ci"))
     assert result.violations == []
     assert result.verdict == "unknown"  # a sample never proves 'holds'
     assert result.stats.schedules >= PROFILES["ci"].max_examples
@@ -75,15 +76,15 @@ def test_finds_nothing_where_the_catalog_holds(name):
 
 def test_same_seed_same_result():
     scenario = catalog()["signal-forward-race"]
-    first = check(scenario, "hypothesis", seed=4)
-    again = check(scenario, "hypothesis", seed=4)
+    first = check(scenario, SearchOptions("hypothesis", seed=4))
+    again = check(scenario, SearchOptions("hypothesis", seed=4))
     assert first.violations[0].schedule == again.violations[0].schedule
     assert (first.stats.states, first.stats.transitions, first.stats.schedules) == (
         again.stats.states,
         again.stats.transitions,
         again.stats.schedules,
     )
-    other = check(scenario, "hypothesis", seed=5)
+    other = check(scenario, SearchOptions("hypothesis", seed=5))
     assert other.violations[0].schedule != first.violations[0].schedule  # the seed matters
     assert len(other.violations[0].schedule) <= 2 * bfs_minimal(scenario.name)
 
@@ -94,7 +95,7 @@ def test_pinned_shrunk_trace():
     # run r2 conflicts, looks the owner up (running) and forwards; r1 drains its hook and
     # completes in between, so the append fails with HookNotFoundError and 'edit-a' is lost
     # (16 steps, BFS's shortest is 13)
-    result = check(catalog()["signal-forward-race"], "hypothesis", seed=0)
+    result = check(catalog()["signal-forward-race"], SearchOptions("hypothesis", seed=0))
     assert result.violations[0].schedule == PINNED_SIGNAL_FORWARD
 
 
@@ -120,9 +121,7 @@ PINNED_SIGNAL_FORWARD = [
 
 def test_hypothesis_shrinking_then_tighten_in_dev_profile():
     # the dev profile keeps Hypothesis's shrink phase on (capped): the same minimal length
-    result = check(
-        catalog()["non-atomic-admission"], "hypothesis", seed=0, hypothesis_profile="dev"
-    )
+    result = check(catalog()["non-atomic-admission"], SearchOptions("hypothesis", seed=0, hypothesis_profile="dev"))
     assert len(result.violations[0].schedule) == bfs_minimal("non-atomic-admission")
 
 
@@ -134,7 +133,8 @@ def test_tighten_deletes_what_does_not_matter():
     book = PropertyBook(system, (prop.name,))
     random_walk(system, book, Budget(scenario.bounds.max_depth, 10_000), seed=WALK_SEED, walks=200)
     long = book.found[prop.name][1]
-    short = tighten(system, long, prop, scenario.bounds.max_depth)
+    replay = completing(scenario.bounds.max_depth)
+    short = shrink(system, long, prop, replay, COMPLETING_BUDGET)
     assert (len(long), len(short)) == (PINNED_WALK_LENGTH, bfs_minimal(scenario.name))
     state, _ = system.replay(short)
     assert prop.check(system, state) is not None

@@ -34,7 +34,7 @@ import pytest
 from catalog import catalog
 from catalog.parse import parse_scenario
 from properties import PROPERTIES
-from simulator.explorers import CheckResult, check
+from simulator.explorers import CheckResult, SearchOptions, check
 from simulator.reductions import plan
 from simulator.scenario import Scenario
 from simulator.system import System
@@ -98,7 +98,7 @@ def _all() -> dict[str, Scenario]:
 
 @cache
 def _run(name: str, reductions: frozenset[str], explorer: str) -> CheckResult:
-    return check(_all()[name], explorer, reductions=reductions)
+    return check(_all()[name], SearchOptions(explorer, reductions=reductions))
 
 
 def _lengths(result: CheckResult) -> dict[str, int]:

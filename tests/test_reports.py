@@ -32,7 +32,7 @@ from reports.render import (
 )
 from reports.story import VIOLATION_MARK, phrase, short, status_changes, story
 from reports.swimlane import WORLD
-from simulator.explorers import HOLDS, VIOLATED, check
+from simulator.explorers import HOLDS, VIOLATED, SearchOptions, check
 from simulator.system import Arrive, Crash, Step, System
 
 STAMP = "fixed for tests"
@@ -43,7 +43,7 @@ def _check(scenario):
     budget = min(BUDGET, scenario.bounds.max_states)
     wanted = scenario.expected_property
     for explorer, max_states in (("bfs", budget), ("dfs", budget), ("bfs", None)):
-        result = check(scenario, explorer, max_states=max_states)
+        result = check(scenario, SearchOptions(explorer, max_states=max_states))
         if wanted and wanted in {v.property for v in result.violations}:
             return result
         if not wanted and (result.exhausted or max_states is None):

@@ -24,7 +24,7 @@ def add_arguments(p) -> None:
     )
     p.add_argument(
         "--explorer",
-        choices=EXPLORERS,
+        choices=list(EXPLORERS),
         default=None,
         help="search strategy (default: the scenario's recommended one, bfs unless it says)",
     )
@@ -157,7 +157,7 @@ def run(args) -> int:
 
 def _run_all(args, scenarios, progress, dask_client):
     from catalog.trace import save_trace, trace_document
-    from simulator.explorers import check
+    from simulator.explorers import SearchOptions, check
 
     if dask_client is not None:
         from simulator.explorers.distributed import check_distributed
@@ -172,30 +172,20 @@ def _run_all(args, scenarios, progress, dask_client):
             def callback(done: int, _total: int, task=task) -> None:
                 progress.update(task, completed=done)
 
+        options = SearchOptions(
+            explorer,
+            seed=args.seed,
+            max_depth=args.max_depth,
+            max_states=args.max_states,
+            walks=args.walks,
+            pct_depth=args.pct_depth,
+            max_examples=args.max_examples,
+        )
         try:
             if dask_client is not None:
-                result = check_distributed(
-                    scenario,
-                    explorer,
-                    seed=args.seed,
-                    walks=args.walks,
-                    max_depth=args.max_depth,
-                    max_states=args.max_states,
-                    options={"pct_depth": args.pct_depth} if explorer == "pct" else {},
-                    client=dask_client,
-                )
+                result = check_distributed(scenario, options, client=dask_client)
             else:
-                result = check(
-                    scenario,
-                    explorer,
-                    seed=args.seed,
-                    max_depth=args.max_depth,
-                    max_states=args.max_states,
-                    walks=args.walks,
-                    pct_depth=args.pct_depth,
-                    max_examples=args.max_examples,
-                    progress=callback,
-                )
+                result = check(scenario, options, progress=callback)
         finally:
             if progress is not None:
                 progress.stop()

@@ -22,7 +22,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", type=Path, default=Path("race-reports"), help="output folder")
     p.add_argument(
         "--explorer",
-        choices=EXPLORERS,
+        choices=list(EXPLORERS),
         default=None,
         help="explorer behind the reports (default: the scenario's `explorer` key, else bfs)",
     )
@@ -57,7 +57,7 @@ def run(args) -> int:
 
     from catalog import catalog, load_scenario
     from reports.render import write_reports
-    from simulator.explorers import check
+    from simulator.explorers import SearchOptions, check
 
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out}: exists and is not a folder")
@@ -70,7 +70,8 @@ def run(args) -> int:
     if len(set(names)) != len(names):
         raise UsageError("a scenario is named twice; each report folder is named after one")
     results = [
-        check(s, args.explorer or getattr(s, "explorer", "bfs"), seed=args.seed) for s in scenarios
+        check(s, SearchOptions(args.explorer or getattr(s, "explorer", "bfs"), seed=args.seed))
+        for s in scenarios
     ]
     whole = not args.scenarios
     wanted = args.matrix == "computed" or (args.matrix == "auto" and whole)

@@ -1,15 +1,33 @@
-"""Explorers and the one entry point the CLI, tests and reports use: ``check``."""
+"""Explorers and the one entry point the CLI, tests and reports use: ``check``.
+
+Each explorer is one object in its own file, declaring what it is (``base.Explorer``: name,
+exhaustive, shortens, the options it reads) and registered there in ``EXPLORERS``; ``check``
+asks the registry, never a list of names. Importing this package imports every explorer file,
+in the order of the CLI's ``--explorer`` choices.
+"""
 
 from __future__ import annotations
 
+# the explorer files register themselves on import, in this order (the CLI's choices)
+# isort: off
+import simulator.explorers.bfs
+import simulator.explorers.dfs
+import simulator.explorers.walks
+import simulator.explorers.hypothesis_explorer  # noqa: F401
+
+# isort: on
 from simulator.explorers.base import (
+    EXPLORERS,
     HOLDS,
     UNKNOWN,
     VIOLATED,
     Budget,
     CheckResult,
+    Explored,
+    Explorer,
     Progress,
     PropertyBook,
+    SearchOptions,
     Stats,
     Violation,
 )
@@ -17,75 +35,56 @@ from simulator.explorers.walks import pct, random_walk
 from simulator.scenario import Scenario
 from simulator.system import System
 
-EXPLORERS = ("bfs", "dfs", "random", "pct", "hypothesis")
+DEFAULT_OPTIONS = SearchOptions()  # bfs within the scenario's bounds, every proven reduction
 
 
 def check(
     scenario: Scenario,
-    explorer: str = "bfs",
+    options: SearchOptions | str = DEFAULT_OPTIONS,
     *,
-    seed: int = 0,
-    max_depth: int | None = None,
-    max_states: int | None = None,
-    walks: int = 1000,
-    pct_depth: int = 3,
-    progress: Progress | None = None,
     system: System | None = None,
     extra_properties: tuple = (),
-    max_examples: int | None = None,
-    hypothesis_profile: str | None = None,
-    reductions: frozenset[str] | None = None,
+    progress: Progress | None = None,
 ) -> CheckResult:
-    """Explore ``scenario`` and check its properties. Budgets default to the scenario's bounds.
+    """Explore ``scenario`` and check its properties; ``options`` names the explorer and its
+    budgets (a plain string is ``SearchOptions(explorer=that)``). Budgets left ``None`` are the
+    scenario's bounds.
 
     ``extra_properties`` are ``Property`` objects checked besides the scenario's named ones
-    (e.g. the comparison matrix's observations, which are not registered properties).
-
-    ``reductions`` (bfs, dfs): state-space reductions to use, from ``simulator.reductions``
-    (``symmetry``, ``key``); None = ``DEFAULT`` (all proven ones), ``frozenset()`` = none."""
-    if explorer not in EXPLORERS:
-        raise ValueError(f"unknown explorer {explorer!r}; allowed: {', '.join(EXPLORERS)}")
+    (e.g. the comparison matrix's observations, which are not registered properties)."""
+    if isinstance(options, str):
+        options = SearchOptions(explorer=options)
+    explorer = EXPLORERS[options.explorer]
     system = system or System(scenario)
     book = PropertyBook(system, scenario.properties, extra_properties)
     budget = Budget(
-        max_depth if max_depth is not None else scenario.bounds.max_depth,
-        max_states if max_states is not None else scenario.bounds.max_states,
+        options.max_depth if options.max_depth is not None else scenario.bounds.max_depth,
+        options.max_states if options.max_states is not None else scenario.bounds.max_states,
     )
-    if explorer in ("bfs", "dfs"):
-        from simulator.reductions import DEFAULT, explore
-
-        stats, exhaustive, cut_off = explore(
-            explorer,
-            system,
-            book,
-            budget,
-            progress,
-            DEFAULT if reductions is None else reductions,
-            extra_properties,
-        )
-    elif explorer == "hypothesis":
-        from simulator.explorers.hypothesis_explorer import hypothesis_explore
-
-        stats, exhaustive, cut_off = hypothesis_explore(
-            system, book, budget, seed, max_examples, hypothesis_profile, progress
-        )
-    elif explorer == "random":
-        stats, exhaustive, cut_off = random_walk(system, book, budget, seed, walks, progress)
-    else:
-        stats, exhaustive, cut_off = pct(system, book, budget, seed, walks, pct_depth, progress)
-    used_seed = seed if explorer in ("random", "pct", "hypothesis") else None
+    stats, exhaustive, cut_off = explorer.explore(
+        system, book, budget, options, progress, extra_properties
+    )
+    # a seeded explorer's result says its seed (replays need it); BFS's and DFS's do not depend on one
+    used_seed = options.seed if "seed" in explorer.reads else None
     # walks and Hypothesis find long schedules: shorten them (BFS/DFS traces are kept as found)
-    shorten = explorer in ("random", "pct", "hypothesis")
-    return book.result(scenario, explorer, stats, exhaustive, cut_off, used_seed, shorten)
+    return book.result(
+        scenario, explorer.name, stats, exhaustive, cut_off, used_seed, explorer.shortens
+    )
 
 
 __all__ = [
+    "DEFAULT_OPTIONS",
     "EXPLORERS",
     "HOLDS",
     "UNKNOWN",
     "VIOLATED",
     "CheckResult",
+    "Explored",
+    "Explorer",
+    "SearchOptions",
     "Stats",
     "Violation",
     "check",
+    "pct",
+    "random_walk",
 ]

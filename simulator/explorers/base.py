@@ -11,11 +11,13 @@ alike. Verdicts:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
+from model.registry import Registry
 from properties import FINAL, INVARIANT, PROPERTIES, Property
 from simulator.system import Step, System, SystemState
 
@@ -130,8 +132,9 @@ class PropertyBook:
         seed: int | None = None,
         minimize: bool = False,
     ) -> CheckResult:
-        """``minimize``: shorten each counterexample by step deletion (non-BFS explorers)."""
-        from simulator.explorers.minimize import minimize as shorten
+        """``minimize``: shorten each counterexample by step deletion (strict replay: the
+        explorers whose ``shortens`` is set)."""
+        from simulator.explorers.shrink import shrink
 
         by_name = {p.name: p for p in self.invariants + self.finals}
         violations = []
@@ -140,7 +143,7 @@ class PropertyBook:
             if name in self.found:
                 message, schedule = self.found[name]
                 if minimize:
-                    schedule = shorten(self.system, list(schedule), by_name[name])
+                    schedule = shrink(self.system, list(schedule), by_name[name])
                 state, steps = self.system.replay(list(schedule))
                 prop = by_name[name]
                 again = prop.check(self.system, state)
@@ -179,3 +182,135 @@ class Clock:
 
 
 Progress = Callable[[int, int], None]  # (distinct states so far, state budget)
+
+
+# -- how to search: one value instead of a parameter list -------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Which explorer, and the budgets and knobs it reads (each explorer declares which, in its
+    ``reads``). ``None`` budgets are the scenario's bounds; a knob an explorer does not read is
+    ignored by it. Checked once, here, when the value is made (one-line ``ValueError``)."""
+
+    explorer: str = "bfs"
+    seed: int = 0  # random, pct, hypothesis
+    max_depth: int | None = None  # None: the scenario's bound
+    max_states: int | None = None  # None: the scenario's bound
+    walks: int = 1000  # schedules (random, pct; chunked by seed when distributed)
+    pct_depth: int = 3  # PCT's bug depth d
+    max_examples: int | None = None  # hypothesis; None: the settings profile's
+    hypothesis_profile: str | None = None  # None: IDEMRACE_HYPOTHESIS_PROFILE, else ci
+    # bfs, dfs: from ``simulator.reductions``; None = DEFAULT (all proven ones), frozenset() = none
+    reductions: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.explorer not in EXPLORERS:
+            raise ValueError(
+                f"unknown explorer {self.explorer!r}; allowed: {', '.join(EXPLORERS)}"
+            )
+        for name in ("seed", "walks", "max_depth", "max_states", "max_examples"):
+            value = getattr(self, name)
+            if value is None and name not in ("seed", "walks"):
+                continue  # None: the scenario's bound, the profile's count
+            if not _count(value):
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        # the knobs of one explorer are held to its rules only when it is the one to read
+        # them: the CLI passes every flag's default whichever explorer runs
+        reads = EXPLORERS[self.explorer].reads
+        if not _count(self.pct_depth) or ("pct_depth" in reads and self.pct_depth < 1):
+            raise ValueError(f"pct_depth must be an integer >= 1, got {self.pct_depth!r}")
+        if self.hypothesis_profile is not None and "hypothesis_profile" in reads:
+            from simulator.explorers.hypothesis_explorer import PROFILES
+
+            if self.hypothesis_profile not in PROFILES:
+                raise ValueError(
+                    f"hypothesis_profile {self.hypothesis_profile!r} is not a profile; "
+                    f"allowed: {', '.join(PROFILES)}"
+                )
+        if self.reductions is not None:
+            from simulator.reductions import REDUCTIONS
+
+            if isinstance(self.reductions, str) or not all(
+                isinstance(r, str) for r in self.reductions
+            ):
+                raise ValueError(
+                    f"reductions must be a set of names ({', '.join(REDUCTIONS)}), "
+                    f"got {self.reductions!r}"
+                )
+            unknown = sorted(set(self.reductions) - set(REDUCTIONS))
+            if unknown:
+                raise ValueError(
+                    f"unknown reduction {unknown[0]!r}; allowed: {', '.join(REDUCTIONS)}"
+                )
+            # a set or tuple is taken as given; frozen, so the value stays hashable
+            object.__setattr__(self, "reductions", frozenset(self.reductions))
+
+    def replace(self, **changes: Any) -> SearchOptions:
+        return dataclasses.replace(self, **changes)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(SearchOptions)) - {"explorer"}
+
+
+# -- the explorer protocol and its registry ---------------------------------------------------
+
+
+class Explored(NamedTuple):
+    """What an explorer hands back; its counterexamples are in the ``PropertyBook``."""
+
+    stats: Stats
+    exhaustive: bool  # the bounded space was walked in full (cut_off says where it was not)
+    cut_off: str | None  # why the search is not exhaustive, if it is not
+
+
+class Explorer(Protocol):
+    """One search strategy. It declares what it is, and ``explore`` records the first
+    counterexample of each property in ``book`` (``PropertyBook.check``)."""
+
+    name: str
+    exhaustive: bool  # can say ``holds`` (it walks the whole bounded space)
+    shortens: bool  # its counterexamples are shortened afterwards (``shrink.strict``)
+    reads: frozenset[str]  # the ``SearchOptions`` fields it reads; "seed" = its result has one
+    # the option counting independent seeded samples (a distributed campaign cuts it into
+    # chunks, one seed each); None: the search is not a sum of samples
+    samples: str | None
+
+    def explore(
+        self,
+        system: System,
+        book: PropertyBook,
+        budget: Budget,
+        options: SearchOptions,
+        progress: Progress | None,
+        extra_properties: tuple,
+    ) -> Explored: ...
+
+
+def _check_explorer(entry: Any) -> str | None:
+    for attr, kind in (("exhaustive", bool), ("shortens", bool), ("reads", frozenset)):
+        if not isinstance(getattr(entry, attr, None), kind):
+            return f"declare {attr} as a {kind.__name__}"
+    if not callable(getattr(entry, "explore", None)):
+        return "has no explore(system, book, budget, options, progress, extra_properties)"
+    unknown = sorted(entry.reads - OPTION_NAMES)
+    if unknown:
+        return f"reads {unknown[0]!r}, which is not a SearchOptions field"
+    samples = getattr(entry, "samples", None)
+    if samples is not None and samples not in entry.reads:
+        return f"samples {samples!r} must be one of the options it reads"
+    return None
+
+
+# every explorer registers itself at the end of its own file; the package imports them all, in
+# this order, which is the order of the CLI's --explorer choices
+EXPLORERS: Registry[Explorer] = Registry(
+    "explorer",
+    "simulator/explorers/ (one file per explorer, imported in simulator/explorers/__init__.py)",
+    lambda entry: getattr(entry, "name", None),
+    _check_explorer,
+)

@@ -14,7 +14,16 @@ import gc
 from collections.abc import Callable
 
 from simulator.engine import Engine, Key, KeyBook
-from simulator.explorers.base import Budget, Clock, Progress, PropertyBook, Stats
+from simulator.explorers.base import (
+    EXPLORERS,
+    Budget,
+    Clock,
+    Explored,
+    Progress,
+    PropertyBook,
+    SearchOptions,
+    Stats,
+)
 from simulator.system import System
 
 
@@ -117,3 +126,33 @@ def _dfs(system, book, budget, progress, engine, canon, expand):
     stats.max_depth = deepest
     stats.seconds = clock.seconds()
     return stats, True, cut_off
+
+
+class DepthFirst:
+    """Exhaustive; counterexamples are kept as found. Runs under the
+    state-space reductions of ``options.reductions`` (``simulator/reductions.py``)."""
+
+    name = "dfs"
+    exhaustive = True
+    shortens = False
+    reads = frozenset({"max_depth", "max_states", "reductions"})
+    samples = None
+
+    def explore(
+        self,
+        system: System,
+        book: PropertyBook,
+        budget: Budget,
+        options: SearchOptions,
+        progress: Progress | None,
+        extra_properties: tuple = (),
+    ) -> Explored:
+        from simulator.reductions import DEFAULT, explore
+
+        reductions = DEFAULT if options.reductions is None else options.reductions
+        return Explored(
+            *explore(self.name, system, book, budget, progress, reductions, extra_properties)
+        )
+
+
+EXPLORERS.register(DepthFirst(), "simulator/explorers/dfs.py")

@@ -2,8 +2,9 @@
 
 Units of work:
 
-* random, pct (and any seeded explorer ``check`` knows, e.g. hypothesis): the walks are cut into
-  fixed chunks of ``CHUNK`` schedules; chunk ``i`` runs with seed ``chunk_seed(seed, i)``. The
+* random, pct, hypothesis (any registered explorer that declares ``samples``, the option that
+  counts its seeded schedules or examples): the ``walks`` are cut into fixed chunks of ``CHUNK``
+  samples; chunk ``i`` runs ``check`` with seed ``chunk_seed(seed, i)``. The
   chunking does not depend on the number of workers, so neither does the result: the merged
   verdict uses chunks ``0..m`` where ``m`` is the lowest chunk that found a violation (all of them
   must finish; every chunk above ``m`` is cancelled as soon as ``m`` is known to be lowest), and
@@ -30,10 +31,12 @@ from typing import Any
 
 from properties import FINAL, INVARIANT, PROPERTIES
 from simulator.explorers.base import (
+    EXPLORERS,
     HOLDS,
     UNKNOWN,
     VIOLATED,
     CheckResult,
+    SearchOptions,
     Stats,
     Violation,
 )
@@ -66,12 +69,10 @@ class ChunkOutcome:
     schedules: int
 
 
-def run_chunk(
-    scenario: Scenario, explorer: str, index: int, seed: int, options: dict
-) -> ChunkOutcome:
+def run_chunk(scenario: Scenario, index: int, options: SearchOptions) -> ChunkOutcome:
     from simulator.explorers import check
 
-    result = check(scenario, explorer, seed=chunk_seed(seed, index), **options)
+    result = check(scenario, options.replace(seed=chunk_seed(options.seed, index)))
     return ChunkOutcome(
         index,
         [(v.property, v.message, list(v.schedule)) for v in result.violations],
@@ -137,25 +138,20 @@ def _violation(system: System, prop: str, message: str, schedule: list[str]) -> 
     return Violation(prop, message, schedule, steps, state)
 
 
-def run_seeded(
-    client, scenario: Scenario, explorer: str, seed: int, walks: int, options: dict
-) -> CheckResult:
+def run_seeded(client, scenario: Scenario, options: SearchOptions) -> CheckResult:
+    """``options.walks`` samples of a sampling explorer, in seeded chunks (module doc)."""
     from distributed import as_completed
 
     start = time.perf_counter()
+    explorer, seed, walks = options.explorer, options.seed, options.walks
+    samples = EXPLORERS[explorer].samples
     chunks = max(1, -(-walks // CHUNK))
     shared = client.scatter(scenario, broadcast=True)
     futures = {}
     for index in range(chunks):
         size = min(CHUNK, walks - index * CHUNK) if walks else CHUNK
-        opts = dict(options)
-        if explorer == "hypothesis":
-            opts["max_examples"] = size
-        else:
-            opts["walks"] = size
-        future = client.submit(
-            run_chunk, shared, explorer, index, seed, opts, pure=False, retries=RETRIES
-        )
+        chunk = options.replace(**{samples: size})
+        future = client.submit(run_chunk, shared, index, chunk, pure=False, retries=RETRIES)
         futures[future] = index
     target = scenario.expected_property
     done: dict[int, ChunkOutcome] = {}
@@ -296,35 +292,37 @@ def run_bfs(
 
 def check_distributed(
     scenario: Scenario,
-    explorer: str = "random",
+    options: SearchOptions | str = "random",
     *,
     workers: int | None = None,
     scheduler: str | None = None,
-    seed: int = 0,
-    walks: int = 1000,
-    max_depth: int | None = None,
-    max_states: int | None = None,
-    options: dict | None = None,
     client=None,
 ) -> CheckResult:
     """Run a campaign on Dask: a local cluster of ``workers`` processes, or the scheduler at
-    ``scheduler`` (``tcp://host:port``), or an existing ``client``."""
+    ``scheduler`` (``tcp://host:port``), or an existing ``client``. ``options`` as for ``check``
+    (a plain string names the explorer); BFS runs level-synchronous over the cluster, an explorer
+    that declares ``samples`` in seeded chunks, any other does not distribute."""
+    if isinstance(options, str):
+        options = SearchOptions(explorer=options)
+    explorer = EXPLORERS[options.explorer]
+    if explorer.name != "bfs" and explorer.samples is None:
+        spread = ["bfs"] + [e.name for e in EXPLORERS.values() if e.samples is not None]
+        raise ValueError(
+            f"{explorer.name} does not distribute; use {', '.join(spread[:-1])} or "
+            f"{spread[-1]} with --workers"
+        )
     own = None
     if client is None:
         client, own = connect(workers, scheduler)
     try:
-        depth = max_depth if max_depth is not None else scenario.bounds.max_depth
-        states = max_states if max_states is not None else scenario.bounds.max_states
-        if explorer == "bfs":
+        depth = options.max_depth if options.max_depth is not None else scenario.bounds.max_depth
+        states = (
+            options.max_states if options.max_states is not None else scenario.bounds.max_states
+        )
+        if explorer.name == "bfs":
             partitions = max(1, sum(client.nthreads().values()))
             return run_bfs(client, scenario, depth, states, partitions)
-        if explorer == "dfs":
-            raise ValueError(
-                "dfs does not distribute; use bfs, random, pct or hypothesis with --workers"
-            )
-        opts = dict(options or {})
-        opts.update(max_depth=depth, max_states=states)
-        return run_seeded(client, scenario, explorer, seed, walks, opts)
+        return run_seeded(client, scenario, options.replace(max_depth=depth, max_states=states))
     finally:
         if own is not None:
             client.close()

@@ -15,8 +15,10 @@ a burst); final properties (and the ``settle`` half of invariants such as newest
 once nothing is enabled, either by ``schedule`` or in ``teardown``, which first completes the
 schedule in the system's default order (first enabled action). The completion is what makes
 shrinking strong: deleted choices are filled in deterministically. After Hypothesis (whose shrink
-phase is capped, or off in ``ci``), ``tighten`` deletes steps from the schedule itself while the
-violation survives: a replay costs far less than a stateful example.
+phase is capped, or off in ``ci``), ``simulator/explorers/shrink.py`` deletes steps from the
+schedule itself while the violation survives (its ``completing`` replay, which skips what is not
+enabled and completes in the default order as ``teardown`` does): a replay costs far less than a
+stateful example.
 
 The campaign hunts the scenario's expected property when it names one (otherwise every checked
 property). The shortest failing schedule seen (the shrunk one, almost always) is returned as a
@@ -57,7 +59,16 @@ from hypothesis.stateful import (
 
 from model.state import TERMINAL
 from properties import INVARIANT, Property
-from simulator.explorers.base import Budget, Progress, PropertyBook, Stats
+from simulator.explorers.base import (
+    EXPLORERS,
+    Budget,
+    Explored,
+    Progress,
+    PropertyBook,
+    SearchOptions,
+    Stats,
+)
+from simulator.explorers.shrink import COMPLETING_BUDGET, completing, shrink
 from simulator.system import System, SystemState
 
 PROFILE_VARIABLE = "IDEMRACE_HYPOTHESIS_PROFILE"
@@ -73,7 +84,7 @@ TARGET_VARIABLE = "IDEMRACE_HYPOTHESIS_TARGET"
 class HypothesisProfile:
     max_examples: int  # examples generated before giving up
     # successful shrinks Hypothesis may make (its own limit is 500; 0 turns the shrink phase
-    # off); ``tighten`` then finishes on the schedule itself, which is far cheaper per step
+    # off); ``shrink`` then finishes on the schedule itself, which is far cheaper per step
     max_shrinks: int
     help: str
 
@@ -98,7 +109,7 @@ PROFILES: dict[str, HypothesisProfile] = {
 def _shrink_cap(max_shrinks: int) -> Iterator[None]:
     """Hypothesis stops shrinking after ``MAX_SHRINKS`` successful shrinks; it has no setting for
     it, so the module constant is set for the duration of one campaign (and restored). A stateful
-    example costs far more than a schedule replay, so a small cap plus ``tighten`` is both faster
+    example costs far more than a schedule replay, so a small cap plus ``shrink`` is both faster
     and as short (benchmarks/explorers.py --shrink-study measures it)."""
     if not max_shrinks or not hasattr(_engine, "MAX_SHRINKS"):
         yield
@@ -350,59 +361,6 @@ def build_machine(
     return type(name, (Base,), namespace)
 
 
-def _attempt(system: System, labels: list[str], prop: Property, max_depth: int) -> list[str] | None:
-    """Run ``labels``, skipping any that is not enabled when its turn comes, then complete in the
-    default order; the executed schedule if it violates ``prop`` (cut at an invariant's first
-    violation; a final property needs a final state), else None."""
-    state = system.initial()
-    path: list[str] = []
-    invariant = prop.kind == INVARIANT
-    queue = iter(labels)
-    while len(path) < max_depth:
-        enabled = system.actions(state)
-        label = next((x for x in queue if x in enabled), None)
-        if label is None:
-            if not enabled:
-                break
-            label = enabled[0]  # the schedule is used up: default order from here
-        state, _ = system.step(state, label)
-        path.append(label)
-        if invariant and prop.check(system, state) is not None:
-            return path
-    if system.actions(state):
-        return None  # depth bound reached before the system settled
-    if not invariant and prop.check(system, state) is not None:
-        return path
-    if prop.settle is not None and prop.settle(system, state) is not None:
-        return path
-    return None
-
-
-def tighten(
-    system: System, schedule: list[str], prop: Property, max_depth: int, budget: int = 5_000
-) -> list[str]:
-    """Delete steps while ``prop`` stays violated: a cheap, deterministic finish after Hypothesis's
-    own shrinking (which works on its choice sequence and is stopped by the shrink budget).
-    Deleting an arrival drops that request's later steps too (they are skipped as not enabled).
-    ``budget`` bounds the replays so a pathological trace cannot stall a search."""
-    best = _attempt(system, schedule, prop, max_depth)
-    if best is None:  # cannot happen for a recorded failure; keep what Hypothesis found
-        return schedule
-    replays = 1
-    changed = True
-    while changed and replays < budget:
-        changed = False
-        i = len(best) - 1
-        while i >= 0 and replays < budget:
-            candidate = _attempt(system, best[:i] + best[i + 1 :], prop, max_depth)
-            replays += 1
-            if candidate is not None and len(candidate) < len(best):
-                best = candidate
-                changed = True
-            i = min(i, len(best)) - 1
-    return best
-
-
 def rule_steps(system: System, max_depth: int) -> int:
     """Rule calls per example. Hypothesis runs every example to its step count, and once the
     system has settled the remaining calls are no-ops that cost as much as real ones (a third of
@@ -441,7 +399,7 @@ def hypothesis_explore(
     use_target: bool | None = None,
     explain: bool = False,
     max_shrinks: int | None = None,
-    tighten_steps: bool = True,
+    shrink_steps: bool = True,
 ):
     """Run one seeded Hypothesis campaign; record the shortest counterexample in ``book``.
     Returns ``(stats, exhaustive=False, cut_off)`` like the other explorers."""
@@ -490,10 +448,47 @@ def hypothesis_explore(
         raise ValueError(f"hypothesis explorer: {type(exc).__name__}: {exc}") from None
     by_name = {p.name: p for p in invariants + finals}
     for name, (message, path) in recorder.best.items():
-        if tighten_steps:
-            path = tighten(system, path, by_name[name], budget.max_depth)
+        if shrink_steps:
+            replay = completing(budget.max_depth)
+            path = shrink(system, path, by_name[name], replay, COMPLETING_BUDGET)
         book.found.setdefault(name, (message, path))
     stats.states = len(seen)
     stats.seconds = time.perf_counter() - start
     cut_off = None if recorder.best else f"{stats.schedules} examples, no counterexample"
     return stats, False, cut_off
+
+
+class HypothesisExplorer:
+    """A seeded Hypothesis campaign (module doc). Its schedules are shrunk here, by Hypothesis and
+    then by ``shrink`` with the completing replay; ``check`` then shrinks them once more with the
+    strict replay, as it does the walks'."""
+
+    name = "hypothesis"
+    exhaustive = False
+    shortens = True
+    reads = frozenset({"seed", "max_depth", "max_states", "max_examples", "hypothesis_profile"})
+    samples = "max_examples"
+
+    def explore(
+        self,
+        system: System,
+        book: PropertyBook,
+        budget: Budget,
+        options: SearchOptions,
+        progress: Progress | None,
+        extra_properties: tuple = (),
+    ) -> Explored:
+        return Explored(
+            *hypothesis_explore(
+                system,
+                book,
+                budget,
+                options.seed,
+                options.max_examples,
+                options.hypothesis_profile,
+                progress,
+            )
+        )
+
+
+EXPLORERS.register(HypothesisExplorer(), "simulator/explorers/hypothesis_explorer.py")

@@ -15,7 +15,16 @@ from __future__ import annotations
 
 import random
 
-from simulator.explorers.base import Budget, Clock, Progress, PropertyBook, Stats
+from simulator.explorers.base import (
+    EXPLORERS,
+    Budget,
+    Clock,
+    Explored,
+    Progress,
+    PropertyBook,
+    SearchOptions,
+    Stats,
+)
 from simulator.system import System
 
 
@@ -110,3 +119,61 @@ def pct(system, book, budget, seed=0, walks=1000, depth=3, progress=None):
         return choose
 
     return _walks(system, book, budget, seed, walks, chooser, progress)
+
+
+class RandomWalks:
+    """``walks`` uniform random schedules; long counterexamples, shortened by ``check``."""
+
+    name = "random"
+    exhaustive = False
+    shortens = True
+    reads = frozenset({"seed", "max_depth", "max_states", "walks"})
+    samples = "walks"
+
+    def explore(
+        self,
+        system: System,
+        book: PropertyBook,
+        budget: Budget,
+        options: SearchOptions,
+        progress: Progress | None,
+        extra_properties: tuple = (),
+    ) -> Explored:
+        return Explored(
+            *random_walk(system, book, budget, options.seed, options.walks, progress)
+        )
+
+
+class PCT:
+    """``walks`` PCT schedules of bug depth ``pct_depth``; shortened by ``check``."""
+
+    name = "pct"
+    exhaustive = False
+    shortens = True
+    reads = frozenset({"seed", "max_depth", "max_states", "walks", "pct_depth"})
+    samples = "walks"
+
+    def explore(
+        self,
+        system: System,
+        book: PropertyBook,
+        budget: Budget,
+        options: SearchOptions,
+        progress: Progress | None,
+        extra_properties: tuple = (),
+    ) -> Explored:
+        return Explored(
+            *pct(
+                system,
+                book,
+                budget,
+                options.seed,
+                options.walks,
+                options.pct_depth,
+                progress,
+            )
+        )
+
+
+EXPLORERS.register(RandomWalks(), "simulator/explorers/walks.py")
+EXPLORERS.register(PCT(), "simulator/explorers/walks.py")
