@@ -26,6 +26,7 @@ from typing import Any
 
 from backends.protocol import Backend, StoreUnreadable
 from backends.validate.history import answer
+from backends.validate.statediff import state_diff
 from catalog import catalog
 from model import ops as O
 from simulator.scenario import Scenario
@@ -41,6 +42,7 @@ class Divergence:
     op: str
     model: str
     backend: str
+    diff: list[str] = field(default_factory=list)  # a final state: what differs, line by line
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -185,6 +187,7 @@ def replay(
                 "final state",
                 O.describe(state.world),
                 snap if isinstance(snap, str) else O.describe(snap),
+                [] if isinstance(snap, str) else state_diff(state.world, snap),
             )
         return None
     finally:
