@@ -13,6 +13,11 @@ from simulator.scenario import Scenario, ScenarioError
 CATALOG_PREFIX = "catalog:"
 
 
+class ScenarioNotFound(ScenarioError):
+    """Neither a catalog name nor a file: the one failure a trace may fall back from (to the copy
+    it embeds); a file that exists but no longer parses is a plain ``ScenarioError``."""
+
+
 @cache
 def catalog() -> dict[str, Scenario]:
     """Every built-in scenario by name, in name order."""
@@ -49,7 +54,14 @@ def load_scenario(ref: str) -> Scenario:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ScenarioError(f"{ref}: cannot read: {exc}") from None
-        return parse_scenario(text, str(path))
-    raise ScenarioError(
+        scenario = parse_scenario(text, str(path))
+        for other in scenario.closed_by:
+            if other not in built_in:
+                raise ScenarioError(
+                    f"{path}: closed_by: scenario {scenario.name!r} names {other!r}, which is not "
+                    "a catalog scenario (see `idemrace scenarios`)"
+                )
+        return scenario
+    raise ScenarioNotFound(
         f"{ref}: neither a catalog scenario (see `idemrace scenarios`) nor a readable file"
     )
