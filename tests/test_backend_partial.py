@@ -68,8 +68,13 @@ def test_partial_backend_conforms_with_faults_not_applicable() -> None:
     assert diff["skipped_schedules"] > 0 and diff["unsupported_ops"] == ["AwaitRun"]
     assert report.modes["concurrent"]["verdict"] == CONFORMANT
     assert report.modes["concurrent"]["operations"] >= SMALL.ops  # plus the clock ticks
-    assert report.modes["faults"] == {"verdict": NOT_APPLICABLE, "cases": []}
+    assert report.modes["faults"] == {"verdict": NOT_APPLICABLE, "cases": [], "not_run": []}
     assert report.verdict == CONFORMANT
+    # the verdict says what could not run
+    assert report.not_run == ["faults: keyed-only declares none it can inject (FAULTS)"]
+    assert report.verdict_line() == (
+        "verdict: conformant (not run: faults: keyed-only declares none it can inject (FAULTS))"
+    )
 
 
 def test_concurrent_workload_draws_only_performed_ops() -> None:

@@ -99,6 +99,27 @@ def to_model(mapping: Mapping, b: Any) -> Any:
         return -b
 
 
+def to_backend(op: Any, result: Any, mapping: Mapping) -> Any:
+    """``result`` (the model's) with its run ids in the backend's names, where bound."""
+
+    def b(m: Any) -> Any:
+        if _is_id(m) and 1 <= m <= len(mapping) and mapping[m - 1] is not None:
+            return mapping[m - 1]
+        return m
+
+    kind = type(result)
+    if kind is O.Ok and type(op) in _OK_IS_ID:
+        return O.Ok(b(result.value))
+    if kind is O.RunList:
+        return result._replace(run_ids=tuple(b(m) for m in result.run_ids))
+    if kind is O.Error and _is_id(result.detail):
+        return result._replace(detail=b(result.detail))
+    positions = _ID_FIELDS.get(kind)
+    if positions is None:
+        return result
+    return kind(*(b(v) if i in positions else v for i, v in enumerate(result)))
+
+
 def translate_op(op: Any, mapping: Mapping) -> Any:
     fields = _OP_ID_FIELDS.get(type(op))
     if not fields:
@@ -251,10 +272,30 @@ class Checker:
 
         self.profile = profile
         self.workflow = workflow or workflow_of
+        # ``allowed``: the op (by index) whose result is not compared, and the model results
+        # it must not take (to enumerate what the model allows in its place)
+        self.free: int | None = None
+        self.excluded: frozenset[str] = frozenset()
+
+    def model_result(self, state: tuple[WorldState, Mapping], o: Operation) -> Any:
+        """What the model answers ``o`` in ``state`` (the op's ids renamed into the model's)."""
+        world, mapping = state
+        if type(o.op) is Observe:
+            return project(world, o.op.key, self.workflow(o.op.key))
+        if type(o.op) is O.AdvanceClock:
+            return O.Ok(self.profile.tick(world).clock)
+        return self.profile.apply(world, translate_op(o.op, mapping))[1]
 
     def step(self, state: tuple[WorldState, Mapping], o: Operation) -> tuple | None:
         world, mapping = state
         op = o.op
+        if o.index == self.free and type(op) is not Observe:
+            if type(op) is O.AdvanceClock:
+                world2 = self.profile.tick(world)
+                result: Any = O.Ok(world2.clock)
+            else:
+                world2, result = self.profile.apply(world, translate_op(op, mapping))
+            return None if O.describe(result) in self.excluded else (world2, mapping)
         if type(op) is Observe:
             if o.pending:
                 return state
@@ -279,10 +320,20 @@ class Checker:
     ) -> PartitionResult:
         ops = tuple(ops)
         started = time.perf_counter()
-        verdict, explored = self._search(ops, deadline)
+        verdict, explored, _order = self._search(ops, deadline)
         return PartitionResult(key, verdict, len(ops), explored, time.perf_counter() - started, ops)
 
-    def _search(self, ops: tuple[Operation, ...], deadline: float | None) -> tuple[str, int]:
+    def linearization(
+        self, ops: Iterable[Operation], deadline: float | None = None
+    ) -> list[tuple[Operation, Any, Any]] | None:
+        """One linearization of ``ops``: each op with the model's result, in the model's run ids
+        and in the backend's; None if there is none (or the budget ran out)."""
+        verdict, _explored, order = self._search(tuple(ops), deadline)
+        return order if verdict == LINEARIZABLE else None
+
+    def _search(
+        self, ops: tuple[Operation, ...], deadline: float | None
+    ) -> tuple[str, int, list[tuple[Operation, Any, Any]]]:
         # event list: calls before returns at equal times (touching operations are concurrent)
         events: list[tuple[float, int, int, _Entry]] = []
         for bit, o in enumerate(ops):
@@ -327,7 +378,7 @@ class Checker:
         while head.next is not None:
             explored += 1
             if deadline is not None and explored % 512 == 0 and time.monotonic() > deadline:
-                return UNKNOWN, explored
+                return UNKNOWN, explored, []
             if entry.is_call:
                 new_state = step(state, entry.op)
                 if new_state is not None:
@@ -344,12 +395,19 @@ class Checker:
                 entry = entry.next
             else:
                 if not calls:
-                    return NOT_LINEARIZABLE, explored
+                    return NOT_LINEARIZABLE, explored, []
                 entry, state = calls.pop()
                 linearized &= ~(1 << entry.bit)
                 unlift(entry)
                 entry = entry.next
-        return LINEARIZABLE, explored
+        # the linearization: the calls in the order taken, each with the model's answer in the
+        # backend's run ids (the renaming the whole linearization settled on)
+        final = state[1]
+        order = []
+        for e, before in calls:
+            raw = self.model_result(before, e.op)
+            order.append((e.op, raw, to_backend(e.op.op, raw, final)))
+        return LINEARIZABLE, explored, order
 
 
 def partitions(history: Iterable[Operation]) -> dict[str, list[Operation]]:
@@ -387,12 +445,30 @@ def global_id_check(history: Iterable[Operation]) -> str | None:
 
 
 @dataclass
+class Core:
+    """A minimal non-linearizable core of a failing partition: no operation of ``ops`` can be
+    dropped and the rest stay non-linearizable. ``culprit`` (an op index) is the op whose answer
+    closes the contradiction: everything answered before it is still linearizable. ``model`` is
+    the model's answer to each op in one linearization where every op but the culprit answers as
+    the backend did, so the two can be shown side by side; ``allowed`` the culprit's answers
+    the model allows there (up to three)."""
+
+    key: str
+    ops: tuple[Operation, ...]
+    culprit: int | None
+    model: dict[int, Any] = field(default_factory=dict)
+    allowed: list[Any] = field(default_factory=list)
+    of: int = 0  # operations of the partition it was shrunk from
+
+
+@dataclass
 class HistoryVerdict:
     verdict: str
     partitions: list[PartitionResult]
     failing: PartitionResult | None = None  # smallest failing partition, shortest failing prefix
     problem: str | None = None
     seconds: float = 0.0
+    core: Core | None = None  # ``failing`` shrunk to a minimal non-linearizable core
 
 
 def check_history(
@@ -411,7 +487,8 @@ def check_history(
     if failing:
         smallest = min(failing, key=lambda r: (r.operations, r.key))
         smallest = shortest_failing_prefix(checker, smallest, deadline)
-        return HistoryVerdict(NOT_LINEARIZABLE, results, smallest, problem, seconds)
+        core = shrink(checker, smallest, deadline)
+        return HistoryVerdict(NOT_LINEARIZABLE, results, smallest, problem, seconds, core)
     if problem is not None:
         return HistoryVerdict(NOT_LINEARIZABLE, results, None, problem, seconds)
     if any(r.verdict == UNKNOWN for r in results):
@@ -449,3 +526,140 @@ def shortest_failing_prefix(
         else:
             break  # out of time: keep the smallest failing one found so far
     return best
+
+
+# -- shrinking -----------------------------------------------------------------------------------
+
+# ops that never change the world: a read can be dropped without changing what the others allow
+_READS = frozenset({O.GetRun, O.ListRuns, O.GetHookByToken, O.PollPayload, O.AwaitRun, Observe})
+# each removal's search gets at most this long (a removal it cannot decide in time is kept)
+SHRINK_STEP_SECONDS = 5.0
+
+
+def result_ids(o: Operation) -> set[int]:
+    """The backend run ids ``o``'s answer names (how a client learns an id)."""
+    if o.pending or type(o.op) is Observe:
+        return set()
+    r = o.result
+    ids: set[int] = set()
+    positions = _ID_FIELDS.get(type(r))
+    if positions is not None:
+        ids |= {r[i] for i in positions if _is_id(r[i])}
+    elif type(r) is O.RunList:
+        ids |= {i for i in r.run_ids if _is_id(i)}
+    elif type(r) is O.Error and _is_id(r.detail):
+        ids.add(r.detail)
+    elif type(r) is O.Ok and type(o.op) in _OK_IS_ID and _is_id(r.value):
+        ids.add(r.value)
+    return ids
+
+
+def op_ids(o: Operation) -> set[int]:
+    """The backend run ids ``o``'s op names (ids it learned from earlier answers)."""
+    return {v for f in _OP_ID_FIELDS.get(type(o.op), ()) if _is_id(v := getattr(o.op, f))}
+
+
+def _with_dependents(kept: list[Operation], victim: Operation) -> set[int]:
+    """``victim`` and the ops that name a run id no other kept op had answered before their call
+    (a session only names an id it has learned: dropping where it learned it drops the use)."""
+    gone = {victim.index}
+    changed = True
+    while changed:
+        changed = False
+        for o in kept:
+            if o.index in gone:
+                continue
+            for b in op_ids(o):
+                learned = any(
+                    p.index not in gone
+                    and p.ret is not None
+                    and p.ret <= o.call
+                    and b in result_ids(p)
+                    for p in kept
+                )
+                if not learned:
+                    gone.add(o.index)
+                    changed = True
+                    break
+    return gone
+
+
+def pending(o: Operation) -> Operation:
+    return o._replace(result=None, ret=None)
+
+
+def shrink(checker: Checker, failing: PartitionResult, deadline: float | None) -> Core:
+    """Drop operations while the partition stays non-linearizable; deterministic (latest first).
+
+    A dropped operation stays in the searched history as an unanswered one (it may have taken
+    effect anywhere after its call, or not at all), so every history tried is *weaker* than the
+    backend's: the core's answers cannot all be right whatever the dropped operations did, and a
+    core is never an artefact of forgetting an admission an ``Existing`` relied on. Real-time order
+    is kept (times are never changed), and an op goes with the ops that use the run ids only it had
+    told (the session structure: ids are learned from answers). Reads, which cannot change the
+    world, and dependents, which name an id nothing kept binds any more, are dropped outright."""
+    kept = sorted(failing.ops, key=lambda o: o.index)
+    maybe: list[Operation] = []  # dropped writes, searched as unanswered
+    for victim in reversed(list(kept)):
+        if victim not in kept:
+            continue
+        gone = _with_dependents(kept, victim)
+        rest = [o for o in kept if o.index not in gone]
+        weaker = [] if type(victim.op) in _READS or victim.pending else [pending(victim)]
+        step_deadline = time.monotonic() + SHRINK_STEP_SECONDS
+        if deadline is not None:
+            step_deadline = min(step_deadline, deadline)
+            if time.monotonic() > deadline:
+                break  # out of budget: what is kept so far is still a failing core
+        trial = sorted(rest + maybe + weaker, key=lambda o: o.index)
+        if checker.check(failing.key, trial, step_deadline).verdict == NOT_LINEARIZABLE:
+            kept = rest
+            maybe = sorted(maybe + weaker, key=lambda o: o.index)
+    core = tuple(kept)
+    culprit = _culprit(checker, failing.key, core, maybe, deadline)
+    model, allowed = _model_side(checker, core, maybe, culprit, deadline)
+    return Core(failing.key, core, culprit, model, allowed, failing.operations)
+
+
+def _culprit(checker, key, core, maybe, deadline) -> int | None:
+    """The op whose answer closes the contradiction: the earliest response after which the core's
+    answers so far are already non-linearizable (later responses become unanswered)."""
+    answered = sorted((o for o in core if o.ret is not None), key=lambda o: (o.ret, o.index))
+    for o in answered:
+        trial = [x if x.ret is not None and x.ret <= o.ret else pending(x) for x in core]
+        trial = sorted(trial + maybe, key=lambda x: x.index)
+        if checker.check(key, trial, deadline).verdict == NOT_LINEARIZABLE:
+            return o.index
+    return answered[-1].index if answered else None
+
+
+def _model_side(checker, core, maybe, culprit, deadline) -> tuple[dict[int, Any], list[Any]]:
+    """The model's answer to each core op in one linearization where only the culprit's answer
+    is free, and the culprit's answers the model allows (up to three, each found by excluding
+    the ones before)."""
+    if culprit is None:
+        return {}, []
+    trial = sorted([*core, *maybe], key=lambda o: o.index)
+    core_ids = {o.index for o in core}
+    model: dict[int, Any] = {}
+    allowed: list[Any] = []
+    excluded: set[str] = set()  # in the model's run ids, as the step compares them
+    checker.free = culprit
+    try:
+        for _ in range(3):
+            checker.excluded = frozenset(excluded)
+            order = checker.linearization(trial, deadline)
+            if order is None:
+                break
+            answers = {o.index: named for o, _raw, named in order if o.index in core_ids}
+            if not model:
+                model = answers
+            raw = next((r for o, r, _named in order if o.index == culprit), None)
+            if raw is None or O.describe(raw) in excluded:
+                break
+            excluded.add(O.describe(raw))
+            allowed.append(answers[culprit])
+    finally:
+        checker.free = None
+        checker.excluded = frozenset()
+    return model, allowed

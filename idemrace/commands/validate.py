@@ -4,20 +4,28 @@ BACKEND is a built-in name (``memory``, ``sqlite``, ``postgres``; the real third
 ``vercel-local``, ``vercel-postgres``, ``dbos``, ``temporal``) or ``module.path:ClassName``
 (a ``backends.protocol.Backend`` subclass). Three validations, each reported on its own line:
 differential replay of explorer schedules, linearizability of concurrent client histories, and
-faults (client killed, connection dropped, store restarted). Exit 0 when all are conformant,
-1 on a discrepancy or an unknown (a search that ran out of time is never a pass), 2 on bad input
-or an unreachable backend.
+faults (client killed, connection dropped, store restarted). Each mode's line is printed as it
+finishes; a failing concurrent history is shrunk to a minimal non-linearizable core with the op
+that breaks it marked and the model's answers beside the backend's, a final-state divergence is
+printed as a diff. A real backend's interleavings differ from run to run: ``--rounds N`` runs
+the modes N times (seeds seed .. seed + N - 1), ``--until-found`` stops at the first
+discrepancy, and the output says how many rounds ran. Exit 0 when all are conformant, 1 on a
+discrepancy or an unknown (a search that ran out of time is never a pass), 2 on bad input or an
+unreachable backend.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from idemrace.commands.common import EXIT_MISMATCH, EXIT_OK, UsageError, non_negative
 
 NAME = "validate"
+# --until-found without --rounds: this many rounds at most
+UNTIL_FOUND_ROUNDS = 10
 HELP = "validate a real backend against the model (differential, concurrent, faults)"
 
 
@@ -81,7 +89,20 @@ def add_arguments(p) -> None:
         "--timeline",
         type=Path,
         metavar="PNG",
-        help="draw the smallest failing key partition of a non-linearizable history here",
+        help="draw the minimal failing core of a non-linearizable history here: what the backend "
+        "answered beside what the model allowed, the op that breaks it in red",
+    )
+    p.add_argument(
+        "--rounds",
+        type=positive,
+        metavar="N",
+        help="run the modes N times, seeds SEED .. SEED+N-1 (default 1; with --until-found, "
+        f"at most N, default {UNTIL_FOUND_ROUNDS}): a real backend's interleavings differ per run",
+    )
+    p.add_argument(
+        "--until-found",
+        action="store_true",
+        help="stop at the first round with a discrepancy (at most --rounds rounds)",
     )
 
 
@@ -108,10 +129,18 @@ def run(args) -> int:
         walks=args.walks,
         modes=tuple(m for m in MODES if args.mode is None or m in args.mode),
         timeline=args.timeline,
+        rounds=args.rounds or (UNTIL_FOUND_ROUNDS if args.until_found else 1),
+        until_found=args.until_found,
     )
+    progress = None if args.json else Progress(backend.name, settings.rounds)
     try:
         backend.start()
-        report = validate(backend, settings)
+        report = validate(
+            backend,
+            settings,
+            on_mode=None if progress is None else progress.mode,
+            on_round=None if progress is None else progress.round,
+        )
     except (BackendError, BackendUnavailable) as exc:
         raise UsageError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
     except Exception as exc:
@@ -127,55 +156,117 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2, default=str))
     else:
-        print_report(report)
+        print_summary(report)
     return EXIT_OK if report.verdict == CONFORMANT else EXIT_MISMATCH
 
 
+class Progress:
+    """Prints each mode's lines as it finishes (a real backend's run takes minutes)."""
+
+    def __init__(self, backend: str, rounds: int) -> None:
+        self.rounds = rounds
+        print(f"backend {backend}", flush=True)
+
+    def round(self, r: int, seed: int) -> None:
+        if self.rounds > 1:
+            print(f"round {r} of {self.rounds} (seed {seed})", flush=True)
+
+    def mode(self, name: str, entry: dict) -> None:
+        PRINTERS[name](entry)
+        sys.stdout.flush()
+
+
 def print_report(report) -> None:
+    """The whole report at once (the modes' lines, then the summary)."""
     print(f"backend {report.backend}")
-    d = report.modes.get("differential")
-    if d is not None:
+    for name, entry in report.modes.items():
+        PRINTERS[name](entry)
+    print_summary(report)
+
+
+def print_summary(report) -> None:
+    rounds = report.rounds
+    if rounds.get("of", 1) > 1:
+        found = rounds.get("found_in", [])
+        said = (
+            f"a discrepancy in round{'s' if len(found) > 1 else ''} {', '.join(map(str, found))}"
+            if found
+            else "no discrepancy"
+        )
+        stop = " (stopped at the first discrepancy)" if rounds.get("until_found") and found else ""
+        shown = (
+            f"; the details above the summary are of round {rounds['shown']} (seed "
+            f"{rounds['seed']})"
+            if found and rounds["run"] > 1
+            else ""
+        )
+        print(f"rounds: {rounds['run']} of {rounds['of']} ran{stop}: {said}{shown}")
+    else:
         print(
-            f"  differential  {d['verdict']:<12} {d['scenarios']} scenarios, {d['schedules']} "
-            f"schedules, {d['backend_operations']} backend operations ({d['seconds']:.2f} s)"
+            "rounds: 1 (a real backend's interleavings differ per run: --rounds N, --until-found)"
         )
-        if d.get("skipped_schedules"):
-            print(
-                f"    {d['skipped_schedules']} schedules not replayed: they need "
-                f"{', '.join(d['unsupported_ops'])}, which this backend does not perform"
-            )
-        if not d.get("final_state_compared", True):
-            print("    answers compared; final states not compared (the backend has no snapshot)")
-        div = d["divergence"]
-        if div is not None:
-            print(f"    first divergence: {div['scenario']} {div['schedule']} step {div['step']}")
-            print(f"    schedule prefix: {' / '.join(div['prefix'])}")
-            print(f"    op {div['op']}")
-            print(f"      model:   {div['model']}")
-            print(f"      backend: {div['backend']}")
-    c = report.modes.get("concurrent")
-    if c is not None:
+    print(report.verdict_line())
+
+
+def print_differential(d: dict) -> None:
+    print(
+        f"  differential  {d['verdict']:<12} {d['scenarios']} scenarios, {d['schedules']} "
+        f"schedules, {d['backend_operations']} backend operations ({d['seconds']:.2f} s)"
+    )
+    if d.get("skipped_schedules"):
         print(
-            f"  concurrent    {c['verdict']:<12} {c['clients']} clients, {c['operations']} "
-            f"operations, {len({p['key'] for p in c['partitions']})} keys: {c['linearizability']} "
-            f"(checked in {c['check_seconds']:.2f} s)"
+            f"    {d['skipped_schedules']} schedules not replayed: they need "
+            f"{', '.join(d['unsupported_ops'])}, which this backend does not perform"
         )
-        for sub in c.get("profiles", ()):
-            print(f"    {sub['profile']}: {sub['linearizability']}, {sub['operations']} operations")
-        _print_failure(c)
-    f = report.modes.get("faults")
-    if f is not None:
-        kinds = ", ".join(
-            f"{case['fault']} {case['verdict']}"
-            + (f" LOST {len(case['lost'])}" if case["lost"] else "")
-            for case in f["cases"]
-        )
-        print(f"  faults        {f['verdict']:<12} {kinds or 'none supported'}")
-        for case in f["cases"]:
-            for lost in case["lost"]:
-                print(f"    {case['fault']}: lost acknowledged {lost}")
-            _print_failure(case, f"{case['fault']}: ")
-    print(f"verdict: {report.verdict}")
+    if not d.get("final_state_compared", True):
+        print("    answers compared; final states not compared (the backend has no snapshot)")
+    div = d["divergence"]
+    if div is not None:
+        print(f"    first divergence: {div['scenario']} {div['schedule']} step {div['step']}")
+        print(f"    schedule prefix: {' / '.join(div['prefix'])}")
+        if div.get("diff"):
+            print("    final state differs (model vs backend, only what differs):")
+            for line in div["diff"]:
+                print(f"      {line}")
+            return
+        print(f"    op {div['op']}")
+        print(f"      model:   {div['model']}")
+        print(f"      backend: {div['backend']}")
+
+
+def print_concurrent(c: dict) -> None:
+    print(
+        f"  concurrent    {c['verdict']:<12} {c['clients']} clients, {c['operations']} "
+        f"operations, {len({p['key'] for p in c['partitions']})} keys: {c['linearizability']} "
+        f"(checked in {c['check_seconds']:.2f} s)"
+    )
+    for sub in c.get("profiles", ()):
+        print(f"    {sub['profile']}: {sub['linearizability']}, {sub['operations']} operations")
+    _print_failure(c)
+
+
+def print_faults(f: dict) -> None:
+    kinds = ", ".join(
+        f"{case['fault']} {case['verdict']}"
+        + (f" LOST {len(case['lost'])}" if case["lost"] else "")
+        for case in f["cases"]
+    )
+    print(f"  faults        {f['verdict']:<12} {kinds or ('none run' if f.get('not_run') else 'none supported')}")
+    for kind in f.get("not_run", ()):
+        print(f"    {kind}: not run: the backend calls no Backend.fault_point (FAULT_POINTS)")
+    for case in f["cases"]:
+        if case.get("note"):
+            print(f"    {case['fault']}: {case['note']}")
+        for lost in case["lost"]:
+            print(f"    {case['fault']}: lost acknowledged {lost}")
+        _print_failure(case, f"{case['fault']}: ")
+
+
+PRINTERS = {
+    "differential": print_differential,
+    "concurrent": print_concurrent,
+    "faults": print_faults,
+}
 
 
 def _print_failure(mode: dict, where: str = "") -> None:
@@ -184,13 +275,29 @@ def _print_failure(mode: dict, where: str = "") -> None:
     failing = mode.get("failing_partition")
     if failing is None:
         return
-    print(
-        f"    {where}smallest failing partition: key {failing['key']} ({len(failing['operations'])} ops)"
-    )
-    for row in failing["operations"]:
-        ret = "    open" if row["return_us"] is None else f"{row['return_us']:>8}"
+    rows = failing["operations"]
+    if "core_of" in failing:
         print(
-            f"      client {row['client']:>2} {row['call_us']:>8} .. {ret} us  {row['operation']}"
+            f"    {where}minimal failing core: key {failing['key']}, {len(rows)} of "
+            f"{failing['core_of']} operations (none can be dropped; the others may have taken "
+            "effect or not)"
+        )
+    else:
+        print(f"    {where}smallest failing partition: key {failing['key']} ({len(rows)} ops)")
+    for row in rows:
+        ret = "    open" if row["return_us"] is None else f"{row['return_us']:>8}"
+        mark = "!!" if row.get("breaks") else "  "
+        print(
+            f"    {mark}client {row['client']:>2} {row['call_us']:>8} .. {ret} us  "
+            f"{row['operation']}"
+        )
+        model = row.get("model")
+        if model is not None and not row["operation"].endswith(f"-> {model}"):
+            print(f"      {'':>31}  model answered: {model}")
+    if failing.get("allowed"):
+        print(
+            f"    !! breaks it: the model allows here {' or '.join(failing['allowed'])}, "
+            "given the answers above"
         )
     if mode.get("timeline"):
         print(f"    timeline: {mode['timeline']}")
