@@ -8,8 +8,9 @@ import json
 
 import pytest
 
+from analysis.matrix import LIFECYCLE, compute_matrix
 from properties import PROPERTIES
-from reports.matrix import LIFECYCLE, compute_matrix, matrix_json, matrix_markdown
+from reports.matrix import matrix_json, matrix_markdown
 from simulator.system import System
 
 
@@ -89,3 +90,21 @@ def test_renderings(matrix, tmp_path):
     text = matrix_markdown(matrix)
     assert text.count("\n| ") == len(matrix.rows)  # the header is the first line
     assert "(race-reports/just-completed-window/report.md)" in text
+
+
+def test_rendering_reads_the_computed_value_and_never_searches():
+    # layer rule: reports/ renders a Matrix; the searches live in analysis/
+    import ast
+    from pathlib import Path
+
+    import reports.matrix
+
+    tree = ast.parse(Path(reports.matrix.__file__).read_text())
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not {m for m in imported if m.startswith("simulator")}, imported
+    assert not hasattr(reports.matrix, "compute_matrix")

@@ -218,7 +218,7 @@ def test_index_matrix_from_the_checks(results, rendered):
 
 
 def test_index_with_the_computed_matrix_links_only_rendered_reports(results, tmp_path):
-    from reports.matrix import DESIGNS, compute_matrix
+    from analysis.matrix import DESIGNS, compute_matrix
 
     matrix = compute_matrix(designs=tuple(d for d in DESIGNS if d.label == "DBOS"))
     cells = matrix.rows[0].cells

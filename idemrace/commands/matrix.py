@@ -25,7 +25,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from reports.matrix import compute_matrix, matrix_json, matrix_markdown, save_traces
+    from analysis.matrix import compute_matrix
+    from reports.matrix import matrix_json, matrix_markdown, save_traces
 
     matrix = compute_matrix()
     traces = save_traces(matrix, args.trace_out) if args.trace_out else None

@@ -43,9 +43,9 @@ def add_arguments(p) -> None:
 
 
 def _computed_matrix():
-    """The comparison matrix of ``reports.matrix``, or None while that module lacks it."""
+    """The comparison matrix of ``analysis.matrix``, or None while that module lacks it."""
     try:
-        from reports import matrix
+        from analysis import matrix
     except ImportError:
         return None
     compute = getattr(matrix, "compute_matrix", None)
