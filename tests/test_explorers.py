@@ -131,3 +131,95 @@ key = "k"
     assert "held by runs r1 and r2" in by_property["single-owner"].message
     shortest = {v.property: len(v.steps) for v in result.violations}
     assert shortest["single-owner"] == 8  # 2 arrivals, 2 creates, 2 starts, 2 claims
+
+
+def test_explorers_are_registered_objects_declaring_what_they_are():
+    from simulator.explorers import EXPLORERS
+
+    # registration order is the CLI's --explorer choices (and the scenario file's allowed values)
+    assert list(EXPLORERS) == ["bfs", "dfs", "random", "pct", "hypothesis"]
+    declared = {
+        name: (e.exhaustive, e.shortens, "seed" in e.reads, e.samples)
+        for name, e in EXPLORERS.items()
+    }
+    assert declared == {
+        "bfs": (True, False, False, None),
+        "dfs": (True, False, False, None),
+        "random": (False, True, True, "walks"),
+        "pct": (False, True, True, "walks"),
+        "hypothesis": (False, True, True, "max_examples"),
+    }
+
+
+def test_a_wrong_explorer_registration_fails_naming_the_file():
+    from model.registry import RegistrationError
+    from simulator.explorers import EXPLORERS
+
+    class Sloppy:
+        name = "sloppy"
+        exhaustive = True
+        shortens = False
+        reads = frozenset({"max_depth", "walk"})
+        samples = None
+
+        def explore(self, *args):
+            raise AssertionError("never run")
+
+    with pytest.raises(RegistrationError, match=r"^my/explorer.py: explorer 'sloppy': reads 'walk'"):
+        EXPLORERS.register(Sloppy(), "my/explorer.py")
+    assert "sloppy" not in EXPLORERS
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"explorer": "bsf"}, "unknown explorer 'bsf'; allowed: bfs, dfs, random, pct, hypothesis"),
+        ({"walks": -1}, "walks must be an integer >= 0, got -1"),
+        ({"max_depth": 2.5}, "max_depth must be an integer >= 0, got 2.5"),
+        ({"explorer": "pct", "pct_depth": 0}, "pct_depth must be an integer >= 1, got 0"),
+        (
+            {"explorer": "hypothesis", "hypothesis_profile": "fast"},
+            "hypothesis_profile 'fast' is not a profile; allowed: ci, dev, deep",
+        ),
+        ({"reductions": {"keys"}}, "unknown reduction 'keys'; allowed: symmetry, key"),
+    ],
+)
+def test_search_options_are_checked_where_they_are_made(options, message):
+    with pytest.raises(ValueError) as caught:
+        SearchOptions(**options)
+    assert str(caught.value) == message
+
+
+def test_a_knob_another_explorer_reads_is_not_held_to_its_rules():
+    # the CLI passes every flag whichever explorer runs: --pct-depth 0 is only wrong for pct
+    assert SearchOptions("bfs", pct_depth=0).pct_depth == 0
+    assert SearchOptions(reductions=["key"]).reductions == frozenset({"key"})
+
+
+def test_a_string_is_shorthand_for_the_explorer(reject_retry):
+    by_name = check(reject_retry, "dfs")
+    by_options = check(reject_retry, SearchOptions("dfs"))
+    assert (by_name.explorer, by_name.stats.states, by_name.seed) == ("dfs", REJECT_RETRY_STATES, None)
+    assert [v.schedule for v in by_name.violations] == [v.schedule for v in by_options.violations]
+    assert check(reject_retry, SearchOptions("random", seed=3, walks=20)).seed == 3
+
+
+def test_the_shrinker_keeps_only_what_the_violation_needs(reject_retry):
+    from simulator.explorers.base import Budget, PropertyBook
+    from simulator.explorers.shrink import completing, shrink, strict
+    from simulator.explorers.walks import random_walk
+    from simulator.system import System
+
+    system = System(reject_retry)
+    prop = PROPERTIES["at-most-once-effect"]
+    book = PropertyBook(system, (prop.name,))
+    random_walk(system, book, Budget(reject_retry.bounds.max_depth, 10_000), seed=0, walks=50)
+    raw = book.found[prop.name][1]  # a walk's counterexample, before check shortens it
+    golden = [label for label, _, _ in GOLDEN]
+    assert (len(raw), len(shrink(system, raw, prop))) == (13, len(golden))
+    assert shrink(system, golden, prop) == golden  # BFS's shortest: nothing to delete
+    assert strict(system, golden[:-1], prop) is None  # the second effect is what violates
+    # the completing replay fills in what a schedule leaves out, in the default order
+    replay = completing(reject_retry.bounds.max_depth)
+    assert replay(system, golden[:7], prop) is not None
+    assert len(shrink(system, raw, prop, replay)) == len(golden)
