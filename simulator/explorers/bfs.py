@@ -147,8 +147,11 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
 
 
 class BreadthFirst:
-    """Exhaustive; its first counterexample per property is a shortest one (kept as found). Runs under the
-    state-space reductions of ``options.reductions`` (``simulator/reductions.py``)."""
+    """Breadth-first and exhaustive: says holds within the bounds, and its first counterexample per
+    property is a shortest one.
+
+    Runs under the state-space reductions of ``options.reductions`` (``simulator/reductions.py``);
+    its traces are kept as found."""
 
     name = "bfs"
     exhaustive = True

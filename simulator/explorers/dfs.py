@@ -129,8 +129,11 @@ def _dfs(system, book, budget, progress, engine, canon, expand):
 
 
 class DepthFirst:
-    """Exhaustive; counterexamples are kept as found. Runs under the
-    state-space reductions of ``options.reductions`` (``simulator/reductions.py``)."""
+    """Depth-first with state dedupe, exhaustive: says holds within the bounds and visits the states
+    BFS does when no bound bites; its counterexamples need not be shortest.
+
+    Runs under the state-space reductions of ``options.reductions`` (``simulator/reductions.py``);
+    its traces are kept as found."""
 
     name = "dfs"
     exhaustive = True

@@ -459,9 +459,12 @@ def hypothesis_explore(
 
 
 class HypothesisExplorer:
-    """A seeded Hypothesis campaign (module doc). Its schedules are shrunk here, by Hypothesis and
-    then by ``shrink`` with the completing replay; ``check`` then shrinks them once more with the
-    strict replay, as it does the walks'."""
+    """Hypothesis stateful search (max_examples, settings profile, seeded): for races too deep for
+    BFS's state budget; never says holds; counterexamples shrunk by Hypothesis, then by step
+    deletion.
+
+    The campaign (module doc) shrinks its schedules with ``shrink``'s completing replay; ``check``
+    then shrinks them once more with the strict replay, as it does the walks'."""
 
     name = "hypothesis"
     exhaustive = False

@@ -122,7 +122,8 @@ def pct(system, book, budget, seed=0, walks=1000, depth=3, progress=None):
 
 
 class RandomWalks:
-    """``walks`` uniform random schedules; long counterexamples, shortened by ``check``."""
+    """Uniform random walks (walks, seeded): never says holds; its counterexamples are shortened by
+    step deletion."""
 
     name = "random"
     exhaustive = False
@@ -145,7 +146,8 @@ class RandomWalks:
 
 
 class PCT:
-    """``walks`` PCT schedules of bug depth ``pct_depth``; shortened by ``check``."""
+    """PCT walks of bug depth pct_depth (walks, seeded): a race of that depth is found with a known
+    probability; never says holds; counterexamples shortened by step deletion."""
 
     name = "pct"
     exhaustive = False
