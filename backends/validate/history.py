@@ -12,6 +12,7 @@ whole store, and its "result" is the part of the snapshot that belongs to its ke
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 UNKNOWN_RESULT = None  # the result of an operation that has no response
@@ -43,10 +44,12 @@ def workflow_of(key: str) -> str:
     return f"wf-{key}"
 
 
-class Raised(NamedTuple):
+@dataclass(frozen=True)
+class Raised:
     """The answer of an operation the backend failed with an exception it does not map to a
     model result (a driver's ``IntegrityError``, a bug in its code): the op and the message are
-    recorded as the op's result, which no model result equals, so the validations report a
+    recorded as the op's result, which no model result equals (a dataclass, not a tuple: it can
+    never compare equal to an ``Error`` of the same fields), so the validations report a
     discrepancy naming them rather than ending the run without a verdict."""
 
     name: str

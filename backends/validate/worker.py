@@ -34,23 +34,28 @@ EXIT_NO_FAULT_POINT = 4  # every operation ran and the kill_at-th fault point ne
 ROOT = Path(__file__).resolve().parents[2]  # idemrace's own folder: ours win on sys.path
 
 
-def user_paths() -> list[str]:
-    """The driver's folders user code is found from, absolute: PYTHONPATH's entries (relative
-    ones resolved against the driver's working directory, as the driver resolved them) and the
-    working directory itself (``model.registry.ensure_user_path``)."""
-    entries = [e for e in os.environ.get("PYTHONPATH", "").split(os.pathsep) if e]
+def _absolute(entries: list[str]) -> list[str]:
     out: list[str] = []
-    for entry in [*entries, os.getcwd()]:
-        absolute = str(Path(entry).resolve())
+    for entry in entries:
+        absolute = str(Path(entry or ".").resolve())
         if absolute not in out:
             out.append(absolute)
     return out
 
 
+def user_paths() -> list[str]:
+    """The driver's folders user code is found from, absolute: PYTHONPATH's entries (relative
+    ones resolved against the driver's working directory, as the driver resolved them) and the
+    working directory itself (``model.registry.ensure_user_path``)."""
+    return _absolute([e for e in os.environ.get("PYTHONPATH", "").split(os.pathsep) if e] + [""])
+
+
 def spawn(spec: dict[str, Any]) -> subprocess.Popen:
-    """Start a worker for ``spec`` (``path`` is filled in here), stderr captured as text."""
+    """Start a worker for ``spec``, stderr captured as text. The worker's PYTHONPATH is the
+    driver's made absolute, and ``path`` (appended to the worker's ``sys.path``, after ours) is
+    every folder the driver imports from, so a class the driver loaded loads there too."""
     paths = user_paths()
-    spec = {**spec, "path": paths}
+    spec = {**spec, "path": _absolute([*paths, *(p for p in sys.path if p and Path(p).is_dir())])}
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return subprocess.Popen(
@@ -130,6 +135,19 @@ def main(argv: list[str]) -> int:
             pickle.dump(item, out)
             out.flush()
 
+        if spec.get("go"):
+            # started ahead (issue 16): wait for the driver, then contend in the threads' burst
+            from backends.validate.faults import wait_for_go
+
+            go = wait_for_go(spec["go"])
+            op = admission(profile, go["key"], go["request"])
+            record(("call", 0, spec["client"], go["key"], op, time.monotonic_ns()))
+            try:
+                result = answer(session, op)
+                record(("ret", 0, result, time.monotonic_ns()))
+                knowledge.learn(go["key"], result)
+            except BackendUnavailable:
+                pass  # no response: stays a call without a return
         for i in range(1, spec["ops"] + 1):
             key, op = work.next_op(knowledge)
             record(("call", i, spec["client"], key, op, time.monotonic_ns()))
