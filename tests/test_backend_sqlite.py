@@ -61,7 +61,9 @@ def test_differential_replay_sqlite_conforms_on_pinned_subset(sqlite):
     scenarios = [catalog()[n] for n in SUBSET]
     result = differential(sqlite, scenarios=scenarios, bfs_states=40, walks=5)
     assert result.divergence is None
-    assert (result.schedules, result.steps, result.backend_ops) == (102, 733, 539)
+    # leaf paths and walks (102 schedules), plus the chains that take every other transition
+    assert (result.schedules, result.steps, result.backend_ops) == (135, 886, 630)
+    assert result.transitions_covered == result.transitions_explored == 208
 
 
 def test_differential_replay_sqlite_conforms_on_every_supported_catalog_scenario(sqlite):
@@ -107,11 +109,11 @@ def test_differential_replay_reports_the_first_divergence_with_its_prefix():
 
 def test_concurrent_history_on_sqlite_is_linearizable(sqlite):
     history = run_concurrent(sqlite, KEYED, clients=4, ops=240, keys=2, seed=3)
-    assert len(history) == 240 + 12  # operations + one tick per epoch (240 // (4 * 5))
+    assert len(history) == 240 + 6  # operations, bursts included + one tick per epoch (240 // 40)
     assert sum(1 for o in history if type(o.result) is O.Started) >= 2
     verdict = check_history(KEYED, history)
     assert verdict.verdict == LINEARIZABLE
-    assert [p.key for p in verdict.partitions] == ["k0", "k1"]
+    assert {"k1", "K1", "b1", "B1"} <= {p.key for p in verdict.partitions}  # near-collisions
 
 
 def test_broken_check_then_insert_is_caught_by_the_concurrent_check(broken):
@@ -123,7 +125,7 @@ def test_broken_check_then_insert_is_caught_by_the_concurrent_check(broken):
     verdict = check_history(KEYED, history)
     assert verdict.verdict == NOT_LINEARIZABLE
     failing = verdict.failing
-    assert failing is not None and failing.key == "k0"
+    assert failing is not None and failing.key in ("k1", "b1", "B1", "b1 ", "b10", "b")
     started = [o for o in failing.ops if type(o.result) is O.Started]
     assert len(started) >= 2  # the double admission is in the reported partition
     assert failing.operations < len(history)

@@ -6,7 +6,14 @@ over the scenario's ``System``:
 * BFS: the breadth-first spanning tree of the state space (up to ``bfs_states`` states); every
   path from the root to a leaf of that tree is one schedule, so every discovered state is reached
   by some replayed prefix;
+* transitions: every other transition out of an expanded state (one whose target was already
+  reached another way, or lies past the state bound) is replayed too: a schedule runs the tree
+  path to its source, takes it, and goes on along transitions not yet covered (a greedy chain),
+  so every transition of the explored graph is sent to the backend, not only each state once;
 * random: ``walks`` seeded random walks to a dead end or the depth bound.
+
+The coverage figure is the transitions of the explored graphs that replayed schedules took,
+out of all of them (``transitions_covered`` / ``transitions_explored``).
 
 Each schedule runs on a freshly reset backend. A step maps to the backend like this: a process's
 step performs its pending op (a lost response performs it too: the backend must give the result
@@ -59,6 +66,10 @@ class DifferentialResult:
     final_state_compared: bool = True
     steps: int = 0
     backend_ops: int = 0
+    # transitions of the explored graphs (every successor of every expanded state), and those a
+    # replayed schedule took
+    transitions_explored: int = 0
+    transitions_covered: int = 0
     seconds: float = 0.0
     divergence: Divergence | None = None
 
@@ -116,6 +127,87 @@ def random_schedules(system: System, walks: int, max_depth: int, seed: int) -> l
             labels.append(label)
         out.append(labels)
     return out
+
+
+Edge = tuple[Any, str]  # (source state, label)
+
+
+def transition_schedules(
+    system: System, max_states: int, max_depth: int
+) -> tuple[list[tuple[str, list[str], set[Edge]]], dict[Any, list[tuple[str, Any]]]]:
+    """Schedules covering every transition of the explored graph, each as (``"bfs"`` or
+    ``"transition"``, labels, the transitions it takes), and the graph (expanded state -> its
+    successors).
+
+    The BFS is ``bfs_schedules``' (same states, same order): its root-to-leaf paths come first,
+    in the same order, then one greedy chain per transition still uncovered, from its source's
+    tree path along uncovered transitions until none is left at the state reached."""
+    root = system.initial()
+    parent: dict[Any, tuple[Any, str] | None] = {root: None}
+    order = [root]
+    has_child: set[Any] = set()
+    depth = {root: 0}
+    graph: dict[Any, list[tuple[str, Any]]] = {}
+    queue = deque([root])
+    while queue and len(parent) < max_states:
+        state = queue.popleft()
+        if depth[state] >= max_depth:
+            continue
+        succ = system.successors(state)
+        graph[state] = succ
+        for label, nxt in succ:
+            if nxt in parent or len(parent) >= max_states:
+                continue
+            parent[nxt] = (state, label)
+            depth[nxt] = depth[state] + 1
+            has_child.add(state)
+            order.append(nxt)
+            queue.append(nxt)
+
+    def path(state: Any) -> tuple[list[str], set[Edge]]:
+        labels, edges = [], set()
+        cur = state
+        while parent[cur] is not None:
+            cur, label = parent[cur]
+            labels.append(label)
+            edges.add((cur, label))
+        return labels[::-1], edges
+
+    plans: list[tuple[str, list[str], set[Edge]]] = []
+    covered: set[Edge] = set()
+    for state in order:
+        if state in has_child or state is root:
+            continue
+        labels, edges = path(state)
+        plans.append(("bfs", labels, edges))
+        covered |= edges
+    for source in order:
+        for label, _ in graph.get(source, ()):
+            if (source, label) in covered:
+                continue
+            labels, edges = path(source)
+            cur = source
+            while cur in graph and len(labels) < max_depth:
+                step = next(((lb, nx) for lb, nx in graph[cur] if (cur, lb) not in covered), None)
+                if step is None:
+                    break
+                covered.add((cur, step[0]))
+                edges.add((cur, step[0]))
+                labels.append(step[0])
+                cur = step[1]
+            plans.append(("transition", labels, edges))
+    return plans, graph
+
+
+def walk_edges(system: System, labels: list[str], graph: dict[Any, list]) -> set[Edge]:
+    """The transitions of ``graph`` a schedule takes (for the random walks' share)."""
+    edges: set[Edge] = set()
+    state = system.initial()
+    for label in labels:
+        if state in graph:
+            edges.add((state, label))
+        state = next(nx for lb, nx in system.successors(state) if lb == label)
+    return edges
 
 
 def backend_op(step: Step) -> tuple[Any, Any] | None:
@@ -234,8 +326,10 @@ def differential(
     walks: int = 10,
     max_depth: int = 40,
     seed: int = 0,
+    transitions: bool = True,
 ) -> DifferentialResult:
-    """Replay schedules of ``scenarios`` (default: every supported catalog scenario)."""
+    """Replay schedules of ``scenarios`` (default: every supported catalog scenario);
+    ``transitions=False`` replays only the BFS tree's leaf paths and the random walks."""
     result = DifferentialResult()
     if scenarios is None:
         scenarios, result.skipped = supported_scenarios(backend)
@@ -243,31 +337,59 @@ def differential(
     session = backend.session()
     try:
         return _run(
-            backend, scenarios, bfs_states, walks, max_depth, seed, result, session, started
+            backend,
+            scenarios,
+            bfs_states,
+            walks,
+            max_depth,
+            seed,
+            result,
+            session,
+            started,
+            transitions,
         )
     finally:
         session.close()
 
 
-def _run(backend, scenarios, bfs_states, walks, max_depth, seed, result, session, started):
+def _run(
+    backend, scenarios, bfs_states, walks, max_depth, seed, result, session, started, transitions
+):
     for scenario in scenarios:
         system = System(scenario)
         backend.configure(system.profile)
         result.scenarios.append(scenario.name)
         depth = min(max_depth, scenario.bounds.max_depth)
-        plans = [
-            (f"bfs #{i}", s) for i, s in enumerate(bfs_schedules(system, bfs_states, depth), 1)
-        ]
+        if transitions:
+            tree, graph = transition_schedules(system, bfs_states, depth)
+            result.transitions_explored += sum(len(succ) for succ in graph.values())
+            counts = {"bfs": 0, "transition": 0}
+            plans = []
+            for kind, labels, edges in tree:
+                counts[kind] += 1
+                plans.append((f"{kind} #{counts[kind]}", labels, edges))
+        else:
+            graph = {}
+            plans = [
+                (f"bfs #{i}", s, set())
+                for i, s in enumerate(bfs_schedules(system, bfs_states, depth), 1)
+            ]
         plans += [
-            (f"random #{i}", s)
+            (f"random #{i}", s, walk_edges(system, s, graph) if graph else set())
             for i, s in enumerate(random_schedules(system, walks, depth, seed), 1)
         ]
-        for name, labels in plans:
+        covered: set = set()
+        for name, labels, edges in plans:
             result.schedules += 1
+            skipped = result.skipped_schedules
             divergence = replay(backend, system, labels, name, result, session)
             if divergence is not None:
                 result.divergence = divergence
+                result.transitions_covered += len(covered)
                 result.seconds = time.perf_counter() - started
                 return result
+            if result.skipped_schedules == skipped:
+                covered |= edges
+        result.transitions_covered += len(covered)
     result.seconds = time.perf_counter() - started
     return result

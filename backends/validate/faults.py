@@ -24,6 +24,7 @@ unanswered one having happened or not), and, stated directly: every acknowledged
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import tempfile
@@ -77,17 +78,21 @@ class FaultCase:
 
 
 class _Victim:
-    """The fault point: acts once, in the victim session's transaction."""
+    """The fault point: acts once, in the victim session's ``at``-th fault point."""
 
-    def __init__(self, session: Session, action) -> None:
+    def __init__(self, session: Session, action, at: int = 1) -> None:
         self.session = session
         self.action = action
+        self.at = at
+        self.calls = 0
         self.fired = False
 
     def __call__(self, session: Session, name: str) -> None:
         if session is self.session and not self.fired:
-            self.fired = True
-            self.action(session)
+            self.calls += 1
+            if self.calls == self.at:
+                self.fired = True
+                self.action(session)
 
 
 def lost_acknowledgements(history: list[Operation], snapshot: WorldState) -> list[str]:
@@ -132,6 +137,26 @@ def _victim_op(profile: Profile, key: str, request: int) -> Any:
     return O.CreateRun(workflow_of(key), request)
 
 
+def _probe(
+    backend: Backend, profile: Profile, rec: Recorder, client: int, session: Session
+) -> None:
+    """Acknowledged writes right before a restart, on a key nobody else touches and on a session
+    kept open across it: an admission and, where the backend performs them, the claim of its
+    hook and a delivery left in its inbox. Whatever the store forgets of them is in the final
+    observation, whatever happened to the workload's last writes."""
+    key = "probe"
+    result, _ = perform(session, rec, client, key, _victim_op(profile, key, 9_000_010))
+    run = None
+    if type(result) is O.Started:
+        run = result.run_id
+    elif type(result) is O.Ok and type(result.value) is int:
+        run = result.value
+        if backend.performs(O.ClaimHook(run, "h1", key)):
+            perform(session, rec, client, key, O.ClaimHook(run, "h1", key))
+    if run is not None and backend.performs(O.DeliverPayload(run, "h1", "probe")):
+        perform(session, rec, client, key, O.DeliverPayload(run, "h1", "probe"))
+
+
 def run_fault(
     backend: Backend,
     profile: Profile,
@@ -144,6 +169,12 @@ def run_fault(
     budget: float = 10.0,
     workdir: Path | None = None,
 ) -> FaultCase:
+    """One fault case. ``kill``: a client process started (and connected) before the workload,
+    released at the barrier before the second epoch together with the threads' burst, on the
+    burst's key (the kill lands mid-contention), then on keys of its own until a write kills it.
+    ``drop``: at the n-th barrier the victim's connection is dropped at its n-th fault point (a
+    store that splits one step over several transactions is cut between them). ``restart``:
+    acknowledged probe writes, then the store restarts under a victim held at its commit."""
     if kind not in backend.FAULTS:
         raise BackendError(f"{backend.name}: fault {kind!r} not supported")
     backend.configure(profile)
@@ -151,32 +182,58 @@ def run_fault(
     names = key_names(keys)
     recorder = Recorder()
     epochs = 3
-    fault_epoch = [1]  # inject at the first barrier after this many ticks
-    seen = [0]
+    fault_epoch = 1  # the barrier (epoch about to start) the kill and restart aim at
     victim_client = clients + 1
-    # a key no client uses: the victim's keyed start is always an admission (a real write)
-    victim_key = "victim"
+    # keys no client uses: the victim's admission is always a real write
+    victim_keys = ["victim", "victim2", "victim3"]
+    child = None
+    out_path = None
+    go_path = None
 
-    def on_barrier(rec: Recorder) -> None:
-        seen[0] += 1
-        if seen[0] != fault_epoch[0] or kind == "kill":
+    def on_barrier(rec: Recorder, plan, epoch: int) -> None:
+        if kind == "kill":
+            if epoch == fault_epoch and child is not None:
+                # the worker's first operation: the admission the threads' burst contends for
+                go = {"key": plan.key(epoch), "request": 9_000_003}
+                tmp = go_path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(go))
+                os.replace(tmp, go_path)
             return
-        if not backend.FAULT_POINTS:
-            backend.restart()  # nothing can be caught mid-transaction: restart between operations
+        if kind == "drop":
+            if not 1 <= epoch <= len(victim_keys) or not backend.FAULT_POINTS:
+                if epoch == fault_epoch and not backend.FAULT_POINTS:
+                    backend.restart()  # nothing can be caught mid-transaction
+                return
+            _drop_at(rec, epoch)
+            return
+        if epoch != fault_epoch:
             return
         session = backend.session()
-        if kind == "drop":
-            point = _Victim(session, backend.drop)
-            backend.fault_point = point
-            try:
-                perform(session, rec, victim_client, victim_key, _victim_op(profile, victim_key, 9_000_001))
-            finally:
-                backend.fault_point = None
-                session.close()
-            if not point.fired:
-                raise BackendError(f"{backend.name}: the drop fault never reached a transaction")
-            return
-        # restart: the victim holds its transaction open at the fault point while the store restarts
+        try:
+            _probe(backend, profile, rec, victim_client, session)
+            if not backend.FAULT_POINTS:
+                backend.restart()  # nothing can be caught mid-transaction: between operations
+                return
+            _restart_under_victim(rec)
+        finally:
+            session.close()
+
+    def _drop_at(rec: Recorder, n: int) -> None:
+        session = backend.session()
+        point = _Victim(session, backend.drop, at=n)
+        backend.fault_point = point
+        key = victim_keys[n - 1]
+        try:
+            perform(session, rec, victim_client, key, _victim_op(profile, key, 9_000_000 + n))
+        finally:
+            backend.fault_point = None
+            session.close()
+        if n == 1 and not point.fired:
+            raise BackendError(f"{backend.name}: the drop fault never reached a transaction")
+
+    def _restart_under_victim(rec: Recorder) -> None:
+        # the victim holds its transaction open at the fault point while the store restarts
+        session = backend.session()
         holding, release = threading.Event(), threading.Event()
 
         def hold(_session: Session) -> None:
@@ -185,9 +242,10 @@ def run_fault(
 
         point = _Victim(session, hold)
         backend.fault_point = point
+        key = victim_keys[0]
         victim = threading.Thread(
             target=perform,
-            args=(session, rec, victim_client, victim_key, _victim_op(profile, victim_key, 9_000_002)),
+            args=(session, rec, victim_client, key, _victim_op(profile, key, 9_000_002)),
             daemon=True,
         )
         victim.start()
@@ -201,12 +259,11 @@ def run_fault(
             backend.fault_point = None
             session.close()
 
-    child = None
-    out_path = None
     if kind == "kill":
         fd, name = tempfile.mkstemp(prefix="idemrace-kill-", suffix=".pickle", dir=workdir)
         os.close(fd)
         out_path = Path(name)
+        go_path = out_path.with_suffix(".go")
         spec = {
             "backend": backend.client_spec(),
             "profile": profile.name,
@@ -215,11 +272,14 @@ def run_fault(
             "client": clients,
             "ops": ops // clients + 4,
             "seed": seed,
-            "kill_at": 3,
+            "kill_at": 1,
             "out": str(out_path),
+            "go": str(go_path),
         }
         child = worker.spawn(spec)  # user code found from the driver's folders
     try:
+        if child is not None:
+            _await_ready(child, go_path)
         run_concurrent(
             backend,
             profile,
@@ -241,10 +301,13 @@ def run_fault(
     finally:
         if child is not None and child.poll() is None:
             child.kill()
-        if out_path is not None:
-            out_path.unlink(missing_ok=True)
+            child.wait()
+        for path in (out_path, go_path):
+            if path is not None:
+                path.unlink(missing_ok=True)
+                path.with_suffix(".ready").unlink(missing_ok=True)
     try:
-        snapshot = observe(backend, recorder, [*names, victim_key])
+        snapshot = observe(backend, recorder, [*names, *victim_keys, "probe"])
     except StoreUnreadable as exc:
         # what the store holds after the fault is not a world at all: no state the model allows
         history = renumber(recorder.history())
@@ -267,6 +330,31 @@ def run_fault(
         verdict.problem,
         verdict,
     )
+
+
+def _await_ready(child, go_path: Path, timeout: float = 120.0) -> None:
+    """Wait until the kill worker has loaded the backend and connected (it then waits for its
+    go file): a client process started in advance, so its kill lands in the burst, not late."""
+    ready = go_path.with_suffix(".ready")
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        if child.poll() is not None:
+            _, err = child.communicate()
+            raise BackendError(worker.explain_exit(child.returncode, err))
+        if time.monotonic() > deadline:
+            raise BackendError("kill: the client process did not get ready within 120 s")
+        time.sleep(0.005)
+
+
+def wait_for_go(go: str, interval: float = 0.0002) -> dict[str, Any]:
+    """In the kill worker: say ready, then wait for the go file (written atomically by the
+    driver at the barrier before the burst) and return what it says: the key and request of the
+    admission to contend with."""
+    go_path = Path(go)
+    go_path.with_suffix(".ready").touch()
+    while not go_path.exists():
+        time.sleep(interval)
+    return json.loads(go_path.read_text())
 
 
 def renumber(history: list[Operation]) -> list[Operation]:

@@ -1,14 +1,27 @@
-"""Random client workloads over a few keys, and running N clients against a backend at once.
+"""Client workloads over a few keys, and running N clients against a backend at once.
 
-Each client draws operations from a seeded generator: mostly keyed starts (the contended
-admission), and the rest of the v4 contract on runs the client has learned about (start, deliver,
-poll, dispose, claim a second hook on the key's token, complete / fail / cancel, reads). A run id
-is only used once some client has seen it in a response, so every id an operation names was bound
-by an earlier operation of the same key partition (``linearizability`` relies on that).
+Contention is built, not left to luck. Clients run in epochs separated by a barrier; at each
+barrier, while no operation is in flight, the harness advances the logical clock one tick (how
+keys age past their retention window under real concurrency without a wall clock). Every epoch
+then opens with a *burst*: all clients are released by one barrier and issue the same, or
+conflicting, operations on one fresh key at the same moment, in rounds (a barrier between
+rounds), each round built from what the previous one answered:
 
-Clients run in epochs separated by a barrier; at each barrier, while no operation is in flight,
-the harness advances the logical clock one tick, which is how keys age past their retention
-window under real concurrency without a wall clock.
+* ``admit``: every client admits the burst key at once (keyed start; on v4, create a run and
+  claim the key's hook), which is the check-then-insert race of a store that is not atomic;
+* then, on the run that won: ``take`` (every client delivers, then every client polls the same
+  inbox: a payload taken twice), ``end`` (reads, then complete / cancel / fail at once, then
+  reads of the run, the token and the key: an end acknowledged twice, a stale read, a hook not
+  released) or ``claim`` (every client claims the same second token at once).
+
+Burst keys come from a family of near-collisions (``b1``, ``B1``, ``"b1 "``, ``b10``, ``b``, ...)
+and the first of each family keeps a live owner, so a store that matches keys loosely (case,
+trailing blanks, a prefix) answers a later burst with an earlier one's run. The random operations between bursts
+draw keys with a hot-key skew (the first key most) from the same kind of family (``k1``,
+``K1``, ``"k1 "``, ...): mostly keyed starts (the contended admission), and the rest of the v4
+contract on runs the client has learned about. A run id is only used once some client has seen
+it in a response, so every id an operation names was bound by an earlier operation of the same
+key partition (``linearizability`` relies on that).
 
 The choices are seeded, the interleaving is the machine's: the same seed gives the same
 operation mix, not the same history.
@@ -40,11 +53,34 @@ MIX: tuple[tuple[int, str], ...] = (
     (8, "get_hook"),
     (6, "get_run"),
     (6, "list_runs"),
+    # drawn only where the terminal transition leaves hooks behind (atomic_release = false)
+    (5, "release"),
 )
+# bursts are at most this wide where every client's admission is a run of its own (v4
+# CreateRun): N overlapping creations are N! renamings for the linearizability search
+CREATE_WIDTH = 4
 
 
-def key_names(n: int) -> list[str]:
-    return [f"k{i}" for i in range(n)]
+def key_names(n: int, base: str = "k") -> list[str]:
+    """``n`` keys that nearly collide: ``k1``, ``K1``, ``"k1 "``, ``k10``, ``k``, then ``k2``,
+    ``K2``, ``"k2 "``, ``k20``, ``k3``, ... Case, a trailing blank, a prefix and a length apart:
+    a store that compares keys loosely confuses two of them."""
+    out: list[str] = []
+    family = 1
+    while len(out) < n:
+        group = [
+            f"{base}{family}",
+            f"{base.upper()}{family}",
+            f"{base}{family} ",
+            f"{base}{family}0",
+        ]
+        if family == 1:
+            group.append(base)
+        for name in group:
+            if name not in out and len(out) < n:
+                out.append(name)
+        family += 1
+    return out
 
 
 class Knowledge:
@@ -95,7 +131,17 @@ KIND_METHODS: dict[str, str] = {
     "get_hook": "get_hook_by_token",
     "get_run": "get_run",
     "list_runs": "list_runs",
+    "release": "release_hooks",
 }
+
+
+def _performs(ops: frozenset[str] | None, method: str) -> bool:
+    return ops is None or method in ops
+
+
+def releases_apart(profile: Profile) -> bool:
+    """Does the profile end a run without releasing its hooks (``atomic_release = false``)?"""
+    return profile.options.get("atomic_release", True) is False
 
 
 class Workload:
@@ -109,25 +155,37 @@ class Workload:
     ) -> None:
         self.client = client
         self.keys = keys
+        # hot-key skew: the first key is drawn most (weights 1, 1/2, 1/3, ...)
+        self.key_weights = tuple(1 / (i + 1) for i in range(len(keys)))
         self.rng = random.Random(f"{seed}:{client}")
         self.seq = 0
         self.keyed = profile.supports(O.KeyedStart)
+        apart = releases_apart(profile)
         mix = [
             (w, k)
             for w, k in MIX
-            if ops is None or KIND_METHODS.get(k, k) in ops or k == "keyed_start"
+            if (_performs(ops, KIND_METHODS.get(k, k)) or k == "keyed_start")
+            and (k != "release" or apart)
         ]
         self.kinds = tuple(k for _, k in mix)
         self.weights = tuple(w for w, _ in mix)
 
+    def request(self) -> int:
+        self.seq += 1
+        return self.client * 1_000_000 + self.seq
+
+    def admission(self, key: str) -> Any:
+        if self.keyed:
+            return O.KeyedStart(workflow_of(key), self.request(), key)
+        return O.CreateRun(workflow_of(key), self.request())
+
     def next_op(self, knowledge: Knowledge) -> tuple[str, Any]:
         rng = self.rng
-        self.seq += 1
-        key = rng.choice(self.keys)
-        wf = workflow_of(key)
+        key = rng.choices(self.keys, self.key_weights)[0]
         kind = rng.choices(self.kinds, self.weights)[0]
+        request = self.request()
         tag = f"c{self.client}-{self.seq}"
-        request = self.client * 1_000_000 + self.seq
+        wf = workflow_of(key)
         run = knowledge.pick(rng, key)
         if kind == "keyed_start" or (run is None and kind not in ("get_hook", "list_runs")):
             if self.keyed:
@@ -147,6 +205,8 @@ class Workload:
             return key, O.CancelRun(run)
         if kind == "dispose":
             return key, O.DisposeHook(run, "h1")
+        if kind == "release":
+            return key, O.ReleaseHooks(run)
         if kind == "claim":
             # with keyed start the admission already claimed h1 on the key, so a second hook
             # tests token uniqueness; on v4 the claim of h1 *is* the body's contended admission
@@ -157,6 +217,106 @@ class Workload:
         if kind == "get_run":
             return key, O.GetRun(run)
         return key, O.ListRuns(wf, rng.choice((None, "completed")))
+
+
+# -- bursts ---------------------------------------------------------------------------------------
+
+
+def _owner(result: Any) -> int | None:
+    """The run an admission's answer names (the winner, for a loser)."""
+    if type(result) in (O.Started, O.Existing, O.HookInfo):
+        return result.run_id
+    if type(result) is O.HookConflict:
+        return result.owner
+    if type(result) is O.Error and isinstance(result.detail, int):
+        return result.detail
+    return None
+
+
+def burst_kinds(profile: Profile, ops: frozenset[str] | None) -> tuple[str, ...]:
+    """What can follow the admission round, given the operations the backend performs."""
+    kinds = []
+    hooks = _performs(ops, "get_hook_by_token")
+    if _performs(ops, "deliver_payload") and _performs(ops, "poll_payload"):
+        kinds.append("take")
+    if any(_performs(ops, m) for m in ("complete_run", "cancel_run", "fail_run")):
+        kinds.append("end")
+    if _performs(ops, "claim_hook") and hooks:
+        kinds.append("claim")
+    return tuple(kinds) or ("admit",)
+
+
+class Burst:
+    """One client's part of a burst: ``step(round, previous result)`` is its next op (or None:
+    it sits the round out). Every client of the burst shares ``kind`` and ``key``."""
+
+    def __init__(
+        self, work: Workload, kind: str, key: str, ops: frozenset[str] | None, profile: Profile
+    ) -> None:
+        self.work = work
+        self.kind = kind
+        self.key = key
+        self.ops = ops
+        self.apart = releases_apart(profile)
+        self.owner: int | None = None
+        self.mine: int | None = None  # v4: the run this client created
+        self.rounds = 1 + (0 if work.keyed else 1) + {"take": 2, "end": 3, "claim": 2}.get(kind, 0)
+
+    def _can(self, method: str) -> bool:
+        return _performs(self.ops, method)
+
+    def step(self, r: int, last: Any) -> Any:
+        c, key, w = self.work.client, self.key, self.work
+        if r == 0:
+            if w.keyed:
+                return O.KeyedStart(workflow_of(key), w.request(), key)
+            if c < CREATE_WIDTH:
+                return O.CreateRun(workflow_of(key), w.request())
+            return O.GetHookByToken(key) if self._can("get_hook_by_token") else None
+        if not w.keyed and r == 1:
+            if type(last) is O.Ok and type(last.value) is int:
+                self.mine = last.value
+                return O.ClaimHook(self.mine, "h1", key)
+            return O.GetHookByToken(key) if self._can("get_hook_by_token") else None
+        # learn the winner from what this client was told
+        if self.owner is None:
+            self.owner = self.mine if type(last) is O.HookCreated else _owner(last)
+        run = self.owner
+        if run is None:
+            return None  # never told who won (a read before any claim): sit the rest out
+        k = r - (1 if w.keyed else 2)  # 0-based round after the admission
+        tag = f"b{c}-{w.seq}"
+        if self.kind == "take":
+            if k == 0:
+                return O.DeliverPayload(run, "h1", tag)
+            return O.PollPayload(run, "h1")
+        if self.kind == "claim":
+            token = f"t-{key}"
+            if k == 0:
+                return O.ClaimHook(run, "h2", token)
+            return O.GetHookByToken(token) if self._can("get_hook_by_token") else None
+        if self.kind == "end":
+            if k == 0:
+                return O.GetRun(run) if self._can("get_run") else None
+            if k == 1:
+                ends = [m for m in ("complete_run", "cancel_run", "fail_run") if self._can(m)]
+                method = ends[c % len(ends)]
+                if method == "complete_run":
+                    return O.CompleteRun(run, ("out", tag))
+                if method == "cancel_run":
+                    return O.CancelRun(run)
+                return O.FailRun(run, ("err", tag))
+            # after the end: the run, the token and the key, read at once (and, where the end
+            # leaves hooks behind, their release racing the reads)
+            choice = c % 4
+            if choice == 3 and self.apart and self._can("release_hooks"):
+                return O.ReleaseHooks(run)
+            if choice == 1 and self._can("get_hook_by_token"):
+                return O.GetHookByToken(key)
+            if choice == 2:
+                return w.admission(key) if w.keyed else O.GetRun(run)
+            return O.GetRun(run) if self._can("get_run") else None
+        return None
 
 
 class Recorder:
@@ -198,6 +358,35 @@ def perform(
     return result, True
 
 
+class Plan:
+    """The bursts of one history: epoch ``e`` opens with a burst of ``kind(e)`` on ``key(e)``,
+    the same for every client (seeded), so the fault harness can aim at the next one."""
+
+    def __init__(
+        self, profile: Profile, ops: frozenset[str] | None, seed: int, epochs: int, on: bool
+    ) -> None:
+        self.on = on
+        kinds = burst_kinds(profile, ops)
+        # the first key of each near-collision family keeps a live owner (no ``end`` burst on
+        # it), so its later relatives (``B1``, ``"b1 "``, ...) meet it held
+        keeps = tuple(k for k in kinds if k != "end") or ("admit",)
+        rng = random.Random(f"{seed}:bursts:{profile!r}")
+        start = rng.randrange(len(kinds))
+        self.keys = key_names(epochs, "b")
+        # every kind in turn from a seeded start, so a short history still has each of them
+        self.kinds = []
+        for e, key in enumerate(self.keys):
+            first = key.rstrip("0").rstrip() == key and key[:1] == "b" and key[1:].isdigit()
+            pool = keeps if first else kinds
+            self.kinds.append(pool[(start + e) % len(pool)])
+
+    def kind(self, epoch: int) -> str:
+        return self.kinds[epoch]
+
+    def key(self, epoch: int) -> str:
+        return self.keys[epoch]
+
+
 def run_concurrent(
     backend: Backend,
     profile: Profile,
@@ -210,9 +399,13 @@ def run_concurrent(
     recorder: Recorder | None = None,
     fresh: bool = True,
     on_barrier=None,
+    bursts: bool = True,
 ) -> list[Operation]:
-    """``clients`` threads, ``ops`` operations in all, ``epochs`` clock ticks apart (default:
-    about five operations per client per epoch, so keys expire and are contended again)."""
+    """``clients`` threads, about ``ops`` operations in all (bursts included), ``epochs`` clock
+    ticks apart (default: about ten operations per client per epoch), each epoch opened by a
+    burst (``bursts=False``: none). ``on_barrier(recorder, plan, epoch)`` runs at each barrier
+    while no client operation is in flight (the fault harness's turn); ``epoch`` is the one
+    about to start (``epochs`` after the last)."""
     if fresh:
         backend.configure(profile)
         backend.reset()
@@ -220,8 +413,10 @@ def run_concurrent(
     knowledge = Knowledge()
     names = key_names(keys)
     per_client = [ops // clients + (1 if c < ops % clients else 0) for c in range(clients)]
-    epochs = max(1, epochs if epochs is not None else ops // (clients * 5))
+    epochs = max(1, epochs if epochs is not None else ops // (clients * 10))
+    plan = Plan(profile, backend.OPS, seed, epochs, bursts)
     barrier = threading.Barrier(clients + 1)
+    rounds = threading.Barrier(clients)  # between the rounds of a burst
     errors: list[BaseException] = []
     sessions = [backend.session() for _ in range(clients)]
 
@@ -229,9 +424,20 @@ def run_concurrent(
         work = Workload(c, names, seed, profile, backend.OPS)
         quota = per_client[c]
         try:
+            barrier.wait()  # released with the others: the first burst is a burst too
             for e in range(epochs):
                 todo = quota // epochs + (1 if e < quota % epochs else 0)
-                for _ in range(todo):
+                if plan.on:
+                    burst = Burst(work, plan.kind(e), plan.key(e), backend.OPS, profile)
+                    last = None
+                    for r in range(burst.rounds):
+                        op = burst.step(r, last)
+                        if op is not None:
+                            last, _ok = perform(sessions[c], recorder, c, burst.key, op)
+                            knowledge.learn(burst.key, last)
+                            todo -= 1
+                        rounds.wait()
+                for _ in range(max(0, todo)):
                     key, op = work.next_op(knowledge)
                     result, _ok = perform(sessions[c], recorder, c, key, op)
                     knowledge.learn(key, result)
@@ -242,19 +448,23 @@ def run_concurrent(
         except BaseException as exc:  # surfaced to the caller below
             errors.append(exc)
             barrier.abort()
+            rounds.abort()
 
     threads = [threading.Thread(target=client_main, args=(c,), daemon=True) for c in range(clients)]
     for t in threads:
         t.start()
     try:
-        for _ in range(epochs):
+        if on_barrier is not None:
+            on_barrier(recorder, plan, 0)
+        barrier.wait()  # start
+        for e in range(epochs):
             barrier.wait()
             # a fresh connection per tick: one broken by a fault must not leave the tick unknown
             ticker = backend.session()
             perform(ticker, recorder, -1, None, O.AdvanceClock())
             ticker.close()
             if on_barrier is not None:
-                on_barrier(recorder)  # no client op is in flight here: the fault harness's turn
+                on_barrier(recorder, plan, e + 1)  # no client op is in flight here
             barrier.wait()
     except threading.BrokenBarrierError:
         pass
@@ -265,3 +475,61 @@ def run_concurrent(
     if errors:
         raise errors[0]
     return recorder.history()
+
+
+# -- which histories: every profile, every declared option value ----------------------------------
+
+# the base options of each profile's histories: retention 1, so keys expire at the epoch ticks and
+# admissions are contended again
+BASE_OPTIONS: dict[str, dict[str, Any]] = {
+    "vercel-keyed-start": {"retention": 1},
+    "vercel-attribute-lookup": {"retention": 1},
+}
+
+
+def option_values(profile_name: str, option: str, base: Any) -> list[Any]:
+    """The values of ``option`` other than ``base`` a history is run under: every choice, the
+    other boolean, and 0 for a count (retention 0: free the moment the run ends)."""
+    from model.profiles import PROFILES
+
+    spec = PROFILES[profile_name].OPTIONS.get(option)
+    if spec is None:
+        return []
+    if spec.choices is not None:
+        return [v for v in spec.choices if v != base]
+    if spec.kind is bool:
+        return [not base]
+    if spec.kind is int:
+        return [v for v in (0,) if v != base]
+    return []
+
+
+def concurrent_variants(backend: Backend) -> list[Profile] | None:
+    """The profiles of the concurrent histories of a backend that leaves the choice to the
+    harness (it keeps ``Backend.CONCURRENT_PROFILES`` as the protocol defines it): every profile
+    it supports, first at the base options, then with each option it declares (``PROFILES``)
+    moved to each of its other values, one option at a time. None when the backend lists its own
+    (a real system whose settings the harness cannot pick for it)."""
+    from model.profiles import make_profile
+
+    if type(backend).CONCURRENT_PROFILES is not Backend.CONCURRENT_PROFILES:
+        return None
+    out: list[Profile] = []
+    order = [name for name, _ in Backend.CONCURRENT_PROFILES]
+    names = sorted(
+        backend.PROFILES, key=lambda n: (order.index(n) if n in order else len(order), n)
+    )
+    for name in names:
+        base = dict(BASE_OPTIONS.get(name, {}))
+        try:
+            profile = make_profile(name, **base)
+        except ValueError:
+            continue
+        if not backend.supports(profile):
+            continue
+        out.append(profile)
+        for option in backend.PROFILES[name]:
+            current = profile.options.get(option)
+            for value in option_values(name, option, current):
+                out.append(make_profile(name, **{**base, option: value}))
+    return out
