@@ -10,7 +10,8 @@ Markdown and HTML writers do not care which:
   linking the scenario that shows it). Used when the computed matrix is not asked for or not
   available, and for a subset of the catalog, whose links must stay inside the folder.
 
-A cell links a scenario's report only when that report is in this folder.
+A cell links a scenario's report only when that report is in this folder: ``index.md`` links
+``report.md``, ``index.html`` the report's page (``report.html``, pictures inline).
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def table_html(table: Table) -> list[str]:
         for c in cells:
             text = e(c.text)
             if c.scenario:
-                text = f"<a href='{e(c.scenario)}/report.md'>{text}</a>"
+                text = f"<a href='{e(c.scenario)}/report.html'>{text}</a>"
             parts.append(f"<td class='{e(c.verdict)}'>{text}</td>")
         parts.append("</tr>")
     parts.append("</table>")
@@ -211,13 +212,13 @@ def write_index(out: Path, results: list[CheckResult], generated_at: str, matrix
     for r in results:
         name = e(r.scenario.name)
         picture = (
-            f"<a href='{name}/swimlane.svg'><img src='{name}/swimlane.png' width='260' "
+            f"<a href='{name}/report.html#explorer'><img src='{name}/swimlane.png' width='260' "
             f"alt='swimlane of {name}'></a>"
             if r.violations
             else ""
         )
         parts.append(
-            f"<tr><td><a href='{name}/report.md'>{name}</a></td>"
+            f"<tr><td><a href='{name}/report.html'>{name}</a></td>"
             f"<td>{e(r.scenario.profile_name)}</td>"
             f"<td class='{e(r.verdict)}'>{e(r.verdict)}</td><td>{e(r.scenario.expect or '-')}</td>"
             f"<td>{e(r.scenario.description)}</td><td>{picture}</td></tr>"

@@ -3,8 +3,9 @@
 ``write_reports(results, out)`` writes, for each ``CheckResult``::
 
     out/<scenario>/report.md          what is modelled, verdicts, the story, the fix, statistics
+    out/<scenario>/report.html        the same as a page: pictures inline, a step explorer
     out/<scenario>/swimlane.png|.svg  the counterexample as a sequence diagram
-    out/<scenario>/state-graph.png|.graphml  the explored neighbourhood of the counterexample
+    out/<scenario>/state-graph.png|.svg|.graphml  the explored neighbourhood of the counterexample
     out/<scenario>/trace.json         replayable with ``idemrace replay``
     out/index.md, out/index.html      the comparison matrix, then every scenario
 
@@ -22,12 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.trace import save_trace, trace_document, write_atomic
-from model.ops import describe
 from properties import PROPERTIES
+from reports.causal import marks
 from reports.graph import MAX_BRANCHES, neighbourhood, render_graph, save_graphml
 from reports.index import write_index
+from reports.page import step_rows, write_report_page
 from reports.story import status_changes, story
 from reports.swimlane import render_swimlane
+from reports.text import labelled
 from simulator.explorers import HOLDS, CheckResult
 from simulator.scenario import Scenario
 from simulator.system import System
@@ -35,12 +38,15 @@ from simulator.system import System
 MAX_RELATED = 5  # related designs listed in full under "What closes it"
 FILES_VIOLATED = (
     "report.md",
+    "report.html",
     "swimlane.png",
     "swimlane.svg",
     "state-graph.png",
+    "state-graph.svg",
     "state-graph.graphml",
     "trace.json",
 )
+FILES_NO_VIOLATION = ("report.md", "report.html")
 
 
 @dataclass
@@ -190,7 +196,8 @@ def write_scenario_report(
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     violation = featured(result)
-    written = Written(scenario.name, final, ["report.md"])
+    written = Written(scenario.name, final, list(FILES_NO_VIOLATION))
+    rows = marked = None  # the HTML page's step explorer, with a counterexample
     lines = [
         f"# {scenario.name}",
         "",
@@ -269,14 +276,17 @@ def write_scenario_report(
             "One lane per process (`reqN`: the client or route handler of request N; `rN`: the "
             "workflow body of run N) and one for the world (the engine's storage). Each arrow is "
             "one atomic call, in schedule order; its result is written beside the world lane. "
-            "The red step is the one that violates the property (also as `swimlane.svg`).",
+            "The red step is the one that violates the property; the steps on an amber band lead "
+            "to it (those of the processes the violation names and of the runs they met; the "
+            "others are faded), and each process has the colour of its request's key "
+            "(also as `swimlane.svg`).",
             "",
             "Schedule, replayable with `idemrace replay trace.json`:",
             "",
             "```",
         ]
         lines += [
-            f"{k:>3}. {s.label:<14} {describe(s.op)} -> {describe(s.result)}"
+            f"{k:>3}. {s.label:<14} {labelled(s.op)} -> {labelled(s.result)}"
             for k, s in enumerate(steps, start=1)
         ]
         lines += [
@@ -286,7 +296,9 @@ def write_scenario_report(
             "",
             "![state graph](state-graph.png)",
             "",
-            "Each circle is a state of the whole system (world and every process). The red path "
+            "Each circle is a state of the whole system (world and every process), its runs, "
+            "token owners and effects in a few words above it (all of it in the tooltips of "
+            "`state-graph.svg` and the HTML page). The red path "
             "is the counterexample, numbered by step; grey states are what the scheduler could "
             f"have done instead at each step (up to {MAX_BRANCHES} a state), named by the process "
             "that moves. The graph is rebuilt after the search by re-exploring one step around "
@@ -295,17 +307,27 @@ def write_scenario_report(
             "",
         ]
         title = f"{scenario.name}: {violation.property} violated"
+        marked = marks(scenario, violation, system)
         written.lanes = render_swimlane(
             steps,
             title,
             [tmp / "swimlane.png", tmp / "swimlane.svg"],
             violation.property,
             scenario.description,
+            marked,
+            [
+                f"{k}. {s.label}: {labelled(s.op)} -> {labelled(s.result)}"
+                for k, s in enumerate(steps, start=1)
+            ],
         )
         graph = neighbourhood(system, violation.schedule)
         render_graph(
-            graph, f"{scenario.name}: states around the counterexample", tmp / "state-graph.png"
+            graph,
+            f"{scenario.name}: states around the counterexample",
+            tmp / "state-graph.png",
+            tmp / "state-graph.svg",
         )
+        rows = step_rows(system, violation.schedule, steps, marked)
         save_graphml(graph, tmp / "state-graph.graphml")
         save_trace(tmp / "trace.json", trace_document(result, violation))
         written.files = list(FILES_VIOLATED)
@@ -337,6 +359,7 @@ def write_scenario_report(
         "",
     ]
     write_atomic(tmp / "report.md", "\n".join(lines))
+    write_report_page(tmp, "\n".join(lines), scenario.name, result.verdict, rows, marked)
     readable(*sorted(p for p in tmp.iterdir() if p.is_file()))
     _swap_in(tmp, final)
     return written

@@ -6,8 +6,14 @@ Environment steps (arrivals, ticks, crashes) are markers on the lane they concer
 steps are squares on the world lane. The violating step (the last one: a counterexample ends in
 the first violating state) is drawn in red on a shaded band.
 
-Every lane header carries the SVG id ``lane-<name>``, so tools (and the tests) can read the lanes
-off the picture itself.
+With ``marks`` (``reports.causal``) every process is drawn in the colour of its request's key
+(legend: one swatch a key), the steps that lead to the violation sit on an amber band and the
+others are faded: the causal thread stands out of a crowd.
+
+SVG ids, so tools (and the tests, and the HTML report's hover) can read the picture itself:
+``lane-<name>`` on each lane header, ``step-<k>`` on an invisible band over each step's row (its
+``<title>`` is the step in full, a browser's tooltip), ``causal-<k>`` on each causal band,
+``key-<n>`` on the legend swatch of the n-th key.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from simulator.system import Arrive, Crash, Step
 WORLD = "world"
 VIOLATION = "#c62828"
 VIOLATION_BAND = "#ffebee"
+CAUSAL_BAND = "#fff3d6"
+FADED = 0.45  # alpha of the steps that are context, not cause
 PROCESS = "#1565c0"
 ENVIRONMENT = "#616161"
 MAX_LABEL = 40
@@ -89,9 +97,14 @@ def render_swimlane(
     paths: list[Path],
     violated: str | None = None,
     subtitle: str = "",
+    marks=None,
+    titles: list[str] | None = None,
 ) -> list[str]:
-    """Draw the diagram to each path (.png/.svg by suffix). Returns the lane names."""
+    """Draw the diagram to each path (.png/.svg by suffix). Returns the lane names. ``marks``:
+    key colours and causal steps (``reports.causal.Marks``); ``titles``: one full description a
+    step, the SVG's tooltips."""
     lanes = lanes_of(steps)
+    keys = list(marks.colours) if marks is not None else []
     x = {name: i for i, name in enumerate(lanes)}
     world_x = x[WORLD]
     n = len(steps)
@@ -99,7 +112,8 @@ def render_swimlane(
     top, bottom = -1.2, n + 0.7
     width = LANE_INCHES * (right - left)
     columns = 6 if width >= 13.5 else 3  # legend entries a row
-    head, foot = 0.7, 0.45 + 0.3 * (6 // columns)  # inches for the title and for the legend
+    entries = 6 + (1 if marks is not None else 0) + len(keys)
+    head, foot = 0.7, 0.45 + 0.3 * -(-entries // columns)  # inches for the title and the legend
     height = ROW_INCHES * (bottom - top) + head + foot
     with matplotlib.rc_context(STYLE):
         fig = plt.figure(figsize=(width, height), dpi=DPI)
@@ -122,14 +136,24 @@ def render_swimlane(
                 fontweight="bold",
                 bbox={
                     "boxstyle": "round,pad=0.3",
-                    "fc": "#eef3fb" if name != WORLD else "#eeeeee",
-                    "ec": "#9e9e9e",
+                    "fc": _tint(marks.colour_of(name))
+                    if marks and name != WORLD
+                    else ("#eef3fb" if name != WORLD else "#eeeeee"),
+                    "ec": marks.colour_of(name) if marks and name != WORLD else "#9e9e9e",
                 },
             )
             header.set_gid(f"lane-{name}")
             ax.text(i, -0.55, role(name), ha="center", va="top", fontsize=8, color=ENVIRONMENT)
         for k, step in enumerate(steps, start=1):
-            _draw_step(ax, k, step, k == n, x, world_x, right, violated)
+            causal = marks is None or k in marks.causal
+            colour = marks.colour_of(_actor_key_lane(step)) if marks is not None else PROCESS
+            if marks is not None and causal and k != n:
+                band = ax.axhspan(k - 0.45, k + 0.45, color=CAUSAL_BAND, zorder=-1, lw=0)
+                band.set_gid(f"causal-{k}")
+            _draw_step(ax, k, step, k == n, x, world_x, right, violated, colour, causal)
+            # an invisible band over the whole row: the hover target and tooltip of the step
+            hit = ax.axhspan(k - 0.5, k + 0.5, color="white", alpha=0, zorder=5, lw=0)
+            hit.set_gid(f"step-{k}")
         legend = [
             Line2D([0], [0], color=PROCESS, lw=1.4, label="call to the world (result at right)"),
             Patch(fc=VIOLATION_BAND, ec=VIOLATION, label="the step that violates the property"),
@@ -138,7 +162,15 @@ def render_swimlane(
             Line2D([0], [0], color=ENVIRONMENT, lw=0.9, ls="--", label="clock tick"),
             Line2D([0], [0], marker="s", color=PROCESS, lw=0, ms=7, label="world-internal step"),
         ]
-        fig.legend(
+        if marks is not None:
+            legend.insert(
+                2,
+                Patch(fc=CAUSAL_BAND, ec="#e0b050", label="a step leading to it (faded: context)"),
+            )
+            legend += [
+                Patch(fc=marks.colours[key], ec="none", label=f"key {key!r}") for key in keys
+            ]
+        shown = fig.legend(
             handles=legend,
             loc="lower center",
             bbox_to_anchor=(0.5, 0.1 / height),
@@ -146,19 +178,65 @@ def render_swimlane(
             ncol=columns,
             frameon=False,
         )
+        handles = getattr(shown, "legend_handles", None) or shown.legendHandles
+        for i, handle in enumerate(handles[len(legend) - len(keys) :]):
+            handle.set_gid(f"key-{i + 1}")
         for path in paths:
             save_figure(fig, path)
+            if path.suffix == ".svg" and titles:
+                add_titles(path, {f"step-{k}": text for k, text in enumerate(titles, start=1)})
         plt.close(fig)
     return lanes
 
 
-def _draw_step(ax, k: int, step: Step, last: bool, x, world_x, right, violated) -> None:
-    colour = VIOLATION if last else PROCESS
+def _tint(colour: str, share: float = 0.18) -> str:
+    """``colour`` mixed with white (a lane header's fill)."""
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(255 - (255 - c) * share):02x}" for c in rgb)
+
+
+def _actor_key_lane(step: Step) -> str:
+    """The lane whose key colours a step: the process it concerns; a world-internal step on a
+    run (``release r1``) has that run's key."""
+    lane = _actor(step)
+    if lane == WORLD:
+        run = getattr(step.op, "run_id", None)
+        if isinstance(run, int):
+            return f"r{run}"
+    return lane
+
+
+def add_titles(path: Path, titles: dict[str, str]) -> None:
+    """Give SVG groups by id a ``<title>`` (a browser shows it as a tooltip), in place."""
+    from html import escape
+
+    from catalog.trace import write_atomic
+
+    text = path.read_text()
+    for gid, title in titles.items():
+        opening = f'<g id="{gid}">'
+        text = text.replace(opening, f"{opening}<title>{escape(title)}</title>", 1)
+    write_atomic(path, text)
+
+
+def _draw_step(
+    ax, k: int, step: Step, last: bool, x, world_x, right, violated, key_colour, causal
+) -> None:
+    colour = VIOLATION if last else key_colour
     weight = "bold" if last else "normal"
+    alpha = 1.0 if causal or last else FADED
     y = k
+    _plot, _text = ax.plot, ax.text
+
+    def plot(*args, **kw):  # every artist of a context step is faded alike
+        return _plot(*args, alpha=alpha, **kw)
+
+    def text(*args, **kw):
+        return _text(*args, alpha=alpha, **kw)
+
     if last:
         ax.axhspan(y - 0.45, y + 0.45, color=VIOLATION_BAND, zorder=-1, lw=0)
-        ax.text(
+        text(
             right - 0.05,
             y,
             f"violates {violated}" if violated else "violation",
@@ -168,35 +246,35 @@ def _draw_step(ax, k: int, step: Step, last: bool, x, world_x, right, violated) 
             fontweight="bold",
             color=VIOLATION,
         )
-    ax.text(-0.6, y, str(k), ha="right", va="center", fontsize=9, color=ENVIRONMENT)
+    text(-0.6, y, str(k), ha="right", va="center", fontsize=9, color=ENVIRONMENT)
     op = step.op
     env = VIOLATION if last else ENVIRONMENT
     if isinstance(op, Arrive):
         i = x[op.actor]
-        ax.plot([i], [y], marker="v", color=env, ms=10)
-        ax.text(i + 0.1, y, f"arrives at t={step.result}", va="center", fontsize=9, color=env)
+        plot([i], [y], marker="v", color=env, ms=10)
+        text(i + 0.1, y, f"arrives at t={step.result}", va="center", fontsize=9, color=env)
         return
     if isinstance(op, Crash):
         i = x[op.actor]
-        ax.plot([i], [y], marker="X", color=env, ms=10)
-        ax.text(i + 0.1, y, "crashes, restarts from the top", va="center", fontsize=9, color=env)
+        plot([i], [y], marker="X", color=env, ms=10)
+        text(i + 0.1, y, "crashes, restarts from the top", va="center", fontsize=9, color=env)
         return
     if isinstance(op, O.AdvanceClock):
-        ax.plot([-0.4, world_x + 0.05], [y, y], color=env, lw=0.9, ls="--")
-        ax.text(world_x + 0.12, y, f"clock: t={step.result}", va="center", fontsize=9, color=env)
+        plot([-0.4, world_x + 0.05], [y, y], color=env, lw=0.9, ls="--")
+        text(world_x + 0.12, y, f"clock: t={step.result}", va="center", fontsize=9, color=env)
         return
     label, result = (_short(s) for s in short(step))
     actor_x = x.get(step.actor, world_x)
     if actor_x == world_x:  # a world-internal step
-        ax.plot([world_x], [y], marker="s", color=colour, ms=8)
-        text = f"{label}: {result}"
-        ax.text(world_x + 0.12, y, text, va="center", fontsize=9, color=colour, fontweight=weight)
+        plot([world_x], [y], marker="s", color=colour, ms=8)
+        said = f"{label}: {result}"
+        text(world_x + 0.12, y, said, va="center", fontsize=9, color=colour, fontweight=weight)
         return
     # a plain line and a head marker: as clear as an arrow patch and far cheaper to draw
-    ax.plot([actor_x, world_x - 0.07], [y, y], color=colour, lw=2.2 if last else 1.3)
-    ax.plot([world_x - 0.07], [y], marker=">", color=colour, ms=8 if last else 6)
-    ax.plot([actor_x], [y], marker="o", color=colour, ms=4)
-    ax.text(
+    plot([actor_x, world_x - 0.07], [y, y], color=colour, lw=2.2 if last else 1.3)
+    plot([world_x - 0.07], [y], marker=">", color=colour, ms=8 if last else 6)
+    plot([actor_x], [y], marker="o", color=colour, ms=4)
+    text(
         actor_x + 0.1,
         y - 0.1,
         label,
@@ -206,9 +284,7 @@ def _draw_step(ax, k: int, step: Step, last: bool, x, world_x, right, violated) 
         color=colour,
         fontweight=weight,
     )
-    ax.text(
-        world_x + 0.12, y, f"→ {result}", va="center", fontsize=9, color=colour, fontweight=weight
-    )
+    text(world_x + 0.12, y, f"→ {result}", va="center", fontsize=9, color=colour, fontweight=weight)
 
 
 def save_figure(fig, path: Path) -> None:

@@ -23,6 +23,7 @@ from model import ops as O
 from reports.graph import MAX_BRANCHES
 from reports.index import index_matrix
 from reports.render import (
+    FILES_NO_VIOLATION,
     FILES_VIOLATED,
     MAX_RELATED,
     _umask,
@@ -75,7 +76,7 @@ def test_every_catalog_scenario_has_a_report(results, rendered):
     assert any(r.violations for r in results) and any(not r.violations for r in results)
     for result in results:
         folder = out / result.scenario.name
-        expected = FILES_VIOLATED if result.violations else ("report.md",)
+        expected = FILES_VIOLATED if result.violations else FILES_NO_VIOLATION
         assert sorted(p.name for p in folder.iterdir()) == sorted(expected)
         text = (folder / "report.md").read_text()
         assert f"**{result.verdict}**" in text
@@ -214,7 +215,7 @@ def test_index_matrix_from_the_checks(results, rendered):
     assert f"]({cell.scenario}/report.md)" in index.split("## Scenarios")[0]
     page = (out / "index.html").read_text()
     assert page.index("Comparison matrix") < page.index("<h2>Scenarios</h2>")
-    assert f"<a href='{cell.scenario}/report.md'>" in page
+    assert f"<a href='{cell.scenario}/report.html'>" in page
 
 
 def test_index_with_the_computed_matrix_links_only_rendered_reports(results, tmp_path):
@@ -234,7 +235,7 @@ def test_index_with_the_computed_matrix_links_only_rendered_reports(results, tmp
     links = re.findall(r"\]\(([^)]+)/report\.md\)", top)
     assert set(links) == {linked[0]} and len(links) == len(standing) > 1
     page = (tmp_path / "index.html").read_text()
-    assert re.findall(r"href='([^']+)/report\.md'", page.split("<h2>Scenarios")[0]) == links
+    assert re.findall(r"href='([^']+)/report\.html'", page.split("<h2>Scenarios")[0]) == links
 
 
 def test_output_is_deterministic_and_a_rerun_replaces_cleanly(results, tmp_path):
