@@ -14,55 +14,13 @@ what is wrong in this state (used by the CLI and the reports).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+import importlib
+import pkgutil
 
-INVARIANT = "invariant"
-FINAL = "final"
+from properties.base import FINAL, INVARIANT, PROPERTIES, STATE_PARTS, Property, register
 
+# every module of this folder registers its properties on import (adding one is adding a file)
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"):
+    importlib.import_module(f"{__name__}.{_module}")
 
-@dataclass(frozen=True)
-class Property:
-    name: str
-    kind: str  # INVARIANT | FINAL
-    explanation: str  # plain words, for reports
-    check: Callable[[Any, Any], str | None]
-    # ghost state the simulator must keep for this property (e.g. "arrival_order")
-    ghost: frozenset[str] = frozenset()
-    # an extra check for final states only (an invariant that also says how things must settle)
-    settle: Callable[[Any, Any], str | None] | None = None
-    # strategy names the property is about; empty = every strategy. A scenario that does not
-    # list its properties checks those that apply to its strategies.
-    only_for: frozenset[str] = frozenset()
-
-    def applies_to(self, strategies) -> bool:
-        return not self.only_for or bool(self.only_for & set(strategies))
-
-
-PROPERTIES: dict[str, Property] = {}
-
-
-def register(
-    name: str,
-    kind: str,
-    explanation: str,
-    ghost: tuple[str, ...] = (),
-    only_for: tuple[str, ...] = (),
-    settle: Callable[[Any, Any], str | None] | None = None,
-):
-    def wrap(fn: Callable[[Any, Any], str | None]) -> Callable[[Any, Any], str | None]:
-        if name in PROPERTIES:
-            raise ValueError(f"property {name!r} registered twice")
-        PROPERTIES[name] = Property(
-            name, kind, explanation, fn, frozenset(ghost), settle, frozenset(only_for)
-        )
-        return fn
-
-    return wrap
-
-
-# the built-in properties register themselves on import
-from properties import builtin as _builtin  # noqa: E402,F401
-
-__all__ = ["FINAL", "INVARIANT", "PROPERTIES", "Property", "register"]
+__all__ = ["FINAL", "INVARIANT", "PROPERTIES", "STATE_PARTS", "Property", "register"]

@@ -5,14 +5,25 @@ from __future__ import annotations
 import itertools
 
 from model.ops import ConsumePayload
-from properties import FINAL, INVARIANT, register
-from simulator.process import Done
+from model.outcomes import (
+    Adopted,
+    Done,
+    DuplicateOf,
+    Failed,
+    ForwardedTo,
+    Succeeded,
+    WorkResult,
+    typed,
+)
+from properties.base import FINAL, INVARIANT, register
 
 
 @register(
     "single-owner",
     INVARIANT,
     "At every moment at most one live hook holds a given token: the key has one owner.",
+    reads=("world",),
+    symmetric=True,
 )
 def single_owner(system, state) -> str | None:
     hooks = state.world.hooks
@@ -27,6 +38,8 @@ def single_owner(system, state) -> str | None:
     INVARIANT,
     "Among requests for one key that arrive within the dedupe window of each other, the "
     "duplicate-sensitive effect runs at most once (the user's requirement, not the system's memory).",
+    reads=("world", "arrivals"),
+    symmetric=True,
 )
 def at_most_once_effect(system, state) -> str | None:
     effects = state.world.effects
@@ -41,7 +54,10 @@ def at_most_once_effect(system, state) -> str | None:
         b = effects[j]
         for a in effects[:j]:
             # one effect per (workflow, key): two workflows that share a key do different work
-            if a.key != b.key or requests[a.request - 1].workflow != requests[b.request - 1].workflow:
+            if (
+                a.key != b.key
+                or requests[a.request - 1].workflow != requests[b.request - 1].workflow
+            ):
                 continue
             ta, tb = arrivals[a.request - 1], arrivals[b.request - 1]
             if abs(ta - tb) <= window:
@@ -74,17 +90,10 @@ def _body_outcomes(system, state):
             yield run_id, proc[1].outcome
 
 
-def _owner_result(output):
-    """Unwrap ``("adopted", ("adopted", ... ("result", wf, key, req)))`` to the owner's result."""
-    while isinstance(output, tuple) and output and output[0] == "adopted":
-        output = output[1]
-    return output
-
-
 def _unhandled(outcome) -> bool:
-    if outcome[0] != "error":
-        return False
-    return "HookNotFoundError" in repr(outcome)
+    """An outcome that ends on a HookNotFoundError the code did not handle (named anywhere in
+    the error: its name, or the reason a body failed with)."""
+    return isinstance(outcome, Failed) and "HookNotFoundError" in repr(outcome)
 
 
 # -- the semantics issue's properties ---------------------------------------------------------
@@ -95,11 +104,12 @@ def _unhandled(outcome) -> bool:
     FINAL,
     "Every payload a request sends is consumed by a run, or comes back to the sender as an error "
     "it handles; no request or run ends on an unhandled HookNotFoundError.",
+    symmetric=True,
 )
 def no_lost_signal(system, state) -> str | None:
     world = state.world
     for run_id, outcome in _body_outcomes(system, state):
-        if outcome[0] == "error" and "HookNotFoundError" in repr(outcome):
+        if _unhandled(outcome):
             run = world.runs[run_id - 1]
             return (
                 f"r{run_id} (for req{run.request}) failed on an unhandled HookNotFoundError: "
@@ -150,6 +160,8 @@ def _newest_settles(system, state) -> str | None:
     ghost=("arrival_order",),
     only_for=("supersede",),
     settle=_newest_settles,
+    reads=("world", "order"),
+    symmetric=True,
 )
 def newest_wins(system, state) -> str | None:
     world = state.world
@@ -171,6 +183,7 @@ def newest_wins(system, state) -> str | None:
     "no-stranded-run",
     FINAL,
     "No run ends up waiting forever for a payload that was already consumed or sent elsewhere.",
+    symmetric=True,
 )
 def no_stranded_run(system, state) -> str | None:
     world = state.world
@@ -198,16 +211,19 @@ def no_stranded_run(system, state) -> str | None:
     "result-matches-owner",
     INVARIANT,
     "A result a duplicate adopts was returned by a run of the same workflow for the same key.",
+    reads=("world", "clients"),
+    symmetric=True,
 )
 def result_matches_owner(system, state) -> str | None:
     def check(who: str, request_index: int, output) -> str | None:
-        if not (isinstance(output, tuple) and output and output[0] == "adopted"):
+        output = typed(output)
+        if not isinstance(output, Adopted):
             return None
-        owner = _owner_result(output)
+        owner = typed(output.owner_result())
         request = system.requests[request_index - 1]
-        if not (isinstance(owner, tuple) and len(owner) == 4 and owner[0] == "result"):
+        if not isinstance(owner, WorkResult):
             return None
-        _, workflow, key, owner_request = owner
+        workflow, key, owner_request = owner.workflow, owner.key, owner.request
         if (workflow, key) != (request.workflow, request.key):
             return (
                 f"{who} (workflow {request.workflow!r}, key {request.key!r}) adopted the result "
@@ -221,14 +237,15 @@ def result_matches_owner(system, state) -> str | None:
             if message:
                 return message
     for i, outcome in _client_outcomes(system, state):
-        if outcome[0] == "ok":
-            message = check(f"req{i}", i, outcome[1])
+        if isinstance(outcome, Succeeded):
+            message = check(f"req{i}", i, outcome.value)
             if message:
                 return message
     return None
 
 
-WASTED_MARKERS = ("duplicate-of", "adopted", "forwarded-to")
+# what a run returns when it was created and executed only to learn it is a duplicate
+WASTED = (DuplicateOf, Adopted, ForwardedTo)
 
 
 @register(
@@ -236,22 +253,21 @@ WASTED_MARKERS = ("duplicate-of", "adopted", "forwarded-to")
     INVARIANT,
     "No run is created and executed only to discover that it is a duplicate (the admission "
     "cost of claiming the key inside the run).",
+    reads=("world",),
+    symmetric=True,
 )
 def no_wasted_run(system, state) -> str | None:
     wasted = [
         run
         for run in state.world.runs
-        if run.status == "completed"
-        and isinstance(run.output, tuple)
-        and run.output
-        and run.output[0] in WASTED_MARKERS
+        if run.status == "completed" and isinstance(typed(run.output), WASTED)
     ]
     if not wasted:
         return None
     run = wasted[0]
     return (
         f"r{run.id} was created and executed for req{run.request} only to end as a duplicate "
-        f"({run.output[0]}); {len(wasted)} wasted run(s) in this state"
+        f"({typed(run.output).TAG}); {len(wasted)} wasted run(s) in this state"
     )
 
 
@@ -260,10 +276,14 @@ def no_wasted_run(system, state) -> str | None:
     INVARIANT,
     "No request ends in an error its caller would see as a failure (e.g. supersede's "
     '"could not claim").',
+    reads=("clients",),
+    symmetric=True,
 )
 def no_failed_request(system, state) -> str | None:
     for i, outcome in _client_outcomes(system, state):
-        if outcome[0] == "error":
-            detail = " ".join(str(part) for part in outcome[1:] if part is not None)
+        if isinstance(outcome, Failed):
+            detail = " ".join(
+                str(part) for part in (outcome.name, outcome.detail) if part is not None
+            )
             return f"req{i} failed: {detail}"
     return None

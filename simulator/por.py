@@ -3,7 +3,7 @@
 Requests are grouped into *clusters*: requests with the same key (joined by ``after``/``during``
 guards). A cluster's actions are its clients' steps and arrivals, and the steps and hook releases
 of the runs its requests started. In the audited model (profile ``vercel-today``, strategies
-``SYMMETRIC_STRATEGIES``: every hook token, effect key, awaited or cancelled run of a request is
+strategies declared ``symmetric``: every hook token, effect key, awaited or cancelled run of a request is
 its own key's) two actions of different clusters read and write disjoint parts of the state, with
 four exceptions, which make an action *global*:
 
@@ -41,10 +41,22 @@ from __future__ import annotations
 from typing import Any
 
 from model import ops as O
+from model.outcomes import (
+    Adopted,
+    DuplicateOf,
+    Failed,
+    ForwardedTo,
+    OwnerEnded,
+    RunStarted,
+    Succeeded,
+    typed,
+)
 from model.state import WorldState
+from simulator.actions import ActionKind, parse_action
 from simulator.engine import Engine, Key
-from simulator.process import Done
-from simulator.symmetry import SYMMETRIC_PROFILES, SYMMETRIC_PROPERTIES, SYMMETRIC_STRATEGIES
+from simulator.process import Done, Phase
+from simulator.strategies import STRATEGIES
+from simulator.symmetry import unaudited
 
 GLOBAL = -1
 _GLOBAL_OPS = frozenset({O.KeyedStart, O.ListRuns})
@@ -79,17 +91,11 @@ def clusters_of(system) -> tuple[list[int], int]:
 
 def why_not(system, extra_properties: tuple = ()) -> str | None:
     """Why the key reduction cannot be used on this system, or None."""
-    from properties import PROPERTIES
-
-    if system.profile.name not in SYMMETRIC_PROFILES:
-        return f"profile {system.profile.name!r} is not audited for key independence"
-    if extra_properties:
-        return "extra properties are not audited for key independence"
-    for name in system.scenario.properties:
-        if name not in SYMMETRIC_PROPERTIES or name not in PROPERTIES:
-            return f"property {name!r} is not audited for key independence"
+    reason = unaudited(system, extra_properties, "key independence")
+    if reason:
+        return reason
     for r in system.requests:
-        if r.strategy not in SYMMETRIC_STRATEGIES:
+        if not STRATEGIES[r.strategy].symmetric:
             return f"strategy {r.strategy!r} is not audited for key independence"
     if clusters_of(system)[1] < 2:
         return "all requests share one key"
@@ -183,16 +189,19 @@ class KeyReduction:
             return known
         engine = self.engine
         wid, pids = key[0], key[1]
-        if label.startswith("req"):
-            slot = int(label[3:]) - 1
-            return GLOBAL if self._is_global(pids[slot]) else self.cluster[slot]
-        if label.startswith("r") and label[1:].isdigit():
-            run_id = int(label[1:])
-            if self._is_global(pids[self.n + run_id - 1]):
-                return GLOBAL
-            return self._run_cluster(engine.worlds[wid], run_id)
-        if label.startswith("release r") and label[9:].isdigit():
-            return self._run_cluster(engine.worlds[wid], int(label[9:]))
+        action = parse_action(label)
+        kind = action.kind
+        if kind is ActionKind.PROCESS or kind is ActionKind.LOST:
+            if action.request is not None:
+                slot = action.request - 1
+                return GLOBAL if self._is_global(pids[slot]) else self.cluster[slot]
+            if kind is ActionKind.PROCESS:
+                run_id = action.run
+                if self._is_global(pids[self.n + run_id - 1]):
+                    return GLOBAL
+                return self._run_cluster(engine.worlds[wid], run_id)
+        if kind is ActionKind.WORLD and action.run is not None:
+            return self._run_cluster(engine.worlds[wid], action.run)
         return GLOBAL  # crashes, unknown environment steps
 
     def _is_global(self, pid: int) -> bool:
@@ -232,13 +241,11 @@ class KeyReduction:
     def _owner_of_global(self, label: str, key: Key) -> Any:
         """The cluster a global action belongs to (its process's), so that cluster is not
         chosen as an ample set without it; None for actions of nobody's (tick)."""
-        if label.startswith("crash r"):
-            return self._run_cluster(self.engine.worlds[key[0]], int(label[7:]))
-        if label.startswith("req"):
-            head = label.split(" ", 1)[0]
-            return self.cluster[int(head[3:]) - 1]
-        if label.startswith("r") and label[1:].isdigit():
-            return self._run_cluster(self.engine.worlds[key[0]], int(label[1:]))
+        action = parse_action(label)
+        if action.request is not None and action.kind is not ActionKind.ARRIVE:
+            return self.cluster[action.request - 1]  # a client's step or its lost response
+        if action.run is not None and action.kind in (ActionKind.CRASH, ActionKind.PROCESS):
+            return self._run_cluster(self.engine.worlds[key[0]], action.run)
         return None
 
 
@@ -258,8 +265,6 @@ _RUN_ID_OPS = frozenset(
         O.ReleaseHooks,
     }
 )
-_ID_TAGS = frozenset({"duplicate-of", "forwarded-to", "started"})
-_LOCAL_ID_AT = {"await": 1, "adopt": 1, "inspect": 1, "cancel": 2}
 
 
 def _rid(m: tuple[int, ...], run_id: int) -> int:
@@ -267,13 +272,17 @@ def _rid(m: tuple[int, ...], run_id: int) -> int:
 
 
 def _renumber_output(value: Any, m: tuple[int, ...]) -> Any:
-    """Run ids inside a run output, an error reason or a client answer."""
-    if type(value) is tuple and len(value) == 2 and type(value[0]) is str:
-        tag, inner = value
-        if type(inner) is int and (tag in _ID_TAGS or tag.startswith("owner-")):
-            return (tag, _rid(m, inner))
-        if tag == "adopted":
-            return (tag, _renumber_output(inner, m))
+    """Run ids inside a run output, an error reason or a client answer (read by type)."""
+    value = typed(value)
+    kind = type(value)
+    if kind is DuplicateOf or kind is ForwardedTo:
+        return kind(_rid(m, value.owner)) if type(value.owner) is int else value
+    if kind is RunStarted:
+        return RunStarted(_rid(m, value.run)) if type(value.run) is int else value
+    if kind is OwnerEnded:
+        return OwnerEnded(value.status, _rid(m, value.run))
+    if kind is Adopted:
+        return Adopted(_renumber_output(value.output, m))
     return value
 
 
@@ -281,12 +290,8 @@ def _renumber_entry(entry: Any, m: tuple[int, ...]) -> Any:
     if entry is None:
         return None
     local, pending = entry
-    tag = local[0]
-    at = _LOCAL_ID_AT.get(tag)
-    if at is not None:
-        local = (*local[:at], _rid(m, local[at]), *local[at + 1 :])
-    elif tag in ("complete", "fail"):
-        local = (tag, _renumber_output(local[1], m))
+    if isinstance(local, Phase):
+        local = local.renumber(lambda run_id: _rid(m, run_id), lambda out: _renumber_output(out, m))
     kind = type(pending)
     if kind in _RUN_ID_OPS:
         pending = pending._replace(run_id=_rid(m, pending.run_id))
@@ -298,10 +303,10 @@ def _renumber_entry(entry: Any, m: tuple[int, ...]) -> Any:
         pending = O.CancelRun(_rid(m, pending.run_id), _rid(m, pending.by))
     elif kind is Done:
         outcome = pending.outcome
-        if outcome[0] == "ok":
-            pending = Done(("ok", _renumber_output(outcome[1], m)))
+        if isinstance(outcome, Succeeded):
+            pending = Done(Succeeded(_renumber_output(outcome.value, m)))
         else:
-            pending = Done((*outcome[:2], _renumber_output(outcome[2], m), *outcome[3:]))
+            pending = Done(Failed(outcome.name, _renumber_output(outcome.detail, m)))
     elif kind is not O.CreateRun:
         raise AssertionError(f"run renumbering does not know {kind.__name__}")
     return (local, pending)

@@ -14,8 +14,9 @@ renaming reaches everything that names a request. This module renames, consisten
 
 Run ids are *not* renamed: they are creation order, which the processes observe. The set of
 places above is complete only for code that has been read for it, so symmetry is restricted to
-an audited list of profiles, strategies and properties (``SYMMETRIC_*``); anything else gets the
-trivial group (no reduction) and ``why_not`` says why. Every listed property is invariant under
+profiles, strategies and properties that declare they were audited for it (``Profile.SYMMETRIC``,
+``StrategySpec.symmetric``, ``Property.symmetric``); anything else gets the trivial group (no
+reduction) and ``classes`` says why. Every listed property is invariant under
 the renaming (it reads requests only through the renamed fields, and compares workflow, key and
 arrival of requests within a class, which are equal by definition).
 
@@ -32,45 +33,42 @@ import itertools
 from typing import Any
 
 from model import ops as O
+from model.outcomes import Tagged, WorkResult
 from model.state import Effect, Run, WorldState
 from properties import PROPERTIES
 from simulator.engine import Engine, Key
+from simulator.process import Phase
+from simulator.strategies import STRATEGIES
 
-SYMMETRIC_PROFILES = frozenset({"vercel-today"})
-SYMMETRIC_STRATEGIES = frozenset({"reject", "adopt", "inspect", "supersede"})
-SYMMETRIC_PROPERTIES = frozenset(
-    {
-        "single-owner",
-        "at-most-once-effect",
-        "newest-wins",
-        "no-lost-signal",
-        "no-stranded-run",
-        "result-matches-owner",
-        "no-wasted-run",
-        "no-failed-request",
-    }
-)
 MAX_GROUP = 720  # permutations tried per state; larger groups fall back to no reduction
-_BUILTIN = {name: PROPERTIES[name] for name in SYMMETRIC_PROPERTIES if name in PROPERTIES}
+
+
+def unaudited(system, extra_properties: tuple = (), what: str = "symmetry") -> str | None:
+    """Why the system's profile, properties or strategies are not all audited for the reductions
+    (their own ``SYMMETRIC`` / ``symmetric`` declarations), or None."""
+    if not system.profile.SYMMETRIC:
+        return f"profile {system.profile.name!r} is not audited for {what}"
+    if extra_properties:
+        return f"extra properties are not audited for {what}"
+    for name in system.scenario.properties:
+        prop = PROPERTIES.get(name)
+        if prop is None or not prop.symmetric:
+            return f"property {name!r} is not audited for {what}"
+    return None
 
 
 def classes(system, extra_properties: tuple = ()) -> tuple[list[list[int]], str | None]:
     """Classes of interchangeable requests (1-based indices, classes of size >= 2) and, when
     symmetry cannot be used at all, why not."""
     scenario = system.scenario
-    if system.profile.name not in SYMMETRIC_PROFILES:
-        return [], f"profile {system.profile.name!r} is not audited for symmetry"
-    if extra_properties:
-        return [], "extra properties are not audited for symmetry"
-    for name in scenario.properties:
-        if name not in SYMMETRIC_PROPERTIES or PROPERTIES.get(name) is not _BUILTIN.get(name):
-            return [], f"property {name!r} is not audited for symmetry"
-    from simulator.strategies import STRATEGIES
-
+    reason = unaudited(system, extra_properties)
+    if reason:
+        return [], reason
     referenced = {r.after for r in scenario.requests} | {r.during for r in scenario.requests}
     by_signature: dict[tuple, list[int]] = {}
     for r in scenario.requests:
-        if r.strategy not in SYMMETRIC_STRATEGIES or STRATEGIES[r.strategy].sends_payload:
+        spec = STRATEGIES[r.strategy]
+        if not spec.symmetric or spec.sends_payload:
             continue
         if r.after is not None or r.during is not None or r.index in referenced:
             continue
@@ -85,9 +83,16 @@ def classes(system, extra_properties: tuple = ()) -> tuple[list[list[int]], str 
 def _rename_value(value: Any, perm: dict[int, int]) -> Any:
     """Rename request indices inside a process local, pending op, outcome or run output."""
     kind = type(value)
+    if kind is WorkResult:
+        if type(value.request) is int:
+            return WorkResult(value.workflow, value.key, perm.get(value.request, value.request))
+        return value
+    if isinstance(value, Tagged | Phase):  # outcomes, answers, locals: inside their fields
+        return kind(*(_rename_value(v, perm) for v in value[1:]))
     if kind is tuple:
         if len(value) == 4 and value[0] == "result" and type(value[3]) is int:
-            return ("result", value[1], value[2], perm.get(value[3], value[3]))
+            # a run output read back plain (not built by a strategy): the same value, renamed
+            return WorkResult(value[1], value[2], perm.get(value[3], value[3]))
         return tuple(_rename_value(v, perm) for v in value)
     if kind is O.CreateRun:
         return value._replace(request=perm.get(value.request, value.request))
@@ -250,4 +255,4 @@ def make_symmetry(engine: Engine, extra_properties: tuple = ()) -> tuple[Symmetr
     return sym, f"interchangeable requests {classes_text} ({sym.size} permutations)"
 
 
-__all__ = ["SYMMETRIC_PROFILES", "SYMMETRIC_STRATEGIES", "Symmetry", "classes", "make_symmetry"]
+__all__ = ["Symmetry", "classes", "make_symmetry", "unaudited"]

@@ -1,36 +1,45 @@
-"""Profiles by name. Later profiles register here behind the same ``Profile`` interface."""
+"""Profiles by name: every ``Profile`` subclass with its own ``name`` in a module of this folder.
+
+Each module here is imported once, in name order, and its profiles register themselves
+(``Profile.__init_subclass__``): adding a profile is adding one file. A user's own profile is named
+as ``package.module:ClassName`` in a scenario and loaded by ``PROFILES.resolve``.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
-from model.profiles.base import ModelError, Option, Profile, V4World
-from model.profiles.dbos import Dbos
-from model.profiles.inngest import Inngest
-from model.profiles.temporal import Temporal
-from model.profiles.vercel_attributes import VercelAttributeLookup
-from model.profiles.vercel_keyed import VercelKeyedStart
-from model.profiles.vercel_today import VercelToday
+from model.profiles.base import PROFILES, MatrixRow, ModelError, Option, Profile, V4World
+from model.registry import RegistrationError
 
-# one line per profile; keep alphabetical
-PROFILE_CLASSES: tuple[type[Profile], ...] = (
-    Dbos,
-    Inngest,
-    Temporal,
-    VercelAttributeLookup,
-    VercelKeyedStart,
-    VercelToday,
-)
-PROFILES: dict[str, type[Profile]] = {cls.name: cls for cls in PROFILE_CLASSES}
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"):
+    importlib.import_module(f"{__name__}.{_module}")
+
+
+def profile_class(name: str) -> type[Profile]:
+    """A registered profile name or a user's ``package.module:ClassName``; ``ValueError`` (one
+    line) otherwise."""
+    try:
+        return PROFILES.resolve(name)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
+    except RegistrationError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def make_profile(name: str, **options: Any) -> Profile:
-    try:
-        cls = PROFILES[name]
-    except KeyError:
-        allowed = ", ".join(sorted(PROFILES))
-        raise ValueError(f"unknown profile {name!r}; allowed: {allowed}") from None
-    return cls(**options)
+    return profile_class(name)(**options)
 
 
-__all__ = ["PROFILES", "ModelError", "Option", "Profile", "V4World", "make_profile"]
+__all__ = [
+    "PROFILES",
+    "MatrixRow",
+    "ModelError",
+    "Option",
+    "Profile",
+    "V4World",
+    "make_profile",
+    "profile_class",
+]

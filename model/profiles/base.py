@@ -11,15 +11,25 @@ A profile is a pure transition function over ``WorldState``:
 
 Options are declared once (name, default, allowed values, why) so scenario files are validated
 against the declaration and errors can list what is allowed.
+
+A profile also declares what others need to know about it, in its own class (nothing is listed by
+name elsewhere): ``FAMILIES``, the kinds of client code it runs (a strategy names the families it
+needs); ``SYMMETRIC``, whether its handlers were audited for the symmetry and key reductions;
+``MATRIX_ROWS``, its rows in the comparison matrix. Defining a subclass with its own ``name``
+registers it in ``PROFILES`` and checks those declarations at once: a wrong one fails at import,
+naming the file to edit. A new profile is one file in ``model/profiles/`` (found by
+``model.profiles`` on import) plus its scenarios.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from model import ops as O
+from model.registry import Registry
 from model.state import (
     CANCELLED,
     COMPLETED,
@@ -63,6 +73,58 @@ class Option:
 Handler = Callable[[Any, WorldState, Any], tuple[WorldState, Any]]
 
 
+@dataclass(frozen=True)
+class MatrixRow:
+    """One row of the comparison matrix (``analysis.matrix``) a profile declares for itself."""
+
+    label: str
+    options: tuple[tuple[str, Any], ...]
+    # the strategies the row's probes and property columns use; the first is the representative
+    # for the memory and result-reuse questions
+    strategies: tuple[str, ...]
+    # where the row sits: rows are sorted by rank (peers first, then Vercel's designs, then the
+    # application patterns), so a new profile places its rows without editing another file
+    rank: int
+
+
+# every kind of client code a profile can declare it runs (a strategy needs some of them)
+FAMILIES = {
+    "vercel-v4": "Vercel v4's start() plus hooks claimed inside the run (createHook/resumeHook)",
+    "vercel-attributes": "runs.list filtered by an idempotency attribute (P1)",
+    "keyed-start": "one atomic start call under a key: {run, created}, existing run, or an error",
+    "peer-start": "a peer engine's own start-and-wait API (Temporal, Inngest, DBOS)",
+}
+
+
+def _check_profile(cls: type[Profile]) -> str | None:
+    if not cls.description:
+        return "needs a one-line description"
+    for name, option in cls.OPTIONS.items():
+        if not isinstance(option, Option):
+            return f"OPTIONS[{name!r}] must be an Option"
+    unknown = sorted(set(cls.FAMILIES) - set(FAMILIES))
+    if not cls.FAMILIES or unknown:
+        return f"FAMILIES must name some of {', '.join(sorted(FAMILIES))}" + (
+            f" (unknown: {', '.join(unknown)})" if unknown else ""
+        )
+    for row in cls.MATRIX_ROWS:
+        if not isinstance(row, MatrixRow) or not row.strategies:
+            return "MATRIX_ROWS must be MatrixRow values with at least one strategy"
+        bad = sorted(set(dict(row.options)) - set(cls.OPTIONS))
+        if bad:
+            return f"matrix row {row.label!r} sets unknown options {', '.join(bad)}"
+    return None
+
+
+PROFILES: Registry[type[Profile]] = Registry(
+    "profile",
+    "a new file in model/profiles/ (a Profile subclass with its own name)",
+    name_of=lambda cls: cls.name,
+    check=_check_profile,
+    convert=lambda obj: obj if isinstance(obj, type) and issubclass(obj, Profile) else None,
+)
+
+
 class Profile:
     """Base world: the Vercel Workflow v4 event-log contract, shared by the Vercel profiles.
 
@@ -77,6 +139,19 @@ class Profile:
     BLOCKING: ClassVar[frozenset[type]] = frozenset({O.ConsumePayload, O.AwaitRun})
     # op types whose response a client can lose (so it retries, not knowing it was admitted)
     LOSSY: ClassVar[frozenset[type]] = frozenset({O.CreateRun, O.KeyedStart})
+    # the kinds of client code this world runs (keys of ``FAMILIES``)
+    FAMILIES: ClassVar[frozenset[str]] = frozenset()
+    # handlers audited for the symmetry and key reductions (``simulator.symmetry``, ``por``):
+    # every place that names a request or run id is one the renamings reach
+    SYMMETRIC: ClassVar[bool] = False
+    MATRIX_ROWS: ClassVar[tuple[MatrixRow, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            return  # a shared base (V4World), not a selectable profile
+        origin = getattr(sys.modules.get(cls.__module__), "__file__", None) or cls.__module__
+        PROFILES.register(cls, origin=origin)
 
     def __init__(self, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.OPTIONS))

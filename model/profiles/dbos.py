@@ -19,7 +19,7 @@ Facts (``shared/reference/semantics.md``, section DBOS):
 from __future__ import annotations
 
 from model import ops as O
-from model.profiles.base import Option, V4World
+from model.profiles.base import MatrixRow, Option, V4World
 from model.state import KeyEntry, WorldState
 
 CONFLICTING = "DBOSConflictingWorkflowError"
@@ -29,6 +29,8 @@ IN_USE = "DBOSWorkflowIDInUseError"
 class Dbos(V4World):
     name = "dbos"
     description = "DBOS: workflow id as primary key, duplicates get the stored result or error"
+    FAMILIES = frozenset({"keyed-start", "peer-start"})
+    MATRIX_ROWS = (MatrixRow("DBOS", (), ("keyed-adopt", "keyed-execute"), rank=30),)
     OPTIONS = {
         **V4World.OPTIONS,
         "reuse_policy": Option(

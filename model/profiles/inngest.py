@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from model import ops as O
-from model.profiles.base import Option, V4World
+from model.profiles.base import MatrixRow, Option, V4World
 from model.state import KeyEntry, WorldState
 
 
@@ -38,6 +38,10 @@ def dedupe_key(workflow: str, key: str) -> str:
 class Inngest(V4World):
     name = "inngest"
     description = "Inngest: event-id dedupe window from first admission, duplicates dropped"
+    FAMILIES = frozenset({"keyed-start", "peer-start"})
+    MATRIX_ROWS = (
+        MatrixRow("Inngest", (("window", 2),), ("keyed-adopt", "keyed-execute"), rank=20),
+    )
     OPTIONS = {
         **V4World.OPTIONS,
         "window": Option(

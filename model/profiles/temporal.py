@@ -46,7 +46,7 @@ Modelling choices:
 from __future__ import annotations
 
 from model import ops as O
-from model.profiles.base import Option, V4World
+from model.profiles.base import MatrixRow, Option, V4World
 from model.state import CANCELLED, FAILED, TERMINAL, KeyEntry, Run, WorldState
 
 ALREADY_STARTED = "WorkflowExecutionAlreadyStarted"
@@ -57,6 +57,20 @@ RETRYABLE_STATUSES = frozenset({FAILED, CANCELLED})  # failed, terminated, cance
 class Temporal(V4World):
     name = "temporal"
     description = "Temporal: workflow id, request-id dedupe, conflict and reuse policies, retention"
+    FAMILIES = frozenset({"keyed-start", "peer-start"})
+    # one matrix row per valid conflict x reuse combination (terminate-existing with
+    # reject-duplicate is refused by Temporal, and by ``validate``)
+    MATRIX_ROWS = tuple(
+        MatrixRow(
+            f"Temporal ({conflict}, {reuse})",
+            (("conflict_policy", conflict), ("retention", 2), ("reuse_policy", reuse)),
+            ("keyed-adopt", "keyed-execute"),
+            rank=10,
+        )
+        for conflict in ("fail", "use-existing", "terminate-existing")
+        for reuse in ("allow-duplicate", "allow-duplicate-failed-only", "reject-duplicate")
+        if not (conflict == "terminate-existing" and reuse == "reject-duplicate")
+    )
     OPTIONS = {
         **V4World.OPTIONS,
         "conflict_policy": Option(

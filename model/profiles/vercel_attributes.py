@@ -10,16 +10,24 @@ like the runs themselves), so the pattern's post-completion memory has the same 
 from __future__ import annotations
 
 from model import ops as O
-from model.profiles.base import Option, V4World
+from model.profiles.base import MatrixRow, Option, V4World
 from model.state import WorldState
 
 
 class VercelAttributeLookup(V4World):
     name = "vercel-attribute-lookup"
     description = "P1: runs.list filters by attribute; attributes kept for a retention window"
+    FAMILIES = frozenset({"vercel-v4", "vercel-attributes"})
+    MATRIX_ROWS = (
+        MatrixRow(
+            "Vercel P1 attribute lookup", (("retention", 2),), ("attribute-lookup",), rank=60
+        ),
+    )
     OPTIONS = {
         **V4World.OPTIONS,
-        "retention": Option(2, kind=int, doc="ticks a run's attributes stay queryable after it ends"),
+        "retention": Option(
+            2, kind=int, doc="ticks a run's attributes stay queryable after it ends"
+        ),
     }
 
     def list_runs(self, world: WorldState, op: O.ListRuns):

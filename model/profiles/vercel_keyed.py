@@ -19,7 +19,7 @@ Expiry is evaluated when a start looks the key up, so the clock never needs to r
 from __future__ import annotations
 
 from model import ops as O
-from model.profiles.base import Option, V4World
+from model.profiles.base import MatrixRow, Option, V4World
 from model.state import TERMINAL, Hook, KeyEntry, WorldState
 
 KEY_HOOK_ID = "h1"
@@ -37,6 +37,12 @@ def key_reserved(world: WorldState, entry: KeyEntry, retention: int, from_claim:
 class VercelKeyedStart(V4World):
     name = "vercel-keyed-start"
     description = "P0: atomic keyed start returning {run, created}, key kept for a retention window"
+    FAMILIES = frozenset({"keyed-start"})
+    MATRIX_ROWS = (
+        MatrixRow(
+            "Vercel P0 keyed start", (("retention", 2),), ("keyed-adopt", "keyed-reject"), rank=50
+        ),
+    )
     OPTIONS = {
         **V4World.OPTIONS,
         "retention": Option(2, kind=int, doc="ticks the key stays reserved (see retention_from)"),

@@ -7,12 +7,25 @@ token is released when the run reaches a terminal state; nothing is remembered a
 from __future__ import annotations
 
 from model import ops as O
-from model.profiles.base import V4World
+from model.profiles.base import MatrixRow, V4World
 
 
 class VercelToday(V4World):
     name = "vercel-today"
     description = "v4: start always creates a run, the body claims the key as a hook token"
+    FAMILIES = frozenset({"vercel-v4"})
+    SYMMETRIC = True
+    MATRIX_ROWS = (
+        MatrixRow(
+            "Vercel today",
+            (),
+            ("adopt", "reject", "inspect", "signal", "supersede", "resume-or-start"),
+            rank=40,
+        ),
+        # the application-level patterns people use on v4 today
+        MatrixRow("Entity pattern", (), ("entity",), rank=70),
+        MatrixRow("App-record pattern", (), ("app-record",), rank=80),
+    )
 
     # ``run_started`` as both World packages implement it (found by the vercel-local and
     # vercel-postgres backends): on a running run it is idempotent, answering the run with no

@@ -15,14 +15,18 @@ A lost response is retried by the environment with the identical call (same requ
 from __future__ import annotations
 
 from model import ops as O
+from model.outcomes import Adopted, Dropped, DuplicateOf, Rejected, RunStarted
 from model.state import COMPLETED, TERMINAL
-from simulator.process import Program, error, ok
+from simulator.process import Finished, Program, error, ok
 from simulator.scenario import Request
-from simulator.strategies import StrategySpec, register
-from simulator.strategies.vercel_today import KeyedBody
+from simulator.strategies.base import StrategySpec, register
+from simulator.strategies.vercel_today import Awaiting, KeyedBody, Starting
 
-# profiles whose start is atomic and keyed; peers add their names here
-KEYED_PROFILES: tuple[str, ...] = ("vercel-keyed-start", "temporal", "inngest", "dbos")
+# the profiles whose start is atomic and keyed declare this family
+KEYED = frozenset({"keyed-start"})
+KEYED_OPS = frozenset(
+    {O.KeyedStart, O.AwaitRun, O.StartRun, O.PerformEffect, O.CompleteRun, O.FailRun, O.GetRun}
+)
 
 CONFLICT_ERRORS = frozenset({"HookConflictError"})
 
@@ -37,24 +41,24 @@ class KeyedClient(Program):
 
     def start(self):
         r = self.request
-        return ("start",), O.KeyedStart(r.workflow, r.index, r.key, (), f"req{r.index}")
+        return Starting(), O.KeyedStart(r.workflow, r.index, r.key, (), f"req{r.index}")
 
     def on_result(self, local, result):
-        phase = local[0]
+        phase = type(local)
         kind = type(result)
-        if phase == "start":
+        if phase is Starting:
             if kind is O.Started:
-                return ("done",), ok(("started", result.run_id))
+                return Finished(), ok(RunStarted(result.run_id))
             if kind is O.Dropped:
-                return ("done",), ok(("dropped",))
+                return Finished(), ok(Dropped())
             if kind is O.Existing:
                 return self.duplicate(result.run_id, result.status, result.output)
             if kind is O.Error and result.name in CONFLICT_ERRORS:
                 return self.duplicate(result.detail, None, None)
             if kind is O.Error:
-                return ("done",), ok(("rejected", result.name))
+                return Finished(), ok(Rejected(result.name))
             return self.unexpected(local, result)
-        if phase == "await":
+        if phase is Awaiting:
             if kind is O.RunInfo:
                 return self.adopted(result.status, result.output)
             return self.unexpected(local, result)
@@ -62,15 +66,15 @@ class KeyedClient(Program):
 
     def duplicate(self, owner: int, status: str | None, output):
         if not self.adopt:
-            return ("done",), ok(("duplicate-of", owner))
+            return Finished(), ok(DuplicateOf(owner))
         if status in TERMINAL:
             return self.adopted(status, output)
-        return ("await", owner), O.AwaitRun(owner)
+        return Awaiting(owner), O.AwaitRun(owner)
 
     def adopted(self, status: str, output):
         if status == COMPLETED:
-            return ("done",), ok(("adopted", output))
-        return ("done",), error("owner-" + status)
+            return Finished(), ok(Adopted(output))
+        return Finished(), error("owner-" + status)
 
 
 class KeyedAdoptClient(KeyedClient):
@@ -92,7 +96,8 @@ register(
     StrategySpec(
         name="keyed-reject",
         description="atomic keyed start; a duplicate returns the owner's run id",
-        profiles=KEYED_PROFILES,
+        needs=KEYED,
+        ops=KEYED_OPS,
         client=KeyedClient,
         body=AdmittedBody,
     )
@@ -101,7 +106,8 @@ register(
     StrategySpec(
         name="keyed-adopt",
         description="atomic keyed start; a duplicate returns the owner's result (waits if needed)",
-        profiles=KEYED_PROFILES,
+        needs=KEYED,
+        ops=KEYED_OPS,
         client=KeyedAdoptClient,
         body=AdmittedBody,
     )

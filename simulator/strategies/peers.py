@@ -29,22 +29,30 @@ from __future__ import annotations
 from typing import Any
 
 from model import ops as O
+from model.outcomes import Adopted, Dropped, RunStarted
 from model.profiles.base import Option
 from model.profiles.temporal import TERMINATED
 from model.state import CANCELLED, COMPLETED, FAILED, TERMINAL
-from simulator.process import Done, Program, error, ok
+from simulator.process import Done, Finished, Program, error, ok, phase
 from simulator.scenario import Request
-from simulator.strategies import StrategySpec, register
+from simulator.strategies.base import StrategySpec, register
 from simulator.strategies.keyed import AdmittedBody
+from simulator.strategies.vercel_today import Starting
 
-PEER_PROFILES: tuple[str, ...] = ("temporal", "inngest", "dbos")
+# the peers' own start-and-wait APIs: the profiles of Temporal, Inngest and DBOS declare it
+PEERS = frozenset({"peer-start"})
+EXECUTE_OPS = frozenset(
+    {O.KeyedStart, O.AwaitRun, O.StartRun, O.PerformEffect, O.CompleteRun, O.FailRun, O.GetRun}
+)
 APPLICATION_ERROR = "ApplicationError"
+# waiting for a run's outcome: ``own`` says whether it is the run this request started
+AwaitingOutcome = phase("await", "run", "own", run_ids=("run",))
 
 
 def run_answer(own: bool, run_id: int, status: str, output: Any) -> Done:
     """What a caller waiting on run ``run_id`` (its own, or an existing one) ends with."""
     if status == COMPLETED:
-        return ok(output if own else ("adopted", output))
+        return ok(output if own else Adopted(output))
     if status == FAILED:
         # the stored error is re-raised as it was stored (name first)
         if isinstance(output, tuple) and output and isinstance(output[0], str):
@@ -64,27 +72,29 @@ class ExecuteClient(Program):
 
     def start(self):
         r = self.request
-        return ("start",), O.KeyedStart(r.workflow, r.index, r.key, (), f"req{r.index}")
+        return Starting(), O.KeyedStart(r.workflow, r.index, r.key, (), f"req{r.index}")
 
     def on_result(self, local, result):
-        phase = local[0]
+        phase = type(local)
         kind = type(result)
-        if phase == "start":
+        if phase is Starting:
             if kind is O.Started:
                 if not self.wait:  # fire and forget: the caller only learns the run was admitted
-                    return ("done",), ok(("started", result.run_id))
-                return ("await", result.run_id, True), O.AwaitRun(result.run_id)
+                    return Finished(), ok(RunStarted(result.run_id))
+                return AwaitingOutcome(result.run_id, True), O.AwaitRun(result.run_id)
             if kind is O.Existing:
                 if result.status in TERMINAL:
-                    return ("done",), run_answer(False, result.run_id, result.status, result.output)
-                return ("await", result.run_id, False), O.AwaitRun(result.run_id)
+                    return Finished(), run_answer(
+                        False, result.run_id, result.status, result.output
+                    )
+                return AwaitingOutcome(result.run_id, False), O.AwaitRun(result.run_id)
             if kind is O.Dropped:
-                return ("done",), ok(("dropped",))
+                return Finished(), ok(Dropped())
             if kind is O.Error:
-                return ("done",), error(result.name, result.detail)
+                return Finished(), error(result.name, result.detail)
             return self.unexpected(local, result)
-        if phase == "await" and kind is O.RunInfo:
-            return ("done",), run_answer(local[2], result.run_id, result.status, result.output)
+        if phase is AwaitingOutcome and kind is O.RunInfo:
+            return Finished(), run_answer(local.own, result.run_id, result.status, result.output)
         return self.unexpected(local, result)
 
 
@@ -114,7 +124,8 @@ register(
     StrategySpec(
         name="keyed-execute",
         description="start under the key and wait for the run's outcome; errors reach the caller",
-        profiles=PEER_PROFILES,
+        needs=PEERS,
+        ops=EXECUTE_OPS,
         client=ExecuteClient,
         body=ExecuteBody,
         options={

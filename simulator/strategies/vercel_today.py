@@ -5,9 +5,10 @@ hook token at their first suspension; on a conflict the strategy decides what th
 does with ``hook.getConflict()``'s owner (semantics.md, "Documented conflict strategies"). Every
 world call is its own step: ``resumeHook`` is three (lookup, read run, append), as in the runtime.
 
-Outputs are tagged tuples so properties can read them: an owner returns
-``("result", workflow, key, request)``; a duplicate returns ``("duplicate-of", owner)``,
-``("adopted", <owner's output>)`` or ``("forwarded-to", owner)``.
+Outputs are typed (``model.outcomes``) so properties can read them: an owner returns
+``WorkResult(workflow, key, request)``; a duplicate returns ``DuplicateOf(owner)``,
+``Adopted(<owner's output>)`` or ``ForwardedTo(owner)``. Each program's local state is one of the
+phases declared below.
 """
 
 from __future__ import annotations
@@ -15,14 +16,62 @@ from __future__ import annotations
 from typing import Any
 
 from model import ops as O
+from model.outcomes import (
+    Adopted,
+    Delivered,
+    DuplicateOf,
+    Ended,
+    ForwardedTo,
+    OwnerEnded,
+    RunStarted,
+    Superseded,
+    WorkResult,
+)
 from model.profiles.base import Option
 from model.state import CANCELLED, COMPLETED, PENDING, RUNNING, TERMINAL
-from simulator.process import Program, error, ok
+from simulator.process import Finished, Program, error, ok, phase
 from simulator.scenario import Request
-from simulator.strategies import StrategySpec, register
+from simulator.strategies.base import StrategySpec, register
 
 HOOK_ID = "h1"
 IDEMPOTENCY_ATTRIBUTE = "idempotency"
+
+# ---------------------------------------------------------------------------------------------
+# Phases: where a program is and what it holds (its local state)
+
+# clients and routes
+Starting = phase("start")
+Awaiting = phase("await", "run", run_ids=("run",))
+RouteLookup = phase("lookup", "attempt")
+RouteStarting = phase("start", "attempt")
+RouteReading = phase("read", "attempt", "run", "hook", run_ids=("run",))
+RouteDelivering = phase("deliver", "attempt", "owner", run_ids=("owner",))
+RecordLookup = phase("lookup")
+AwaitingRecorded = phase("await-recorded", "run", run_ids=("run",))
+# bodies
+Rechecking = phase("recheck")
+Claiming = phase("claim")
+ReclaimChecking = phase("reclaim-check")
+Working = phase("work")
+Holding = phase("hold")
+Completing = phase("complete", "output", outputs=("output",))
+Failing = phase("fail", "reason", outputs=("reason",))
+Adopting = phase("adopt", "owner", run_ids=("owner",))
+Inspecting = phase("inspect", "owner", run_ids=("owner",))
+CheckingOwner = phase("status", "owner", run_ids=("owner",))
+Draining = phase("drain")
+Serving = phase("serve")
+LookingUpOwner = phase("lookup", "owner", run_ids=("owner",))
+ReadingOwner = phase("read", "owner", "hook", run_ids=("owner",))
+Forwarding = phase("forward", "owner", run_ids=("owner",))
+ClaimingAttempt = phase("claim", "attempt")
+Cancelling = phase("cancel", "attempt", "owner", run_ids=("owner",))
+Waiting = phase("wait")
+EntityWaiting = phase("wait", "served")
+EntityWorking = phase("work-entity", "served")
+Recording = phase("record")
+Querying = phase("lookup", "then")
+AdoptingPrior = phase("adopt-prior")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -43,11 +92,11 @@ class StartClient(Program):
         return O.CreateRun(r.workflow, r.index, attributes)
 
     def start(self):
-        return ("start",), self.create()
+        return Starting(), self.create()
 
     def on_result(self, local, result):
         if type(result) is O.Ok:
-            return ("done",), ok(("started", result.value))
+            return Finished(), ok(RunStarted(result.value))
         return self.unexpected(local, result)
 
 
@@ -56,10 +105,10 @@ class StartAndAwaitClient(StartClient):
     (``await run.returnValue``): the caller sees what the run (owner or duplicate) returned."""
 
     def on_result(self, local, result):
-        phase = local[0]
-        if phase == "start" and type(result) is O.Ok:
-            return ("await", result.value), O.AwaitRun(result.value)
-        if phase == "await" and type(result) is O.RunInfo:
+        phase = type(local)
+        if phase is Starting and type(result) is O.Ok:
+            return Awaiting(result.value), O.AwaitRun(result.value)
+        if phase is Awaiting and type(result) is O.RunInfo:
             return answer_with(result)
         return self.unexpected(local, result)
 
@@ -71,10 +120,10 @@ class AttributeClient(StartAndAwaitClient):
 def answer_with(info: O.RunInfo):
     """What a caller awaiting a run gets back."""
     if info.status == COMPLETED:
-        return ("done",), ok(info.output)
+        return Finished(), ok(info.output)
     if info.status == CANCELLED:
-        return ("done",), ok(("superseded",))  # cancelled on purpose by a newer request
-    return ("done",), error("run-failed", info.output)
+        return Finished(), ok(Superseded())  # cancelled on purpose by a newer request
+    return Finished(), error("run-failed", info.output)
 
 
 class ResumeOrStartRoute(Program):
@@ -88,28 +137,28 @@ class ResumeOrStartRoute(Program):
         self.retries = request.option("resume_retries", 5)
 
     def start(self):
-        return ("lookup", 0), O.GetHookByToken(self.request.key)
+        return RouteLookup(0), O.GetHookByToken(self.request.key)
 
     def on_result(self, local, result):
-        phase, attempt = local[0], local[1]
+        phase, attempt = type(local), local.attempt
         kind = type(result)
         if result == O.HOOK_NOT_FOUND or result == O.RUN_NOT_FOUND:
             if attempt == 0:
-                return ("start", 0), O.CreateRun(self.request.workflow, self.request.index)
+                return RouteStarting(0), O.CreateRun(self.request.workflow, self.request.index)
             if attempt < self.retries:
-                return ("lookup", attempt + 1), O.GetHookByToken(self.request.key)
-            return ("done",), error("HookNotFoundError", "resume retries exhausted")
-        if phase == "start" and kind is O.Ok:
-            return ("lookup", 1), O.GetHookByToken(self.request.key)
-        if phase == "lookup" and kind is O.HookInfo:
-            return ("read", attempt, result.run_id, result.hook_id), O.GetRun(result.run_id)
-        if phase == "read" and kind is O.RunInfo:
-            owner, hook_id = local[2], local[3]
-            return ("deliver", attempt, owner), O.DeliverPayload(
+                return RouteLookup(attempt + 1), O.GetHookByToken(self.request.key)
+            return Finished(), error("HookNotFoundError", "resume retries exhausted")
+        if phase is RouteStarting and kind is O.Ok:
+            return RouteLookup(1), O.GetHookByToken(self.request.key)
+        if phase is RouteLookup and kind is O.HookInfo:
+            return RouteReading(attempt, result.run_id, result.hook_id), O.GetRun(result.run_id)
+        if phase is RouteReading and kind is O.RunInfo:
+            owner, hook_id = local.run, local.hook
+            return RouteDelivering(attempt, owner), O.DeliverPayload(
                 owner, hook_id, self.request.payload
             )
-        if phase == "deliver" and kind is O.Ok:
-            return ("done",), ok(("delivered", local[2]))
+        if phase is RouteDelivering and kind is O.Ok:
+            return Finished(), ok(Delivered(local.owner))
         return self.unexpected(local, result)
 
 
@@ -121,22 +170,22 @@ class AppRecordClient(Program):
         self.request = request
 
     def start(self):
-        return ("lookup",), O.AppRecordGet(self.request.key)
+        return RecordLookup(), O.AppRecordGet(self.request.key)
 
     def on_result(self, local, result):
-        phase = local[0]
+        phase = type(local)
         kind = type(result)
-        if phase == "lookup" and kind is O.Ok:
+        if phase is RecordLookup and kind is O.Ok:
             if result.value is None:
-                return ("start",), O.CreateRun(self.request.workflow, self.request.index)
-            return ("await-recorded", result.value), O.AwaitRun(result.value)
-        if phase == "start" and kind is O.Ok:
-            return ("await", result.value), O.AwaitRun(result.value)
-        if phase == "await-recorded" and kind is O.RunInfo:
+                return Starting(), O.CreateRun(self.request.workflow, self.request.index)
+            return AwaitingRecorded(result.value), O.AwaitRun(result.value)
+        if phase is Starting and kind is O.Ok:
+            return Awaiting(result.value), O.AwaitRun(result.value)
+        if phase is AwaitingRecorded and kind is O.RunInfo:
             if result.status == COMPLETED:
-                return ("done",), ok(("adopted", result.output))
+                return Finished(), ok(Adopted(result.output))
             return answer_with(result)
-        if phase == "await" and kind is O.RunInfo:
+        if phase is Awaiting and kind is O.RunInfo:
             return answer_with(result)
         return self.unexpected(local, result)
 
@@ -161,17 +210,17 @@ class KeyedBody(Program):
         self.key = request.key
 
     def start(self):
-        return ("start",), O.StartRun(self.run_id)
+        return Starting(), O.StartRun(self.run_id)
 
     def after_start(self) -> tuple[Any, Any]:
         return self.claim()
 
     def claim(self) -> tuple[Any, Any]:
-        return ("claim",), O.ClaimHook(self.run_id, HOOK_ID, self.key)
+        return Claiming(), O.ClaimHook(self.run_id, HOOK_ID, self.key)
 
     def own(self) -> tuple[Any, Any]:
         """We hold the token: do the work once, then return our result."""
-        return ("work",), O.PerformEffect(self.key, self.run_id)
+        return Working(), O.PerformEffect(self.key, self.run_id)
 
     def after_work(self) -> tuple[Any, Any]:
         if self.request.option("hold", False):
@@ -180,18 +229,18 @@ class KeyedBody(Program):
 
     def hold(self) -> tuple[Any, Any]:
         """A long-running owner: wait for our own end, which never comes."""
-        return ("hold",), O.AwaitRun(self.run_id)
+        return Holding(), O.AwaitRun(self.run_id)
 
     def finish(self, output: Any) -> tuple[Any, Any]:
-        return ("complete", output), O.CompleteRun(self.run_id, output)
+        return Completing(output), O.CompleteRun(self.run_id, output)
 
     def fail(self, reason: Any) -> tuple[Any, Any]:
-        return ("fail", reason), O.FailRun(self.run_id, reason)
+        return Failing(reason), O.FailRun(self.run_id, reason)
 
     def result(self) -> tuple[Any, ...]:
         """What the owner returns: it names workflow, key and request, so a property can tell
         whether a result someone adopted belongs to the right workflow and key."""
-        return ("result", self.request.workflow, self.key, self.request.index)
+        return WorkResult(self.request.workflow, self.key, self.request.index)
 
     def on_conflict(self, local, owner: int) -> tuple[Any, Any]:
         raise NotImplementedError
@@ -201,42 +250,42 @@ class KeyedBody(Program):
         return self.unexpected(local, result)
 
     def on_result(self, local, result):
-        phase = local[0]
+        phase = type(local)
         kind = type(result)
-        if phase == "start":
+        if phase is Starting:
             if kind is O.Ok:
                 return self.after_start()
             # not pending any more: cancelled before it started, or a restarted body replaying
-            return ("recheck",), O.GetRun(self.run_id)
-        if phase == "recheck":
+            return Rechecking(), O.GetRun(self.run_id)
+        if phase is Rechecking:
             if kind is O.RunInfo and result.status in TERMINAL:
-                return ("done",), ok(("ended", result.status))
+                return Finished(), ok(Ended(result.status))
             return self.after_start()
-        if phase == "claim":
+        if phase is Claiming or phase is ClaimingAttempt:
             if kind is O.HookCreated:
                 return self.own()
             if kind is O.HookConflict:
                 return self.on_conflict(local, result.owner)
             if result == O.ENTITY_CONFLICT:
                 # our own claim replayed after a restart, or the run ended: ask which
-                return ("reclaim-check",), O.GetRun(self.run_id)
+                return ReclaimChecking(), O.GetRun(self.run_id)
             return self.unexpected(local, result)
-        if phase == "reclaim-check":
+        if phase is ReclaimChecking:
             if kind is O.RunInfo and result.status in TERMINAL:
-                return ("done",), ok(("ended", result.status))
+                return Finished(), ok(Ended(result.status))
             return self.own()
-        if phase == "work":
+        if phase is Working:
             return self.after_work()
-        if phase == "complete":
+        if phase is Completing:
             if kind is O.Ok:
-                return ("done",), ok(local[1])
+                return Finished(), ok(local.output)
             if result == O.ENTITY_CONFLICT:  # cancelled under us
-                return ("done",), ok(("ended", "cancelled"))
+                return Finished(), ok(Ended(CANCELLED))
             return self.unexpected(local, result)
-        if phase == "fail":
+        if phase is Failing:
             if kind is O.Ok:
-                return ("done",), error("failed", local[1])
-            return ("done",), ok(("ended", "cancelled"))
+                return Finished(), error("failed", local.reason)
+            return Finished(), ok(Ended(CANCELLED))
         return self.on_other(local, result)
 
 
@@ -244,22 +293,22 @@ class RejectBody(KeyedBody):
     """Strategy 1, reject: the duplicate run returns ``conflict.runId`` and ends."""
 
     def on_conflict(self, local, owner: int):
-        return self.finish(("duplicate-of", owner))
+        return self.finish(DuplicateOf(owner))
 
 
 class AdoptBody(KeyedBody):
     """Strategy 2, adopt: ``return await conflict.returnValue`` (waits for the owner)."""
 
     def on_conflict(self, local, owner: int):
-        return ("adopt", owner), O.AwaitRun(owner)
+        return Adopting(owner), O.AwaitRun(owner)
 
     def adopt(self, info: O.RunInfo):
         if info.status == COMPLETED:
-            return self.finish(("adopted", info.output))
-        return self.fail(("owner-" + info.status, info.run_id))
+            return self.finish(Adopted(info.output))
+        return self.fail(OwnerEnded(info.status, info.run_id))
 
     def on_other(self, local, result):
-        if local[0] == "adopt" and type(result) is O.RunInfo:
+        if type(local) is Adopting and type(result) is O.RunInfo:
             return self.adopt(result)
         return self.unexpected(local, result)
 
@@ -269,13 +318,13 @@ class InspectBody(AdoptBody):
     treat this run as a duplicate and return the owner's id."""
 
     def on_conflict(self, local, owner: int):
-        return ("inspect", owner), O.GetRun(owner)
+        return Inspecting(owner), O.GetRun(owner)
 
     def on_other(self, local, result):
-        if local[0] == "inspect" and type(result) is O.RunInfo:
+        if type(local) is Inspecting and type(result) is O.RunInfo:
             if result.status == COMPLETED:
-                return self.finish(("adopted", result.output))
-            return self.finish(("duplicate-of", local[1]))
+                return self.finish(Adopted(result.output))
+            return self.finish(DuplicateOf(local.owner))
         return super().on_other(local, result)
 
 
@@ -286,36 +335,36 @@ class SignalBody(KeyedBody):
     code does not catch it): the duplicate run fails and the payload is gone."""
 
     def on_conflict(self, local, owner: int):
-        return ("status", owner), O.GetRun(owner)
+        return CheckingOwner(owner), O.GetRun(owner)
 
     def after_work(self):
-        return ("drain",), O.PollPayload(self.run_id, HOOK_ID)
+        return Draining(), O.PollPayload(self.run_id, HOOK_ID)
 
     def on_other(self, local, result):
-        phase = local[0]
+        phase = type(local)
         kind = type(result)
-        if phase == "drain":
+        if phase is Draining:
             if kind is O.Payload:
-                return ("drain",), O.PollPayload(self.run_id, HOOK_ID)
+                return Draining(), O.PollPayload(self.run_id, HOOK_ID)
             if self.request.option("hold", False):  # a long-running owner keeps serving
-                return ("serve",), O.ConsumePayload(self.run_id, HOOK_ID)
+                return Serving(), O.ConsumePayload(self.run_id, HOOK_ID)
             return self.finish(self.result())
-        if phase == "serve" and kind is O.Payload:
-            return ("serve",), O.ConsumePayload(self.run_id, HOOK_ID)
-        if phase == "status" and kind is O.RunInfo:
+        if phase is Serving and kind is O.Payload:
+            return Serving(), O.ConsumePayload(self.run_id, HOOK_ID)
+        if phase is CheckingOwner and kind is O.RunInfo:
             if result.status in (PENDING, RUNNING):
-                return ("lookup", local[1]), O.GetHookByToken(self.key)
-            return self.finish(("duplicate-of", local[1]))
+                return LookingUpOwner(local.owner), O.GetHookByToken(self.key)
+            return self.finish(DuplicateOf(local.owner))
         if result == O.HOOK_NOT_FOUND or result == O.RUN_NOT_FOUND:
             return self.fail(("unhandled", result.name))
-        if phase == "lookup" and kind is O.HookInfo:
-            return ("read", result.run_id, result.hook_id), O.GetRun(result.run_id)
-        if phase == "read" and kind is O.RunInfo:
-            return ("forward", local[1]), O.DeliverPayload(
-                local[1], local[2], self.request.payload
+        if phase is LookingUpOwner and kind is O.HookInfo:
+            return ReadingOwner(result.run_id, result.hook_id), O.GetRun(result.run_id)
+        if phase is ReadingOwner and kind is O.RunInfo:
+            return Forwarding(local.owner), O.DeliverPayload(
+                local.owner, local.hook, self.request.payload
             )
-        if phase == "forward" and kind is O.Ok:
-            return self.finish(("forwarded-to", local[1]))
+        if phase is Forwarding and kind is O.Ok:
+            return self.finish(ForwardedTo(local.owner))
         return self.unexpected(local, result)
 
 
@@ -329,14 +378,14 @@ class SupersedeBody(KeyedBody):
         self.attempts = request.option("attempts", 3)
 
     def claim(self, attempt: int = 1):
-        return ("claim", attempt), O.ClaimHook(self.run_id, HOOK_ID, self.key)
+        return ClaimingAttempt(attempt), O.ClaimHook(self.run_id, HOOK_ID, self.key)
 
     def on_conflict(self, local, owner: int):
-        return ("cancel", local[1], owner), O.CancelRun(owner, by=self.run_id)
+        return Cancelling(local.attempt, owner), O.CancelRun(owner, by=self.run_id)
 
     def on_other(self, local, result):
-        if local[0] == "cancel":
-            attempt = local[1]
+        if type(local) is Cancelling:
+            attempt = local.attempt
             if attempt < self.attempts:
                 return self.claim(attempt + 1)
             return self.fail("could not claim")
@@ -349,15 +398,15 @@ class WaitForPayloadBody(KeyedBody):
     A duplicate run (conflict) returns the owner's id."""
 
     def own(self):
-        return ("wait",), O.ConsumePayload(self.run_id, HOOK_ID)
+        return Waiting(), O.ConsumePayload(self.run_id, HOOK_ID)
 
     def on_conflict(self, local, owner: int):
-        return self.finish(("duplicate-of", owner))
+        return self.finish(DuplicateOf(owner))
 
     def on_other(self, local, result):
-        if local[0] == "wait":
+        if type(local) is Waiting:
             if type(result) is O.Payload:
-                return ("work",), O.PerformEffect(self.key, self.run_id)
+                return Working(), O.PerformEffect(self.key, self.run_id)
             return self.fail(("unhandled", getattr(result, "name", "?")))
         return self.unexpected(local, result)
 
@@ -368,18 +417,16 @@ class EntityBody(WaitForPayloadBody):
     payload is answered without repeating the work. Costs one perpetual run per key."""
 
     def own(self):
-        return ("wait", ()), O.ConsumePayload(self.run_id, HOOK_ID)
+        return EntityWaiting(()), O.ConsumePayload(self.run_id, HOOK_ID)
 
     def on_other(self, local, result):
-        if local[0] == "wait" and type(result) is O.Payload:
-            served = local[1]
+        if type(local) is EntityWaiting and type(result) is O.Payload:
+            served = local.served
             if served:  # the key's work is done once; later payloads get the stored answer
-                return ("wait", served), O.ConsumePayload(self.run_id, HOOK_ID)
-            return ("work-entity", (*served, result.value)), O.PerformEffect(
-                self.key, self.run_id
-            )
-        if local[0] == "work-entity":
-            return ("wait", local[1]), O.ConsumePayload(self.run_id, HOOK_ID)
+                return EntityWaiting(served), O.ConsumePayload(self.run_id, HOOK_ID)
+            return EntityWorking((*served, result.value)), O.PerformEffect(self.key, self.run_id)
+        if type(local) is EntityWorking:
+            return EntityWaiting(local.served), O.ConsumePayload(self.run_id, HOOK_ID)
         return super().on_other(local, result)
 
 
@@ -389,21 +436,21 @@ class AppRecordBody(KeyedBody):
     key, else we adopt the recorded run's result. The record never expires."""
 
     def after_start(self):
-        return ("record",), O.AppRecordPut(self.key, self.run_id)
+        return Recording(), O.AppRecordPut(self.key, self.run_id)
 
     def on_conflict(self, local, owner: int):  # never claims a hook
         return self.unexpected(local, O.HookConflict(owner))
 
     def on_other(self, local, result):
-        phase = local[0]
-        if phase == "record" and type(result) is O.Ok:
+        phase = type(local)
+        if phase is Recording and type(result) is O.Ok:
             if result.value == self.run_id:
                 return self.own()
-            return ("adopt", result.value), O.AwaitRun(result.value)
-        if phase == "adopt" and type(result) is O.RunInfo:
+            return Adopting(result.value), O.AwaitRun(result.value)
+        if phase is Adopting and type(result) is O.RunInfo:
             if result.status == COMPLETED:
-                return self.finish(("adopted", result.output))
-            return self.fail(("owner-" + result.status, result.run_id))
+                return self.finish(Adopted(result.output))
+            return self.fail(OwnerEnded(result.status, result.run_id))
         return self.unexpected(local, result)
 
 
@@ -421,7 +468,7 @@ class AttributeLookupBody(AdoptBody):
 
     def lookup(self, then: str):
         query = O.ListRuns(self.request.workflow, COMPLETED, (IDEMPOTENCY_ATTRIBUTE, self.key))
-        return ("lookup", then), query
+        return Querying(then), query
 
     def after_start(self):
         return self.lookup("claim") if self.lookup_first else self.claim()
@@ -432,13 +479,13 @@ class AttributeLookupBody(AdoptBody):
         return self.lookup("work")
 
     def on_other(self, local, result):
-        phase = local[0]
-        if phase == "lookup" and type(result) is O.RunList:
+        phase = type(local)
+        if phase is Querying and type(result) is O.RunList:
             prior = [run_id for run_id in result.run_ids if run_id != self.run_id]
             if prior:
-                return ("adopt-prior",), O.GetRun(prior[-1])
-            return self.claim() if local[1] == "claim" else super().own()
-        if phase == "adopt-prior" and type(result) is O.RunInfo:
+                return AdoptingPrior(), O.GetRun(prior[-1])
+            return self.claim() if local.then == "claim" else super().own()
+        if phase is AdoptingPrior and type(result) is O.RunInfo:
             return self.adopt(result)
         return super().on_other(local, result)
 
@@ -446,42 +493,62 @@ class AttributeLookupBody(AdoptBody):
 # ---------------------------------------------------------------------------------------------
 # Registration
 
-V4_PROFILES = ("vercel-today", "vercel-attribute-lookup")
+V4 = frozenset({"vercel-v4"})
 RETRIES = {"resume_retries": Option(5, kind=int, doc="resumeHook retries after start()")}
+# audited for the symmetry and key reductions (simulator/symmetry.py says what that took)
+SYMMETRIC = frozenset({"reject", "adopt", "inspect", "supersede"})
+
+# the world ops each strategy's client and body issue (tests/test_strategies.py checks that the
+# explored ops of every catalog scenario are among them)
+BODY_OPS = (O.StartRun, O.ClaimHook, O.PerformEffect, O.CompleteRun, O.FailRun, O.GetRun)
+START_OPS = (O.CreateRun, O.AwaitRun, *BODY_OPS)
+SIGNAL_OPS = (*START_OPS, O.GetHookByToken, O.DeliverPayload, O.ConsumePayload)
+ATTRIBUTE_OPS = (*START_OPS, O.ListRuns)
 
 
-def _spec(name, description, client, body, profiles=V4_PROFILES, options=None, payload=False):
+def _spec(name, description, client, body, ops, needs=V4, options=None, payload=False):
     return register(
         StrategySpec(
             name=name,
             description=description,
-            profiles=profiles,
+            needs=needs,
             client=client,
             body=body,
+            ops=frozenset(ops),
             options=options or {},
             sends_payload=payload,
+            symmetric=name in SYMMETRIC,
         )
     )
 
 
-_spec("reject", "the duplicate run returns the owner's run id and ends", StartClient, RejectBody)
+_spec(
+    "reject",
+    "the duplicate run returns the owner's run id and ends",
+    StartClient,
+    RejectBody,
+    START_OPS,
+)
 _spec(
     "adopt",
     "the duplicate run waits for the owner and returns its result",
     StartAndAwaitClient,
     AdoptBody,
+    START_OPS,
 )
 _spec(
     "inspect",
     "the duplicate run reads the owner's status: completed -> adopt, else reject",
     StartAndAwaitClient,
     InspectBody,
+    START_OPS,
 )
 _spec(
     "signal",
     "the duplicate run forwards its payload to a live owner with resumeHook",
     StartClient,
     SignalBody,
+    (*SIGNAL_OPS, O.PollPayload),
     payload=True,
 )
 _spec(
@@ -489,6 +556,7 @@ _spec(
     "claim; on conflict cancel the owner and re-claim, up to 3 attempts",
     StartAndAwaitClient,
     SupersedeBody,
+    (*START_OPS, O.CancelRun),
     options={"attempts": Option(3, kind=int, doc="claim attempts before 'could not claim'")},
 )
 _spec(
@@ -496,6 +564,7 @@ _spec(
     "route: resumeHook; on HookNotFound start(), then retry resumeHook",
     ResumeOrStartRoute,
     WaitForPayloadBody,
+    SIGNAL_OPS,
     options=RETRIES,
     payload=True,
 )
@@ -504,6 +573,7 @@ _spec(
     "one long-lived run per key loops on its hook; routes resume it or start it",
     ResumeOrStartRoute,
     EntityBody,
+    SIGNAL_OPS,
     options=RETRIES,
     payload=True,
 )
@@ -512,13 +582,15 @@ _spec(
     "runId stored under the key in the application's table from a step",
     AppRecordClient,
     AppRecordBody,
+    (*START_OPS, O.AppRecordGet, O.AppRecordPut),
 )
 _spec(
     "attribute-lookup",
     "P1: adopt a completed run found by its idempotency attribute, else claim and work",
     AttributeClient,
     AttributeLookupBody,
-    profiles=("vercel-attribute-lookup",),
+    ATTRIBUTE_OPS,
+    needs=frozenset({"vercel-v4", "vercel-attributes"}),
     options={
         "lookup": Option(
             "before-claim",
