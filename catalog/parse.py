@@ -14,6 +14,7 @@ import tomllib
 from typing import Any
 
 from model.profiles import PROFILES, make_profile
+from model.registry import RegistrationError, Registry, is_reference
 from properties import PROPERTIES
 from simulator.explorers import EXPLORERS
 from simulator.scenario import Bounds, Request, Scenario, ScenarioError
@@ -48,6 +49,16 @@ _BOUND_KEYS = tuple(Bounds.__dataclass_fields__)
 # (``check --trace-out``): a plain slug, so no name can climb out of the output folder, hide as a
 # dot-file or read as an option
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _resolve(registry: Registry, source: str, key: str, name: str) -> Any:
+    """A registered name or a user's ``package.module:Name``, else a one-line ``ScenarioError``."""
+    try:
+        return registry.resolve(name)
+    except KeyError as exc:
+        raise _fail(source, key, exc.args[0]) from None
+    except RegistrationError as exc:
+        raise _fail(source, key, str(exc)) from None
 
 
 def _fail(source: str, key: str, message: str) -> ScenarioError:
@@ -105,12 +116,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
             raise _fail(source, key, f"unknown key; allowed: {', '.join(_TOP_KEYS)}")
     name = check_name(source, data.get("name"))
     profile_name = _str(source, "profile", data.get("profile"))
-    if profile_name not in PROFILES:
-        raise _fail(
-            source,
-            "profile",
-            f"unknown profile {profile_name!r}; allowed: {', '.join(sorted(PROFILES))}",
-        )
+    _resolve(PROFILES, source, "profile", profile_name)
     options = data.get("profile_options", {})
     if not isinstance(options, dict):
         raise _fail(source, "profile_options", "must be a table")
@@ -155,13 +161,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
                     source, f"{where}.{key}", f"unknown key; allowed: {', '.join(_REQUEST_KEYS)}"
                 )
         strategy = _str(source, f"{where}.strategy", raw.get("strategy"))
-        if strategy not in STRATEGIES:
-            raise _fail(
-                source,
-                f"{where}.strategy",
-                f"unknown strategy {strategy!r}; allowed: {', '.join(sorted(STRATEGIES))}",
-            )
-        spec = STRATEGIES[strategy]
+        spec = _resolve(STRATEGIES, source, f"{where}.strategy", strategy)
         if profile_name not in spec.profiles:
             raise _fail(
                 source,
@@ -218,7 +218,12 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
         )
 
     strategies = {r.strategy for r in requests}
-    default = sorted(name for name, p in PROPERTIES.items() if p.applies_to(strategies))
+    # the built-in properties that apply (a user's own are checked only where a scenario names them)
+    default = sorted(
+        name
+        for name, p in PROPERTIES.items()
+        if not is_reference(name) and p.applies_to(strategies)
+    )
     properties = data.get("properties", default)
     if not isinstance(properties, list) or not all(isinstance(p, str) for p in properties):
         raise _fail(source, "properties", "must be a list of property names")
@@ -238,12 +243,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<string>") -> Scenar
             f"out to check every one that applies ({', '.join(default) or 'none does'})",
         )
     for prop in properties:
-        if prop not in PROPERTIES:
-            raise _fail(
-                source,
-                "properties",
-                f"unknown property {prop!r}; allowed: {', '.join(sorted(PROPERTIES))}",
-            )
+        _resolve(PROPERTIES, source, "properties", prop)
     expect = data.get("expect")
     if expect is not None:
         ok = expect == "holds" or (

@@ -6,7 +6,8 @@ slot per run in run-id order (``r1, r2, ...``: the workflow body of that run, sp
 appears in the world). A slot is ``(local, pending)`` where ``pending`` is the op the process will
 perform when scheduled, or ``Done``.
 
-Actions are strings (they are the schedule, saved in trace files and replayed):
+Actions are strings (they are the schedule, saved in trace files and replayed; code that needs to
+know what one means reads it with ``simulator.actions.parse_action``):
 
 * ``req2`` / ``r1``: the process takes its next step (performs its pending op);
 * ``arrive req2``: request 2 arrives (its client process starts);
@@ -26,8 +27,10 @@ from typing import Any, NamedTuple
 from model import ops as O
 from model.profiles.base import Profile
 from model.state import TERMINAL, WorldState
+from properties import PROPERTIES
 from simulator.process import Done, Program
 from simulator.scenario import Scenario
+from simulator.strategies import STRATEGIES
 
 _new_state = tuple.__new__  # builds a NamedTuple without its Python-level __new__
 
@@ -68,14 +71,13 @@ class ReplayError(Exception):
 
 class System:
     def __init__(self, scenario: Scenario, profile: Profile | None = None) -> None:
-        from simulator.strategies import STRATEGIES
-
         self.scenario = scenario
         self.profile = profile if profile is not None else scenario.make_profile()
         self.requests = scenario.requests
         self.n = len(scenario.requests)
         self.bounds = scenario.bounds
-        self._specs = [STRATEGIES[r.strategy] for r in scenario.requests]
+        # resolve: a user's package.module:NAME is loaded here too (a Dask worker, a replay)
+        self._specs = [STRATEGIES.resolve(r.strategy) for r in scenario.requests]
         self._clients: list[Program] = [
             spec.client(req) for spec, req in zip(self._specs, scenario.requests, strict=False)
         ]
@@ -87,10 +89,8 @@ class System:
         # Arrival order is ghost state only some properties read (newest-wins); tracking it
         # splits states that differ only in the order of same-tick arrivals, so it is kept only
         # when a checked property asks for it.
-        from properties import PROPERTIES
-
         self.track_order = any(
-            "arrival_order" in PROPERTIES[name].ghost for name in scenario.properties
+            "arrival_order" in PROPERTIES.resolve(name).ghost for name in scenario.properties
         )
         self._crash_labels: list[str] = []
 
