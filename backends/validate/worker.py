@@ -7,9 +7,9 @@ driver's folders user code is found from, absolute). Each call and each return i
 ``out`` as a pickle and flushed before the next step, so the parent knows exactly which operation
 was in flight when the process died.
 
-The worker runs in idemrace's own folder, not the user's, so user code (``mymodule:MyBackend``)
-is found through ``path`` and an absolute PYTHONPATH (``spawn``): a relative PYTHONPATH would
-otherwise be resolved against the wrong folder. A worker that cannot load the backend, or that
+The worker runs in the driver's folder with idemrace's own packages first on ``sys.path``; user
+code (``mymodule:MyBackend``) is found through ``path`` (every folder the driver imports from) and
+an absolute PYTHONPATH (``spawn``), as in the driver. A worker that cannot load the backend, or that
 finished without reaching its ``kill_at``-th fault point, exits with its own code and one line on
 stderr, and ``explain_exit`` turns that into the message the run reports (issue 16: both used to
 read "the client process did not die").
@@ -58,9 +58,14 @@ def spawn(spec: dict[str, Any]) -> subprocess.Popen:
     spec = {**spec, "path": _absolute([*paths, *(p for p in sys.path if p and Path(p).is_dir())])}
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(paths)
+    # in the driver's folder (relative paths and messages mean what they meant there), with our
+    # own packages first on sys.path: ``-m`` would put that folder first instead
+    boot = (
+        "import runpy, sys; sys.path[0] = sys.argv.pop(1); "
+        "runpy.run_module('backends.validate.worker', run_name='__main__')"
+    )
     return subprocess.Popen(
-        [sys.executable, "-m", "backends.validate.worker", json.dumps(spec)],
-        cwd=ROOT,
+        [sys.executable, "-c", boot, str(ROOT), json.dumps(spec)],
         env=env,
         stderr=subprocess.PIPE,
         text=True,
