@@ -161,3 +161,83 @@ def test_exhausted_budget_is_unknown_never_a_pass():
     assert v.verdict == UNKNOWN
     report = Report("x", {"concurrent": {"verdict": UNKNOWN}})
     assert report.verdict == UNKNOWN != CONFORMANT
+
+
+# -- shrinking to a minimal core -----------------------------------------------------------------
+
+
+def _double_admission_buried_in_noise():
+    """Two admissions of key a (the second is the bug), with unrelated work on the same key
+    before, between and after them: a prefix cut cannot drop what comes before the culprit."""
+    h = [op(1, 0, "a", start("a", 1), O.Started(1), 0, 10)]
+    h += [
+        op(2 + i, 1, "a", O.GetRun(1), O.RunInfo(1, "wf-a", "pending", None, 1), 20 + 10 * i, 25 + 10 * i)
+        for i in range(6)
+    ]  # fmt: skip
+    h += [
+        op(8, 2, "a", O.GetHookByToken("a"), O.HookInfo(1, "h1"), 90, 95),
+        op(9, 3, "a", start("a", 2), O.Started(2), 100, 110),
+        op(10, 0, "a", O.GetRun(2), O.RunInfo(2, "wf-a", "pending", None, 1), 120, 125),
+    ]
+    return h
+
+
+def test_a_failing_history_shrinks_to_a_minimal_core_with_the_culprit_marked():
+    v = check_history(PROFILE, _double_admission_buried_in_noise())
+    assert v.verdict == NOT_LINEARIZABLE
+    core = v.core
+    assert [o.index for o in core.ops] == [1, 9]
+    assert core.culprit == 9
+    assert core.of == v.failing.operations
+    # beside each op: what the model answered (in the backend's ids), and what it allows instead
+    assert core.model[1] == O.Started(1)
+    assert type(core.model[9]) is O.Existing and core.model[9].run_id == 1
+    assert [type(a) for a in core.allowed] == [O.Existing]
+
+
+def test_the_core_is_minimal_and_still_fails():
+    from backends.validate.linearizability import Checker
+
+    v = check_history(PROFILE, _double_admission_buried_in_noise())
+    checker = Checker(PROFILE)
+    ops = v.core.ops
+    assert checker.check("a", ops).verdict == NOT_LINEARIZABLE
+    for drop in ops:
+        rest = [o for o in ops if o is not drop]
+        assert checker.check("a", rest).verdict == LINEARIZABLE
+
+
+def test_shrinking_is_deterministic():
+    a = check_history(PROFILE, _double_admission_buried_in_noise()).core
+    b = check_history(PROFILE, list(reversed(_double_admission_buried_in_noise()))).core
+    assert [o.index for o in a.ops] == [o.index for o in b.ops] and a.culprit == b.culprit
+
+
+def test_a_dropped_admission_stays_possible_so_no_core_blames_an_answer_it_explained():
+    # the bug is 3's answer (run 1 was completed by 4, so 3 must see "completed"). Dropping 1
+    # (and 4, which names the run 1 told) outright would leave 3's Existing(1) without any
+    # admission and make {3} a false core (its answer wrong for a reason the backend never
+    # had); dropped ops are searched as unanswered instead, so 1 and 4 stay
+    h = [
+        op(1, 0, "a", start("a", 1), O.Started(1), 0, 10),
+        op(2, 1, "a", start("a", 2), O.Existing(1, "pending", None), 20, 30),
+        op(4, 0, "a", O.CompleteRun(1, "x"), O.Ok(), 40, 50),
+        op(3, 1, "a", start("a", 3), O.Existing(1, "pending", None), 60, 70),
+    ]
+    v = check_history(PROFILE, h)
+    assert v.verdict == NOT_LINEARIZABLE
+    assert v.core.culprit == 3
+    assert {o.index for o in v.core.ops} == {1, 3, 4}
+
+
+def test_an_unmapped_exception_is_the_culprit_with_the_models_answer_beside_it():
+    from backends.validate.history import Raised
+
+    h = [
+        op(1, 0, "a", start("a", 1), O.Started(1), 0, 10),
+        op(2, 1, "a", start("a", 2), Raised("IntegrityError", "UNIQUE constraint failed"), 20, 30),
+    ]
+    v = check_history(PROFILE, h)
+    assert v.verdict == NOT_LINEARIZABLE
+    assert v.core.culprit == 2
+    assert v.core.model[2] == O.Existing(1, "pending", None)
