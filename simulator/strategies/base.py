@@ -81,21 +81,26 @@ def _check(spec: StrategySpec) -> str | None:
     return None
 
 
+def _with_common_options(spec: StrategySpec) -> StrategySpec:
+    spec.options.update({k: v for k, v in COMMON_OPTIONS.items() if k not in spec.options})
+    return spec
+
+
 STRATEGIES: Registry[StrategySpec] = Registry(
     "strategy",
     "a new module in simulator/strategies/ that calls register(StrategySpec(...))",
     name_of=lambda spec: spec.name,
     check=_check,
-    convert=lambda obj: obj if isinstance(obj, StrategySpec) else None,
+    # a user's own StrategySpec, named package.module:NAME, accepts the common options too
+    convert=lambda obj: _with_common_options(obj) if isinstance(obj, StrategySpec) else None,
 )
 
 
 def register(spec: StrategySpec) -> StrategySpec:
     """Register ``spec`` (with the options every strategy accepts); fails naming the caller's
     file on a wrong declaration."""
-    spec.options.update({k: v for k, v in COMMON_OPTIONS.items() if k not in spec.options})
     caller = inspect.stack(0)[1].filename
-    return STRATEGIES.register(spec, origin=caller)
+    return STRATEGIES.register(_with_common_options(spec), origin=caller)
 
 
 __all__ = ["COMMON_OPTIONS", "STRATEGIES", "StrategySpec", "register"]

@@ -1,0 +1,1 @@
+"""A user's own engine model for idemrace (an example: see ../README.md)."""
