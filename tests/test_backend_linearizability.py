@@ -241,3 +241,17 @@ def test_an_unmapped_exception_is_the_culprit_with_the_models_answer_beside_it()
     assert v.verdict == NOT_LINEARIZABLE
     assert v.core.culprit == 2
     assert v.core.model[2] == O.Existing(1, "pending", None)
+
+
+def test_an_observation_the_model_cannot_reach_is_shown_as_a_state_diff():
+    # an acknowledged admission of run 4 missing from the store after a fault
+    h = [
+        op(1, 0, "a", start("a", 1), O.Started(4), 0, 10),
+        op(2, -1, "a", Observe("a"), _observed((), (), ()), 100, 110),
+    ]
+    v = check_history(PROFILE, h)
+    assert v.core.culprit == 2
+    diff = v.core.observed_diff
+    assert diff[0].startswith("run 4: model Run(4, 'wf-a', 'pending', 1, 'a', ")
+    assert diff[0].endswith("backend absent")
+    assert any(line.startswith("key 'a': model KeyEntry('a', 4, ") for line in diff)

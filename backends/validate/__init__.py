@@ -192,6 +192,7 @@ def failing_json(verdict: HistoryVerdict) -> dict[str, Any] | None:
         "core_of": core.of,
         "operations": render_ops(core.ops, core),
         "allowed": [readable(a) for a in core.allowed],
+        "observed_diff": core.observed_diff,
     }
 
 

@@ -108,6 +108,14 @@ def to_backend(op: Any, result: Any, mapping: Mapping) -> Any:
         return m
 
     kind = type(result)
+    if kind is WorldState:  # an observation's projection: every run id renamed
+        return result._replace(
+            runs=tuple(sorted(r._replace(id=b(r.id)) for r in result.runs)),
+            hooks=tuple(sorted(h._replace(run_id=b(h.run_id)) for h in result.hooks)),
+            keys=tuple(sorted(e._replace(run_id=b(e.run_id)) for e in result.keys)),
+            delivered=tuple((p, b(r)) for p, r in result.delivered),
+            consumed=tuple((p, b(r)) for p, r in result.consumed),
+        )
     if kind is O.Ok and type(op) in _OK_IS_ID:
         return O.Ok(b(result.value))
     if kind is O.RunList:
@@ -289,7 +297,9 @@ class Checker:
     def step(self, state: tuple[WorldState, Mapping], o: Operation) -> tuple | None:
         world, mapping = state
         op = o.op
-        if o.index == self.free and type(op) is not Observe:
+        if o.index == self.free and type(op) is Observe:
+            return state  # any observed state: the model's is read off the linearization
+        if o.index == self.free:
             if type(op) is O.AdvanceClock:
                 world2 = self.profile.tick(world)
                 result: Any = O.Ok(world2.clock)
@@ -459,6 +469,9 @@ class Core:
     model: dict[int, Any] = field(default_factory=dict)
     allowed: list[Any] = field(default_factory=list)
     of: int = 0  # operations of the partition it was shrunk from
+    # the culprit is the final observation (faults): what differs between the state the model
+    # reaches and the one the store holds (``statediff``), in the store's run ids
+    observed_diff: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -618,7 +631,16 @@ def shrink(checker: Checker, failing: PartitionResult, deadline: float | None) -
     core = tuple(kept)
     culprit = _culprit(checker, failing.key, core, maybe, deadline)
     model, allowed = _model_side(checker, core, maybe, culprit, deadline)
-    return Core(failing.key, core, culprit, model, allowed, failing.operations)
+    observed: list[str] = []
+    last = next((o for o in core if o.index == culprit), None)
+    if last is not None and type(last.op) is Observe and culprit in model:
+        from backends.validate.statediff import state_diff
+
+        key = last.op.key
+        store = project(last.result, key, checker.workflow(key))
+        observed = state_diff(model[culprit], store)
+        allowed = []  # a world is shown as its diff, not as one more answer
+    return Core(failing.key, core, culprit, model, allowed, failing.operations, observed)
 
 
 def _culprit(checker, key, core, maybe, deadline) -> int | None:

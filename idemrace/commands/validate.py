@@ -213,6 +213,11 @@ def print_differential(d: dict) -> None:
         f"  differential  {d['verdict']:<12} {d['scenarios']} scenarios, {d['schedules']} "
         f"schedules, {d['backend_operations']} backend operations ({d['seconds']:.2f} s)"
     )
+    if d.get("transitions_explored"):
+        print(
+            f"    transitions covered: {d['transitions_covered']} / {d['transitions_explored']} "
+            "of the explored graphs"
+        )
     if d.get("skipped_schedules"):
         print(
             f"    {d['skipped_schedules']} schedules not replayed: they need "
@@ -294,6 +299,10 @@ def _print_failure(mode: dict, where: str = "") -> None:
         model = row.get("model")
         if model is not None and not row["operation"].endswith(f"-> {model}"):
             print(f"      {'':>31}  model answered: {model}")
+    if failing.get("observed_diff"):
+        print("    !! breaks it: the store holds another state than the model reaches here:")
+        for line in failing["observed_diff"]:
+            print(f"         {line}")
     if failing.get("allowed"):
         print(
             f"    !! breaks it: the model allows here {' or '.join(failing['allowed'])}, "
