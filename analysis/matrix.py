@@ -26,17 +26,33 @@ The result is a plain value (frozen ``Matrix`` of ``Row``s of ``Cell``s); a cell
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from catalog.parse import scenario_from_dict
 from model.ops import AwaitRun
+from model.outcomes import (
+    Adopted,
+    Delivered,
+    Dropped,
+    DuplicateOf,
+    Failed,
+    ForwardedTo,
+    Rejected,
+    RunStarted,
+    Superseded,
+    WorkResult,
+    typed,
+)
 from model.profiles import PROFILES
+from model.registry import RegistrationError
 from properties import FINAL, PROPERTIES, Property
 from simulator.explorers import HOLDS, UNKNOWN, VIOLATED, CheckResult, check
 from simulator.process import Done
 from simulator.scenario import Scenario
+from simulator.strategies import STRATEGIES
 
 MEMORY_HORIZON = 4  # probe retries 0..3 ticks after the owner ended
 LIFECYCLE = ("admission", "in-flight", "memory", "reuse")
@@ -55,49 +71,26 @@ class Design:
         return slug(self.label)
 
 
-def _temporal_rows() -> tuple[Design, ...]:
+def designs() -> tuple[Design, ...]:
+    """Every matrix row the registered profiles declare (``Profile.MATRIX_ROWS``), in rank order
+    (ties keep registration order): a new profile adds its rows in its own file."""
     rows = []
-    for conflict in ("fail", "use-existing", "terminate-existing"):
-        for reuse in ("allow-duplicate", "allow-duplicate-failed-only", "reject-duplicate"):
-            if conflict == "terminate-existing" and reuse == "reject-duplicate":
-                continue  # rejected by Temporal (and by the profile) as invalid
-            options = (("conflict_policy", conflict), ("retention", 2), ("reuse_policy", reuse))
-            rows.append(
-                Design(
-                    f"Temporal ({conflict}, {reuse})",
-                    "temporal",
-                    options,
-                    ("keyed-adopt", "keyed-execute"),
-                )
-            )
-    return tuple(rows)
+    for order, cls in enumerate(PROFILES.values()):
+        for row in cls.MATRIX_ROWS:
+            for name in row.strategies:
+                spec = STRATEGIES.get(name)
+                if spec is None or not spec.runs_on(cls):
+                    where = getattr(sys.modules.get(cls.__module__), "__file__", cls.__module__)
+                    problem = "is not a strategy" if spec is None else "does not run on it"
+                    raise RegistrationError(
+                        f"{where}: profile {cls.name!r}: matrix row {row.label!r}: "
+                        f"{name!r} {problem}"
+                    )
+            rows.append((row.rank, order, Design(row.label, cls.name, row.options, row.strategies)))
+    return tuple(design for _, _, design in sorted(rows, key=lambda r: (r[0], r[1])))
 
 
-DESIGNS: tuple[Design, ...] = (
-    *_temporal_rows(),
-    Design("Inngest", "inngest", (("window", 2),), ("keyed-adopt", "keyed-execute")),
-    Design("DBOS", "dbos", (), ("keyed-adopt", "keyed-execute")),
-    Design(
-        "Vercel today",
-        "vercel-today",
-        (),
-        ("adopt", "reject", "inspect", "signal", "supersede", "resume-or-start"),
-    ),
-    Design(
-        "Vercel P0 keyed start",
-        "vercel-keyed-start",
-        (("retention", 2),),
-        ("keyed-adopt", "keyed-reject"),
-    ),
-    Design(
-        "Vercel P1 attribute lookup",
-        "vercel-attribute-lookup",
-        (("retention", 2),),
-        ("attribute-lookup",),
-    ),
-    Design("Entity pattern", "vercel-today", (), ("entity",)),
-    Design("App-record pattern", "vercel-today", (), ("app-record",)),
-)
+DESIGNS: tuple[Design, ...] = designs()
 
 
 @dataclass(frozen=True)
@@ -188,38 +181,38 @@ def duplicate_outcome(system, state) -> str | None:
     if type(proc[1]) is not Done:
         return _waiting(system, state, dup, proc[1])
     outcome = proc[1].outcome
-    if outcome[0] == "error":
-        return f"error {outcome[1]}"
-    value = outcome[1]
-    tag = value[0] if isinstance(value, tuple) and value else value
-    if tag in ("started", "delivered"):
+    if isinstance(outcome, Failed):
+        return f"error {outcome.name}"
+    value = typed(outcome.value)
+    if isinstance(value, RunStarted | Delivered):
         did_work = any(e.request == dup for e in world.effects)
-        if tag == "delivered":
+        if isinstance(value, Delivered):
             return "its payload delivered to the owner"
-        run = world.run(value[1])
-        output = run.output if run is not None else None
-        if (
-            isinstance(output, tuple)
-            and output
-            and output[0] in ("duplicate-of", "adopted", "forwarded-to")
-        ):
-            return {
-                "duplicate-of": "a run that returns the owner's id",
-                "adopted": "a run that returns the owner's result",
-                "forwarded-to": "a run that forwards its payload to the owner",
-            }[output[0]]
+        run = world.run(value.run)
+        output = typed(run.output) if run is not None else None
+        if isinstance(output, DuplicateOf):
+            return "a run that returns the owner's id"
+        if isinstance(output, Adopted):
+            return "a run that returns the owner's result"
+        if isinstance(output, ForwardedTo):
+            return "a run that forwards its payload to the owner"
         if did_work:
             return "a new run (the work runs again)"
         return f"a run that ends {run.status}" if run is not None else "a run id"
-    if tag == "result":
-        return "a new run (the work runs again)" if value[3] == dup else "the owner's result"
-    return {
-        "adopted": "the owner's result",
-        "duplicate-of": "the owner's run id",
-        "dropped": "success, and no run (dropped)",
-        "rejected": f"error {value[1] if len(value) > 1 else ''}".strip(),
-        "superseded": "cancelled by a newer request",
-    }.get(tag, str(tag))
+    if isinstance(value, WorkResult):
+        return "a new run (the work runs again)" if value.request == dup else "the owner's result"
+    if isinstance(value, Adopted):
+        return "the owner's result"
+    if isinstance(value, DuplicateOf):
+        return "the owner's run id"
+    if isinstance(value, Dropped):
+        return "success, and no run (dropped)"
+    if isinstance(value, Rejected):
+        return f"error {value.error}"
+    if isinstance(value, Superseded):
+        return "cancelled by a newer request"
+    tag = value[0] if isinstance(value, tuple) and value else value
+    return str(tag)
 
 
 def _waiting(system, state, dup: int, pending) -> str:
