@@ -193,6 +193,7 @@ def failing_json(verdict: HistoryVerdict) -> dict[str, Any] | None:
         "operations": render_ops(core.ops, core),
         "allowed": [readable(a) for a in core.allowed],
         "observed_diff": core.observed_diff,
+        "minimal": core.minimal,
     }
 
 
@@ -203,7 +204,8 @@ def draw_core(verdict: HistoryVerdict, path: Path, where: str = "") -> None:
     if core is not None:
         title = (
             f"{where}not linearizable: key {core.key}, a minimal core of {len(core.ops)} of "
-            f"{core.of} operations (no one can be dropped)"
+            f"{core.of} operations"
+            + (" (no one can be dropped)" if core.minimal else " (shrinking ran out of budget)")
         )
         render_timeline(
             core.ops, title, path, culprit=core.culprit, model=core.model, allowed=core.allowed

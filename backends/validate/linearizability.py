@@ -472,6 +472,9 @@ class Core:
     # the culprit is the final observation (faults): what differs between the state the model
     # reaches and the one the store holds (``statediff``), in the store's run ids
     observed_diff: list[str] = field(default_factory=list)
+    # False when the budget ran out while shrinking: no op of it *was shown* droppable, but not
+    # every one was tried
+    minimal: bool = True
 
 
 @dataclass
@@ -613,6 +616,7 @@ def shrink(checker: Checker, failing: PartitionResult, deadline: float | None) -
     world, and dependents, which name an id nothing kept binds any more, are dropped outright."""
     kept = sorted(failing.ops, key=lambda o: o.index)
     maybe: list[Operation] = []  # dropped writes, searched as unanswered
+    minimal = True
     for victim in reversed(list(kept)):
         if victim not in kept:
             continue
@@ -623,11 +627,15 @@ def shrink(checker: Checker, failing: PartitionResult, deadline: float | None) -
         if deadline is not None:
             step_deadline = min(step_deadline, deadline)
             if time.monotonic() > deadline:
+                minimal = False
                 break  # out of budget: what is kept so far is still a failing core
         trial = sorted(rest + maybe + weaker, key=lambda o: o.index)
-        if checker.check(failing.key, trial, step_deadline).verdict == NOT_LINEARIZABLE:
+        verdict = checker.check(failing.key, trial, step_deadline).verdict
+        if verdict == NOT_LINEARIZABLE:
             kept = rest
             maybe = sorted(maybe + weaker, key=lambda o: o.index)
+        elif verdict == UNKNOWN:
+            minimal = False  # undecided in time: kept, so the core may hold one too many
     core = tuple(kept)
     culprit = _culprit(checker, failing.key, core, maybe, deadline)
     model, allowed = _model_side(checker, core, maybe, culprit, deadline)
@@ -640,7 +648,7 @@ def shrink(checker: Checker, failing: PartitionResult, deadline: float | None) -
         store = project(last.result, key, checker.workflow(key))
         observed = state_diff(model[culprit], store)
         allowed = []  # a world is shown as its diff, not as one more answer
-    return Core(failing.key, core, culprit, model, allowed, failing.operations, observed)
+    return Core(failing.key, core, culprit, model, allowed, failing.operations, observed, minimal)
 
 
 def _culprit(checker, key, core, maybe, deadline) -> int | None:

@@ -256,7 +256,8 @@ def print_faults(f: dict) -> None:
         + (f" LOST {len(case['lost'])}" if case["lost"] else "")
         for case in f["cases"]
     )
-    print(f"  faults        {f['verdict']:<12} {kinds or ('none run' if f.get('not_run') else 'none supported')}")
+    nothing = "none run" if f.get("not_run") else "none supported"
+    print(f"  faults        {f['verdict']:<12} {kinds or nothing}")
     for kind in f.get("not_run", ()):
         print(f"    {kind}: not run: the backend calls no Backend.fault_point (FAULT_POINTS)")
     for case in f["cases"]:
@@ -282,10 +283,14 @@ def _print_failure(mode: dict, where: str = "") -> None:
         return
     rows = failing["operations"]
     if "core_of" in failing:
+        said = (
+            "none can be dropped"
+            if failing.get("minimal", True)
+            else "shrinking ran out of budget: maybe not minimal"
+        )
         print(
             f"    {where}minimal failing core: key {failing['key']}, {len(rows)} of "
-            f"{failing['core_of']} operations (none can be dropped; the others may have taken "
-            "effect or not)"
+            f"{failing['core_of']} operations ({said}; the others may have taken effect or not)"
         )
     else:
         print(f"    {where}smallest failing partition: key {failing['key']} ({len(rows)} ops)")
