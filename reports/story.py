@@ -11,6 +11,7 @@ from typing import Any
 
 from model import ops as O
 from model.ops import describe
+from model.outcomes import DuplicateOf, WorkResult, typed
 from reports.text import labelled
 from simulator.system import Arrive, Crash, Step
 
@@ -22,10 +23,11 @@ def _r(run_id: Any) -> str:
 
 
 def _value(value: Any) -> str:
-    """A workflow output in words: the strategies' ``("result", workflow, key, request)``
-    tuple is named after its request; anything else is shown as stored."""
-    if isinstance(value, tuple) and len(value) == 4 and value[0] == "result":
-        return f"the result for {value[2]!r} (req{value[3]}'s)"
+    """A workflow output in words: a ``WorkResult`` is named after its request; anything else
+    is shown as stored."""
+    value = typed(value)
+    if isinstance(value, WorkResult):
+        return f"the result for {value.key!r} (req{value.request}'s)"
     if (
         isinstance(value, tuple)
         and value
@@ -33,8 +35,8 @@ def _value(value: Any) -> str:
         and value[0].endswith("Error")
     ):
         return value[0]  # an error raised by the workflow: its class name says it
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == "duplicate-of":
-        return f"'duplicate of r{value[1]}'"
+    if isinstance(value, DuplicateOf):
+        return f"'duplicate of r{value.owner}'"
     return "nothing" if value is None else describe(value)
 
 

@@ -59,6 +59,7 @@ from hypothesis.stateful import (
 
 from model.state import TERMINAL
 from properties import INVARIANT, Property
+from simulator.actions import ActionKind, parse_action
 from simulator.explorers.base import (
     EXPLORERS,
     Budget,
@@ -158,6 +159,14 @@ def hypothesis_settings(
 # -- kinds of action -------------------------------------------------------------------------------
 
 PROCESS, ARRIVE, TICK, FAULT, WORLD = "process", "arrive", "tick", "fault", "world"
+_RULE_OF = {
+    ActionKind.TICK: TICK,
+    ActionKind.ARRIVE: ARRIVE,
+    ActionKind.CRASH: FAULT,
+    ActionKind.LOST: FAULT,
+    ActionKind.PROCESS: PROCESS,
+    ActionKind.WORLD: WORLD,  # world-internal steps the profile offers (e.g. release r1)
+}
 KINDS = (PROCESS, ARRIVE, TICK, FAULT, WORLD)
 BURST = 4  # most steps one process may take in a row within one rule
 # taken modulo the enabled kinds / actions of a kind: 60 is a multiple of 1..6, so the pick is
@@ -169,15 +178,8 @@ STEP_SLACK = 8  # rule calls beyond the default schedule's length (see rule_step
 
 
 def kind_of(system: System, label: str) -> str:
-    if label == "tick":
-        return TICK
-    if label.startswith("arrive "):
-        return ARRIVE
-    if label.startswith("crash ") or label.endswith(" lost"):
-        return FAULT
-    if system.slot_of(label) is not None:
-        return PROCESS
-    return WORLD  # world-internal steps the profile offers (e.g. release r1)
+    """The rule family an action belongs to (``simulator.actions`` says what a label means)."""
+    return _RULE_OF[parse_action(label).kind]
 
 
 def key_overlap(system: System, state: SystemState) -> int:
@@ -492,6 +494,12 @@ class HypothesisExplorer:
                 progress,
             )
         )
+
+    def check_options(self, options: SearchOptions) -> str | None:
+        name = options.hypothesis_profile
+        if name is not None and name not in PROFILES:
+            return f"hypothesis_profile {name!r} is not a profile; allowed: {', '.join(PROFILES)}"
+        return None
 
 
 EXPLORERS.register(HypothesisExplorer(), "simulator/explorers/hypothesis_explorer.py")
