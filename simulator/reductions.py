@@ -81,33 +81,3 @@ def plan(system, reductions: frozenset[str], extra_properties: tuple = ()) -> Pl
 
 
 __all__ = ["DEFAULT", "REDUCTIONS", "Plan", "parse", "plan"]
-
-
-def explore(explorer: str, system, book, budget, progress, reductions, extra_properties=()):
-    """Run BFS or DFS under ``reductions``; returns what ``bfs``/``dfs`` return."""
-    from simulator.explorers.base import PropertyBook
-    from simulator.explorers.bfs import bfs
-    from simulator.explorers.dfs import dfs
-
-    search = bfs if explorer == "bfs" else dfs
-    p = plan(system, reductions, extra_properties)
-    stats, exhaustive, cut_off = search(
-        system, book, budget, progress, engine=p.engine, canon=p.canon, expand=p.expand
-    )
-    stats.reductions = p.applied
-    key_reduction = getattr(p.expand, "__self__", None)
-    cut = key_reduction is not None and key_reduction.reduced > 0
-    if cut and book.found and explorer == "bfs":
-        # the reduced graph keeps verdicts, not shortest invariant counterexamples: find the
-        # violated properties' shortest counterexamples again without the key reduction
-        violated = set(book.found)
-        names = tuple(
-            n for n in book.names if n in violated and n in set(system.scenario.properties)
-        )
-        extra = tuple(prop for prop in extra_properties if prop.name in violated)
-        again = PropertyBook(system, names, extra)
-        sym = plan(system, reductions - {"key"}, extra_properties)
-        search(system, again, budget, None, engine=sym.engine, canon=sym.canon)
-        for name, found in again.found.items():
-            book.found[name] = found
-    return stats, exhaustive, cut_off

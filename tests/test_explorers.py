@@ -165,6 +165,9 @@ def test_a_wrong_explorer_registration_fails_naming_the_file():
         def explore(self, *args):
             raise AssertionError("never run")
 
+        def check_options(self, options):
+            return None
+
     with pytest.raises(RegistrationError, match=r"^my/explorer.py: explorer 'sloppy': reads 'walk'"):
         EXPLORERS.register(Sloppy(), "my/explorer.py")
     assert "sloppy" not in EXPLORERS
@@ -182,6 +185,7 @@ def test_a_wrong_explorer_registration_fails_naming_the_file():
             "hypothesis_profile 'fast' is not a profile; allowed: ci, dev, deep",
         ),
         ({"reductions": {"keys"}}, "unknown reduction 'keys'; allowed: symmetry, key"),
+        ({"reductions": "key"}, "reductions must be a set of names, got 'key'"),
     ],
 )
 def test_search_options_are_checked_where_they_are_made(options, message):

@@ -30,6 +30,8 @@ from simulator.explorers.base import (
     SearchOptions,
     Stats,
 )
+from simulator.explorers.reduced import check_reductions, explore_reduced
+from simulator.reductions import DEFAULT
 from simulator.system import System
 
 
@@ -168,12 +170,22 @@ class BreadthFirst:
         progress: Progress | None,
         extra_properties: tuple = (),
     ) -> Explored:
-        from simulator.reductions import DEFAULT, explore
-
         reductions = DEFAULT if options.reductions is None else options.reductions
         return Explored(
-            *explore(self.name, system, book, budget, progress, reductions, extra_properties)
+            *explore_reduced(
+                bfs,
+                system,
+                book,
+                budget,
+                progress,
+                reductions,
+                extra_properties,
+                shortest=True,
+            )
         )
+
+    def check_options(self, options: SearchOptions) -> str | None:
+        return check_reductions(options.reductions)
 
 
 EXPLORERS.register(BreadthFirst(), "simulator/explorers/bfs.py")

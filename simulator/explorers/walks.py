@@ -144,6 +144,9 @@ class RandomWalks:
             *random_walk(system, book, budget, options.seed, options.walks, progress)
         )
 
+    def check_options(self, options: SearchOptions) -> str | None:
+        return None
+
 
 class PCT:
     """PCT walks of bug depth pct_depth (walks, seeded): a race of that depth is found with a known
@@ -175,6 +178,11 @@ class PCT:
                 progress,
             )
         )
+
+    def check_options(self, options: SearchOptions) -> str | None:
+        if options.pct_depth < 1:  # d - 1 change points are drawn: d = 0 has none to draw
+            return f"pct_depth must be an integer >= 1, got {options.pct_depth!r}"
+        return None
 
 
 EXPLORERS.register(RandomWalks(), "simulator/explorers/walks.py")

@@ -1,0 +1,63 @@
+"""BFS or DFS under the state-space reductions of ``simulator/reductions.py``.
+
+The search function is a parameter (``bfs`` and ``dfs`` pass themselves), so this module imports
+neither of them and neither imports the other: the explorers sit above the reductions, which
+know nothing about explorers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from simulator.explorers.base import Budget, Progress, PropertyBook
+from simulator.reductions import REDUCTIONS, plan
+from simulator.system import System
+
+
+def check_reductions(reductions) -> str | None:
+    """What is wrong with ``SearchOptions.reductions`` (None = the default set), in one line."""
+    if reductions is None:
+        return None
+    if isinstance(reductions, str) or not all(isinstance(r, str) for r in reductions):
+        return f"reductions must be a set of names ({', '.join(REDUCTIONS)}), got {reductions!r}"
+    unknown = sorted(set(reductions) - set(REDUCTIONS))
+    if unknown:
+        return f"unknown reduction {unknown[0]!r}; allowed: {', '.join(REDUCTIONS)}"
+    return None
+
+
+def explore_reduced(
+    search: Callable,
+    system: System,
+    book: PropertyBook,
+    budget: Budget,
+    progress: Progress | None,
+    reductions: frozenset[str],
+    extra_properties: tuple = (),
+    *,
+    shortest: bool = False,
+):
+    """Run ``search`` (``bfs`` or ``dfs``) under ``reductions``; returns what ``search`` returns.
+    ``shortest``: the search promises shortest counterexamples (BFS), so the violated properties
+    are searched again without the key reduction when it cut anything."""
+    p = plan(system, reductions, extra_properties)
+    stats, exhaustive, cut_off = search(
+        system, book, budget, progress, engine=p.engine, canon=p.canon, expand=p.expand
+    )
+    stats.reductions = p.applied
+    key_reduction = getattr(p.expand, "__self__", None)
+    cut = key_reduction is not None and key_reduction.reduced > 0
+    if cut and book.found and shortest:
+        # the reduced graph keeps verdicts, not shortest invariant counterexamples: find the
+        # violated properties' shortest counterexamples again without the key reduction
+        violated = set(book.found)
+        names = tuple(
+            n for n in book.names if n in violated and n in set(system.scenario.properties)
+        )
+        extra = tuple(prop for prop in extra_properties if prop.name in violated)
+        again = PropertyBook(system, names, extra)
+        sym = plan(system, reductions - {"key"}, extra_properties)
+        search(system, again, budget, None, engine=sym.engine, canon=sym.canon)
+        for name, found in again.found.items():
+            book.found[name] = found
+    return stats, exhaustive, cut_off
