@@ -19,6 +19,8 @@ except through that stop, which is named in the result's ``cut_off``.
 
 from __future__ import annotations
 
+import argparse
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,6 +67,7 @@ class SearchProgress:
         self._search = None
         self._started = 0.0
         self._unit = "states"
+        self._phase = None
         if enabled:
             from rich.progress import (
                 BarColumn,
@@ -147,6 +150,30 @@ class SearchProgress:
         self.progress.refresh()  # the live frame drops the row now, not at the next tick
         self.progress.console.print(verdict_line(result), highlight=False)
 
+    def phase(self, description: str, total: int | None = None) -> Callable[[str], None]:
+        """A row for work after the searches (writing reports, computing the matrix): call the
+        returned function with what was just done; ``end_phase`` removes the row."""
+        task = None
+        if self.progress is not None:
+            count = f"0/{total}" if total else ""
+            task = self.progress.add_task(description, total=total, rate="", count=count)
+        self._phase = task
+        done = 0
+
+        def advance(what: str) -> None:
+            nonlocal done
+            done += 1
+            if self.progress is not None and task is not None:
+                count = f"{done}/{total}" if total else str(done)
+                self.progress.update(task, completed=done, count=count, rate=what)
+
+        return advance
+
+    def end_phase(self) -> None:
+        if self.progress is not None and self._phase is not None:
+            self.progress.remove_task(self._phase)
+        self._phase = None
+
 
 def verdict_line(result) -> str:
     """``violated  supersede-aba  (bfs, 62,524 states, 1.5 s) newest-wins in 9 steps``."""
@@ -160,3 +187,55 @@ def verdict_line(result) -> str:
         f"[{style}]{verdict:<8}[/] {result.scenario.name}  [dim]({result.explorer}, "
         f"{stats.states:,} states, {stats.seconds:.1f} s)[/] {found}{why}{mismatch}"
     )
+
+
+# -- the commands' options -------------------------------------------------------------------------
+
+
+def time_limit(text: str) -> float:
+    """``--time-limit``: finite seconds > 0 (``nan`` compares false with everything, so a plain
+    ``<= 0`` test lets it through; ``inf`` is no limit, which is leaving the option out)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds > 0")
+    return value
+
+
+def add_feedback_arguments(p) -> None:
+    """``--fail-fast`` / ``-x`` and ``--time-limit`` (check and report)."""
+    p.add_argument(
+        "-x",
+        "--fail-fast",
+        action="store_true",
+        help="stop after the first scenario with a counterexample (the rest are not run; "
+        "default: run them all)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=time_limit,
+        metavar="SECONDS",
+        help="stop each search after SECONDS: its verdict is then unknown unless it already "
+        "found a counterexample, and its statistics are what it explored (default: none; "
+        "in-process searches only, not --workers/--scheduler)",
+    )
+
+
+def search_budget(args, scenario, explorer: str) -> int | None:
+    """What a search's progress row counts up to: states (bfs, dfs), walks, examples."""
+    if explorer in ("bfs", "dfs"):
+        return getattr(args, "max_states", None) or scenario.bounds.max_states
+    if explorer in ("random", "pct"):
+        return getattr(args, "walks", None)
+    return getattr(args, "max_examples", None)
+
+
+def progress_display(args, total: int) -> SearchProgress:
+    """The progress bars on stderr: only on a terminal and not with --json."""
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    enabled = err.is_terminal and not getattr(args, "json", False)
+    return SearchProgress(err, total, enabled, getattr(args, "time_limit", None))

@@ -366,8 +366,9 @@ def write_scenario_report(
 
 
 def write_reports(
-    results: list[CheckResult], out: Path, generated_at: str, matrix=None
+    results: list[CheckResult], out: Path, generated_at: str, matrix=None, on_written=None
 ) -> list[Written]:
+    """Every report, then the index; ``on_written(w)`` after each report (the CLI's progress)."""
     out.mkdir(parents=True, exist_ok=True)
     # leftovers of an interrupted run (our own temporary folders) go first
     for leftover in sorted(out.glob(".*.tmp")) + sorted(out.glob(".*.old")):
@@ -378,7 +379,11 @@ def write_reports(
 
     # related designs come from the whole catalog (plus whatever was checked in this run)
     scenarios = {**catalog(), **{r.scenario.name: r.scenario for r in results}}
-    written = [write_scenario_report(r, out, generated_at, verdicts, scenarios) for r in results]
+    written = []
+    for result in results:
+        written.append(write_scenario_report(result, out, generated_at, verdicts, scenarios))
+        if on_written is not None:
+            on_written(written[-1])
     write_index(out, results, generated_at, matrix)
     # a second run replaces the first cleanly: report folders the previous run wrote (listed in
     # its manifest) and this run did not are removed; nothing else in ``out`` is touched

@@ -40,6 +40,9 @@ def add_arguments(p) -> None:
         default=None,
         help="text of the 'Generated at' line (default: the current UTC time)",
     )
+    from idemrace.progress import add_feedback_arguments
+
+    add_feedback_arguments(p)
 
 
 def _computed_matrix():
@@ -52,12 +55,36 @@ def _computed_matrix():
     return compute() if compute is not None else None
 
 
+def _check_all(args, scenarios, progress) -> list:
+    """The searches behind the reports, with progress bars on a terminal (``idemrace.progress``),
+    stopping at the first counterexample with --fail-fast."""
+    from idemrace.progress import search_budget
+    from idemrace.signals import raise_if_stopped
+    from simulator.explorers import SearchOptions, check
+
+    results = []
+    for scenario in scenarios:
+        explorer = args.explorer or getattr(scenario, "explorer", "bfs")
+        shown = progress.start(scenario.name, explorer, search_budget(args, scenario, explorer))
+
+        def callback(done: int, total: int, shown=shown) -> str | None:
+            raise_if_stopped()  # an interrupt lost in a gc callback stops the search here
+            return shown(done, total)  # a reason to stop once --time-limit is spent
+
+        result = check(scenario, SearchOptions(explorer, seed=args.seed), progress=callback)
+        results.append(result)
+        progress.finish(result)
+        if args.fail_fast and result.violations:
+            break
+    return results
+
+
 def run(args) -> int:
     from datetime import UTC, datetime
 
     from catalog import catalog, load_scenario
+    from idemrace.progress import progress_display
     from reports.render import write_reports
-    from simulator.explorers import SearchOptions, check
 
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out}: exists and is not a folder")
@@ -69,14 +96,28 @@ def run(args) -> int:
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise UsageError("a scenario is named twice; each report folder is named after one")
-    results = [
-        check(s, SearchOptions(args.explorer or getattr(s, "explorer", "bfs"), seed=args.seed))
-        for s in scenarios
-    ]
-    whole = not args.scenarios
-    wanted = args.matrix == "computed" or (args.matrix == "auto" and whole)
-    matrix = _computed_matrix() if wanted else None
-    stamp = args.generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    written = write_reports(results, args.out, stamp, matrix)
+    progress = progress_display(args, len(scenarios))
+    with progress:
+        results = _check_all(args, scenarios, progress)
+        whole = not args.scenarios and len(results) == len(scenarios)
+        wanted = args.matrix == "computed" or (args.matrix == "auto" and whole)
+        if wanted:
+            progress.phase("comparison matrix")
+        matrix = _computed_matrix() if wanted else None
+        progress.end_phase()
+        stamp = args.generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        wrote = progress.phase("writing reports", len(results))
+        written = write_reports(
+            results, args.out, stamp, matrix, on_written=lambda w: wrote(w.scenario)
+        )
+        progress.end_phase()
     print(f"wrote {len(written)} reports and the index to {args.out}/ (open {args.out}/index.html)")
+    if len(results) < len(scenarios):
+        import sys
+
+        print(
+            f"idemrace: stopped at the first counterexample (--fail-fast): {len(results)} of "
+            f"{len(scenarios)} scenarios reported",
+            file=sys.stderr,
+        )
     return EXIT_OK if all(r.matches for r in results) else EXIT_MISMATCH
