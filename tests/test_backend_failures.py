@@ -277,3 +277,29 @@ def test_not_applicable_modes_are_listed_as_not_run() -> None:
     report = validate(IntegrityBackend(), Settings(modes=("faults",)))
     assert report.modes["faults"]["verdict"] == NOT_APPLICABLE
     assert report.not_run == ["faults: integrity declares none it can inject (FAULTS)"]
+
+
+class Amnesiac(MemoryBackend):
+    """Its restart forgets every run it had acknowledged (the clock survives)."""
+
+    name = "amnesiac"
+
+    def restart(self) -> None:
+        with self.lock:
+            self.world = self.profile.initial()._replace(clock=self.world.clock)
+
+
+def test_a_fault_failure_shows_its_core_with_the_store_diff_and_its_timeline(tmp_path) -> None:
+    png = tmp_path / "fault.png"
+    settings = Settings(clients=3, ops=60, keys=2, modes=("faults",), timeline=png)
+    report = validate(Amnesiac(), settings)
+    case = report.modes["faults"]["cases"][0]
+    assert case["fault"] == "restart" and case["verdict"] == "not-linearizable"
+    assert case["lost"]  # acknowledged admissions missing, said directly too
+    failing = case["failing_partition"]
+    marked = [row for row in failing["operations"] if row["breaks"]]
+    assert len(marked) == 1 and marked[0]["operation"].startswith("observe ")
+    assert failing["observed_diff"] and all(
+        line.endswith("backend absent") for line in failing["observed_diff"] if "run " in line
+    )
+    assert case["timeline"] == str(png) and png.read_bytes()[:4] == b"\x89PNG"

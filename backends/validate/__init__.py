@@ -339,6 +339,13 @@ def _faults_mode(backend: Backend, settings: Settings, report: Report) -> dict[s
         entry = c.to_json()
         if c.history is not None and c.history.failing is not None:
             entry["failing_partition"] = failing_json(c.history)
+            drawn = any("timeline" in e for e in entries) or "timeline" in report.modes.get(
+                "concurrent", {}
+            )
+            if settings.timeline is not None and not drawn:
+                # no concurrent failure was drawn: the picture is of this fault's core
+                draw_core(c.history, settings.timeline, f"{c.kind}: ")
+                entry["timeline"] = str(settings.timeline)
         if c.kind == "restart" and not backend.FAULT_POINTS:
             entry["note"] = "restarted between operations (no fault_point: not mid-transaction)"
         entries.append(entry)

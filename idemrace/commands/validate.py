@@ -297,10 +297,8 @@ def _print_failure(mode: dict, where: str = "") -> None:
     for row in rows:
         ret = "    open" if row["return_us"] is None else f"{row['return_us']:>8}"
         mark = "!!" if row.get("breaks") else "  "
-        print(
-            f"    {mark}client {row['client']:>2} {row['call_us']:>8} .. {ret} us  "
-            f"{row['operation']}"
-        )
+        who = "harness  " if row["client"] < 0 else f"client {row['client']:>2}"
+        print(f"    {mark}{who} {row['call_us']:>8} .. {ret} us  {row['operation']}")
         model = row.get("model")
         if model is not None and not row["operation"].endswith(f"-> {model}"):
             print(f"      {'':>31}  model answered: {model}")
