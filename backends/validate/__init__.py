@@ -30,6 +30,7 @@ from backends.validate.linearizability import (
     HistoryVerdict,
     check_history,
 )
+from model import ops as O
 from model.profiles import make_profile
 from model.profiles.base import Profile
 
@@ -156,9 +157,11 @@ def _merge_concurrent(outs: list[dict[str, Any]]) -> dict[str, Any]:
 def render_ops(
     ops: list[Operation] | tuple[Operation, ...], core: Core | None = None
 ) -> list[dict[str, Any]]:
-    """Rows for the report; with a ``core``, each row also says what the model answered in its
-    linearization (``model``) and the culprit row is marked (``breaks``)."""
-    from backends.validate.timeline import label, readable
+    """Rows for the report (``operation`` in ``describe``'s stable text, as trace files keep it);
+    with a ``core``, each row also has ``label`` (fields named, for the text report), what the
+    model answered in its linearization (``model``, ``model_label``), and the culprit row is
+    marked (``breaks``)."""
+    from backends.validate.timeline import label, readable, readable_label
 
     t0 = min((o.call for o in ops), default=0)
     rows = []
@@ -170,9 +173,11 @@ def render_ops(
             "operation": label(o),
         }
         if core is not None:
+            row["label"] = readable_label(o)
             row["breaks"] = o.index == core.culprit
             if o.index in core.model and type(o.op) is not Observe:
-                row["model"] = readable(core.model[o.index])
+                row["model"] = O.describe(core.model[o.index])
+                row["model_label"] = readable(core.model[o.index])
         rows.append(row)
     return rows
 
@@ -191,7 +196,8 @@ def failing_json(verdict: HistoryVerdict) -> dict[str, Any] | None:
         "key": core.key,
         "core_of": core.of,
         "operations": render_ops(core.ops, core),
-        "allowed": [readable(a) for a in core.allowed],
+        "allowed": [O.describe(a) for a in core.allowed],
+        "allowed_labels": [readable(a) for a in core.allowed],
         "observed_diff": core.observed_diff,
         "minimal": core.minimal,
     }

@@ -36,13 +36,19 @@ def readable(value: Any) -> str:
     return O.describe(value)
 
 
-def label(o: Operation) -> str:
-    """The op and the backend's answer (``?`` when it never answered)."""
+def label(o: Operation, show=O.describe) -> str:
+    """The op and the backend's answer (``?`` when it never answered), in ``describe``'s
+    positional text: what ``--json`` and the findings' trace files keep (byte-stable)."""
     op = o.op
     if type(op) is Observe:
         return f"observe {op.key}"
-    result = "?" if o.pending else readable(o.result)
-    return f"{readable(op)} -> {result}"
+    result = "?" if o.pending else show(o.result)
+    return f"{show(op)} -> {result}"
+
+
+def readable_label(o: Operation) -> str:
+    """``label`` with fields named, for a person (the text report and the picture)."""
+    return label(o, readable)
 
 
 def model_label(o: Operation, model: Any) -> str:
@@ -96,7 +102,9 @@ def render_timeline(
         )
         # the backend's answer above the bar, the model's below it
         shift = 0.14 * (k % 2)
-        ax.annotate(label(o), (start, y - 0.17 - shift), fontsize=7, ha="left", va="bottom")
+        ax.annotate(
+            readable_label(o), (start, y - 0.17 - shift), fontsize=7, ha="left", va="bottom"
+        )
         if o.index in model:
             same = not o.pending and model[o.index] == o.result
             ax.annotate(

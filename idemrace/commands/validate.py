@@ -298,17 +298,18 @@ def _print_failure(mode: dict, where: str = "") -> None:
         ret = "    open" if row["return_us"] is None else f"{row['return_us']:>8}"
         mark = "!!" if row.get("breaks") else "  "
         who = "harness  " if row["client"] < 0 else f"client {row['client']:>2}"
-        print(f"    {mark}{who} {row['call_us']:>8} .. {ret} us  {row['operation']}")
-        model = row.get("model")
-        if model is not None and not row["operation"].endswith(f"-> {model}"):
+        text = row.get("label", row["operation"])
+        print(f"    {mark}{who} {row['call_us']:>8} .. {ret} us  {text}")
+        model = row.get("model_label")
+        if model is not None and not text.endswith(f"-> {model}"):
             print(f"      {'':>31}  model answered: {model}")
     if failing.get("observed_diff"):
         print("    !! breaks it: the store holds another state than the model reaches here:")
         for line in failing["observed_diff"]:
             print(f"         {line}")
-    if failing.get("allowed"):
+    if failing.get("allowed_labels"):
         print(
-            f"    !! breaks it: the model allows here {' or '.join(failing['allowed'])}, "
+            f"    !! breaks it: the model allows here {' or '.join(failing['allowed_labels'])}, "
             "given the answers above"
         )
     if mode.get("timeline"):
