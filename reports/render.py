@@ -12,12 +12,19 @@
 Every file is written to a temporary folder first and swapped in whole, so a report folder is
 always either the previous run's or this run's, never a mix. Output is byte-identical for the same
 inputs except the one ``Generated at`` line of each Markdown/HTML page.
+
+Nothing outside ``out`` is touched, and inside it only what a report run wrote: a scenario name
+that is not a plain folder name is refused (``report_folder``), a scenario folder is replaced only
+if it is a report folder, and stale folders are removed only if the manifest lists them and they
+are report folders. ``prepare_out`` (the CLI, before any search) also refuses a non-empty folder
+that no report run created (it has no ``OUT_MARKER`` file) unless told to (``force``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +54,86 @@ FILES_VIOLATED = (
     "trace.json",
 )
 FILES_NO_VIOLATION = ("report.md", "report.html")
+
+
+# a folder `idemrace report` made (or adopted with --force) has this file; a committed
+# race-reports/ carries one, so the default --out is writable beside the curated backends/ folder
+OUT_MARKER = ".idemrace-report"
+MARKER_TEXT = (
+    "This folder is written by `idemrace report`: its scenario folders, index.md, index.html and\n"
+    "manifest.json are replaced by the next run; other files are left alone.\n"
+)
+# names of the files a run writes at the top of ``out``: no scenario folder may take them
+TOP_FILES = ("index.md", "index.html", "manifest.json", OUT_MARKER)
+# what may name a folder in ``out``: one path component, not hidden, not '.'/'..' (scenario files
+# allow less, see ``catalog.parse.NAME_PATTERN``; a derived name such as <name>@<option>=<value>
+# is fine)
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@=+,-]*")
+
+
+class ReportFolderError(ValueError):
+    """A report run that would write where it must not: one line, nothing written."""
+
+
+def _is_report_folder(folder: Path) -> bool:
+    return folder.is_dir() and not folder.is_symlink() and (folder / "report.md").is_file()
+
+
+def report_folder(out: Path, name: str) -> Path:
+    """``out/name``, for a name that stays a direct child of ``out``; else ReportFolderError."""
+    if _FOLDER_NAME.fullmatch(name) is None or len(name) > 200 or name in TOP_FILES:
+        raise ReportFolderError(
+            f"scenario name {name!r} cannot name a report folder (letters, digits, '-', '_', "
+            f"'.', starting with a letter or digit, not one of {', '.join(TOP_FILES)})"
+        )
+    folder = out / name
+    if (folder.exists() or folder.is_symlink()) and not _is_report_folder(folder):
+        raise ReportFolderError(
+            f"{folder} exists and is not a report folder (no report.md): not replacing it; "
+            "rename the scenario or move that folder"
+        )
+    return folder
+
+
+def _written_before(out: Path) -> list[str] | None:
+    """The scenario folders the previous run listed in its manifest (None: no manifest)."""
+    try:
+        before = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(before, list):
+        return None
+    return [n for n in before if isinstance(n, str)]
+
+
+def prepare_out(out: Path, names: list[str], force: bool = False) -> None:
+    """Check, before any search, that a report run may write its ``names`` into ``out``; create
+    ``out`` (and its marker). ReportFolderError (one line) if it may not."""
+    if out.exists() and not out.is_dir():
+        raise ReportFolderError(f"--out {out}: exists and is not a folder")
+    for name in names:
+        report_folder(out, name)
+    if out.is_dir():
+        entries = [e.name for e in out.iterdir()]
+        ours = OUT_MARKER in entries or (
+            # a folder an earlier idemrace wrote (before the marker): its manifest and index
+            _written_before(out) is not None and "index.md" in entries
+        )
+        if entries and not ours and not force:
+            raise ReportFolderError(
+                f"--out {out}: the folder is not empty and was not written by `idemrace report` "
+                f"(no {OUT_MARKER} file); name a new or empty folder, or pass --force to write "
+                "into it (its index.md and index.html would be replaced)"
+            )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not (out / OUT_MARKER).exists():
+            write_atomic(out / OUT_MARKER, MARKER_TEXT)
+            readable(out / OUT_MARKER)
+    except OSError as exc:
+        raise ReportFolderError(
+            f"--out {out}: cannot write there ({exc.strerror or exc})"
+        ) from None
 
 
 @dataclass
@@ -190,7 +277,7 @@ def write_scenario_report(
     catalog_scenarios: dict[str, Scenario] | None = None,
 ) -> Written:
     scenario = result.scenario
-    final = out / scenario.name
+    final = report_folder(out, scenario.name)
     tmp = out / f".{scenario.name}.tmp"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -369,6 +456,8 @@ def write_reports(
     results: list[CheckResult], out: Path, generated_at: str, matrix=None, on_written=None
 ) -> list[Written]:
     """Every report, then the index; ``on_written(w)`` after each report (the CLI's progress)."""
+    for result in results:  # refuse before writing anything
+        report_folder(out, result.scenario.name)
     out.mkdir(parents=True, exist_ok=True)
     # leftovers of an interrupted run (our own temporary folders) go first
     for leftover in sorted(out.glob(".*.tmp")) + sorted(out.glob(".*.old")):
@@ -389,15 +478,13 @@ def write_reports(
     # its manifest) and this run did not are removed; nothing else in ``out`` is touched
     manifest = out / "manifest.json"
     now = sorted(w.scenario for w in written)
-    if manifest.exists():
-        try:
-            before = json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            before = []
-        for name in before:
-            folder = out / str(name)
-            if name not in now and folder.is_dir() and (folder / "report.md").exists():
-                shutil.rmtree(folder)
+    for name in _written_before(out) or []:
+        # a manifest is data: a name in it that is not a plain child of ``out`` is skipped
+        if name in now or _FOLDER_NAME.fullmatch(name) is None or name in TOP_FILES:
+            continue
+        folder = out / name
+        if _is_report_folder(folder):
+            shutil.rmtree(folder)
     write_atomic(manifest, json.dumps(now, indent=1) + "\n")
     readable(out / "index.md", out / "index.html", manifest)
     return written

@@ -7,15 +7,33 @@ import json
 from pathlib import Path
 from typing import Any
 
-from idemrace.commands.common import EXIT_MISMATCH, EXIT_OK, non_negative, stdout_console
+from idemrace.commands.common import (
+    LazyChoices,
+    exit_status,
+    non_negative,
+    positive,
+    stdout_console,
+)
 
 NAME = "check"
 HELP = "explore scenarios and check their properties"
+DESCRIPTION = """\
+Explore each scenario's state space and check its properties; print one row per scenario
+(verdict, expectation, states, counterexample) or, with --json, one JSON object.
+
+Verdicts: violated (a replayable counterexample), holds (the bounded space was exhausted: only
+bfs and dfs can say it), unknown (a budget ran out, or a sampling explorer found nothing).
+
+examples:
+  idemrace check                                   # the whole catalog, each with its explorer
+  idemrace check reject-retry-after-completion     # one catalog scenario, trace printed
+  idemrace check my-design.toml --trace-out traces/ && idemrace replay traces/*.trace.json
+  idemrace check crowd-signal-forward --explorer pct --walks 5000 --seed 7
+  idemrace check --workers 4 --json > results.json
+"""
 
 
 def add_arguments(p) -> None:
-    from simulator.explorers import EXPLORERS
-
     p.add_argument(
         "scenarios",
         nargs="*",
@@ -24,31 +42,33 @@ def add_arguments(p) -> None:
     )
     p.add_argument(
         "--explorer",
-        choices=list(EXPLORERS),
+        choices=LazyChoices("simulator.explorers", "EXPLORERS"),
+        metavar="NAME",
         default=None,
-        help="search strategy (default: the scenario's recommended one, bfs unless it says)",
+        help="search strategy: %(choices)s (default: the scenario's recommended one, bfs unless "
+        "it says; `idemrace list explorers`)",
     )
     p.add_argument(
         "--seed", type=non_negative, default=0, help="seed for random, pct, hypothesis (default 0)"
     )
     p.add_argument("--max-depth", type=non_negative, help="override the scenario's depth bound")
-    p.add_argument("--max-states", type=non_negative, help="override the scenario's state budget")
+    p.add_argument("--max-states", type=positive, help="override the scenario's state budget")
     p.add_argument(
         "--walks", type=non_negative, default=1000, help="schedules for random/pct (default 1000)"
     )
     p.add_argument(
         "--max-examples",
-        type=non_negative,
+        type=positive,
         help="hypothesis: examples to try (default: the settings profile's, "
         "IDEMRACE_HYPOTHESIS_PROFILE = ci | dev | deep)",
     )
-    p.add_argument("--pct-depth", type=non_negative, default=3, help="PCT bug depth d (default 3)")
+    p.add_argument("--pct-depth", type=positive, default=3, help="PCT bug depth d (default 3)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
         "--trace-out",
         type=Path,
         metavar="DIR",
-        help="save each counterexample as DIR/<scenario>.<property>.trace.json",
+        help="save each counterexample as DIR/<scenario>.<property>.trace.json (DIR must exist)",
     )
     p.add_argument(
         "--stable",
@@ -60,7 +80,7 @@ def add_arguments(p) -> None:
     )
     p.add_argument(
         "--workers",
-        type=non_negative,
+        type=positive,
         help="run on a local Dask cluster of N worker processes (seed ranges; BFS frontier)",
     )
     p.add_argument(
@@ -133,43 +153,84 @@ def _progress_factory(console, enabled: bool):
 
 
 def run(args) -> int:
+    import sys
+
     from rich.console import Console
 
     from catalog import catalog, load_scenario
+    from idemrace import signals
+    from idemrace.commands.common import (
+        existing_folder,
+        no_counterexample_note,
+        reachable_scheduler,
+    )
 
     scenarios = [load_scenario(ref) for ref in args.scenarios] or list(catalog().values())
+    # outputs and the cluster are checked before the search, not after it
+    if args.trace_out is not None:
+        existing_folder("--trace-out", args.trace_out)
+    if args.scheduler:
+        reachable_scheduler(args.scheduler)
     err = Console(stderr=True)
     progress = _progress_factory(err, err.is_terminal and not args.json)
     dask_client = dask_cluster = None
-    if args.workers or args.scheduler:
-        from simulator.explorers.distributed import connect
-
-        dask_client, dask_cluster = connect(args.workers, args.scheduler)
+    results: list = []
+    interrupted = None
     try:
-        results = _run_all(args, scenarios, progress, dask_client)
+        if args.workers or args.scheduler:
+            from simulator.explorers.distributed import connect
+
+            with signals.children_ignore_sigint():
+                dask_client, dask_cluster = connect(args.workers, args.scheduler)
+        _run_all(args, scenarios, progress, dask_client, results)
+    except KeyboardInterrupt as exc:  # keep and print what finished
+        interrupted = exc
     finally:
-        if dask_client is not None:
-            dask_client.close()
-        if dask_cluster is not None:
-            dask_cluster.close()
-    return _print(args, results)
+        with signals.settled() if interrupted is not None else _nothing():
+            if dask_client is not None:
+                dask_client.close()
+            if dask_cluster is not None:
+                dask_cluster.close()
+    if interrupted is None:
+        code = _print(args, results)
+        note = no_counterexample_note(results)
+        if note:
+            print(note, file=sys.stderr)
+        return code
+    with signals.settled():
+        _print(args, results, interrupted=True)
+        print(
+            f"idemrace: {signals.message(interrupted)} after {len(results)} of "
+            f"{len(scenarios)} scenarios (the finished ones are printed above)",
+            file=sys.stderr,
+        )
+    return signals.exit_code(interrupted)
 
 
-def _run_all(args, scenarios, progress, dask_client):
+def _nothing():
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
+def _run_all(args, scenarios, progress, dask_client, results: list) -> list:
+    """Search each scenario in turn, appending to ``results`` (so an interrupt keeps them)."""
     from catalog.trace import save_trace, trace_document
+    from idemrace.signals import raise_if_stopped
     from simulator.explorers import SearchOptions, check
 
     if dask_client is not None:
         from simulator.explorers.distributed import check_distributed
-    results = []
     for scenario in scenarios:
         explorer = args.explorer or scenario.explorer
-        callback = None
+        task = None
         if progress is not None:
             progress.start()
             task = progress.add_task(scenario.name, total=None)
 
-            def callback(done: int, _total: int, task=task) -> None:
+        def callback(done: int, _total: int, task=task) -> None:
+            raise_if_stopped()  # an interrupt lost in a gc callback stops the search here
+            if task is not None:
                 progress.update(task, completed=done)
 
         options = SearchOptions(
@@ -189,6 +250,7 @@ def _run_all(args, scenarios, progress, dask_client):
         finally:
             if progress is not None:
                 progress.stop()
+        raise_if_stopped()
         results.append(result)
         if args.trace_out is not None:
             for violation in result.violations:
@@ -197,11 +259,12 @@ def _run_all(args, scenarios, progress, dask_client):
     return results
 
 
-def _print(args, results) -> int:
+def _print(args, results, interrupted: bool = False) -> int:
     if args.json:
-        print(
-            json.dumps({"results": [_result_json(r, args) for r in results]}, indent=2, default=str)
-        )
+        document: dict[str, Any] = {"results": [_result_json(r, args) for r in results]}
+        if interrupted:
+            document["interrupted"] = True
+        print(json.dumps(document, indent=2, default=str))
     else:
         from reports.text import print_check_table
 
@@ -211,4 +274,4 @@ def _print(args, results) -> int:
             stable=args.stable,
             show_traces=args.show_traces or len(args.scenarios) > 0,
         )
-    return EXIT_OK if all(r.matches for r in results) else EXIT_MISMATCH
+    return exit_status(results)

@@ -128,7 +128,9 @@ def connect(workers: int | None, scheduler: str | None):
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",
-        silence_logs=logging.ERROR,
+        # workers log an ERROR with a traceback per heartbeat when the scheduler stops first (an
+        # interrupted or terminated run closing its cluster); their real failures reach the client
+        silence_logs=logging.CRITICAL,
     )
     return Client(cluster), cluster
 
