@@ -4,25 +4,47 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from idemrace.commands.common import EXIT_MISMATCH, EXIT_OK, UsageError, non_negative
+from idemrace.commands.common import LazyChoices, UsageError, exit_status, non_negative
 
 NAME = "report"
 HELP = "write race reports (default: every catalog scenario into race-reports/)"
+DESCRIPTION = """\
+Search each scenario and write a report folder per scenario (report.md and report.html with the
+story, verdicts and the fix; swimlane and state-graph pictures; a replayable trace.json) and an
+index (index.md, index.html) with the comparison matrix on top.
+
+The output folder is checked before any search: a report run writes only into a new or empty
+folder, or one an earlier report run made (it holds a .idemrace-report file); --force writes into
+another folder (its index.md, index.html and manifest.json are replaced). Nothing outside --out
+is touched, and inside it only report folders are replaced or removed.
+
+examples:
+  idemrace report                                  # whole catalog into race-reports/
+  idemrace report signal-forward-race my.toml --out /tmp/reports
+  idemrace report --out site/races --force --generated-at "$(git rev-parse --short HEAD)"
+"""
 
 
 def add_arguments(p) -> None:
-    from simulator.explorers import EXPLORERS
-
     p.add_argument(
         "scenarios",
         nargs="*",
         metavar="SCENARIO_OR_FILE",
         help="catalog names or scenario TOML files (default: the whole catalog)",
     )
-    p.add_argument("--out", type=Path, default=Path("race-reports"), help="output folder")
+    p.add_argument(
+        "--out", type=Path, default=Path("race-reports"), metavar="DIR", help="output folder"
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an existing non-empty folder no report run made (replacing its "
+        "index.md, index.html, manifest.json; other files are left alone)",
+    )
     p.add_argument(
         "--explorer",
-        choices=list(EXPLORERS),
+        choices=LazyChoices("simulator.explorers", "EXPLORERS"),
+        metavar="NAME",
         default=None,
         help="explorer behind the reports (default: the scenario's `explorer` key, else bfs)",
     )
@@ -84,18 +106,14 @@ def run(args) -> int:
 
     from catalog import catalog, load_scenario
     from idemrace.progress import progress_display
-    from reports.render import write_reports
+    from reports.render import prepare_out, write_reports
 
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out}: exists and is not a folder")
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--out {args.out}: cannot create the folder ({exc.strerror})") from None
     scenarios = [load_scenario(ref) for ref in args.scenarios] or list(catalog().values())
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise UsageError("a scenario is named twice; each report folder is named after one")
+    # before any search: where the reports go, and that nothing there is not ours to replace
+    prepare_out(args.out, names, force=args.force)
     progress = progress_display(args, len(scenarios))
     with progress:
         results = _check_all(args, scenarios, progress)
@@ -120,4 +138,11 @@ def run(args) -> int:
             f"{len(scenarios)} scenarios reported",
             file=sys.stderr,
         )
-    return EXIT_OK if all(r.matches for r in results) else EXIT_MISMATCH
+    from idemrace.commands.common import no_counterexample_note
+
+    note = no_counterexample_note(results)
+    if note:
+        import sys
+
+        print(note, file=sys.stderr)
+    return exit_status(results)
