@@ -91,6 +91,13 @@ document.querySelectorAll('table.steps tr[id^="row-"]').forEach(r=>bind(r,+r.id.
 document.addEventListener('keydown',e=>{if(e.key==='ArrowDown'||e.key==='j'){pinned=true;
  show(Math.min(steps.length,current+1));e.preventDefault();}
  if(e.key==='ArrowUp'||e.key==='k'){pinned=true;show(Math.max(1,current-1));e.preventDefault();}});
+const lane=document.querySelector('.lane'),pic=lane&&lane.querySelector('svg'),
+ fit=document.getElementById('fit');
+function size(fitted){if(!pic)return;pic.style.width=fitted?'100%':'';
+ fit.textContent=fitted?'actual size':'fit to width';fit.dataset.fitted=fitted?'1':'';}
+if(pic&&fit){fit.addEventListener('click',()=>size(!fit.dataset.fitted));
+ // a picture a little wider than its column is shrunk to fit; a crowd's stays readable
+ size(pic.width.baseVal.value<=lane.clientWidth*1.6);}
 const wanted=/^#step-(\d+)$/.exec(location.hash);
 if(wanted&&steps[+wanted[1]-1]){pinned=true;show(+wanted[1]);
  document.getElementById('explorer').scrollIntoView();}else{show(steps.length);}
@@ -221,7 +228,7 @@ def _explorer(rows, swimlane_svg: str, marks: Marks | None) -> str:
             "<h3 id='explorer'>Step explorer</h3>",
             "<p>Hover a step in the swimlane or the table for the world before and after it; "
             "click to pin, arrow keys (or j/k) to move; <code>#step-N</code> in the address "
-            "opens step N.</p>",
+            "opens step N. <button id='fit' type='button'>fit to width</button></p>",
             legend,
             "<div class='explorer'><div>",
             f"<div class='lane'>{swimlane_svg}</div>",

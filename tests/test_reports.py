@@ -20,6 +20,8 @@ import pytest
 from catalog import catalog
 from idemrace.cli import main
 from model import ops as O
+from model.ops import describe
+from reports.causal import marks, parties
 from reports.graph import MAX_BRANCHES
 from reports.index import index_matrix
 from reports.render import (
@@ -32,7 +34,8 @@ from reports.render import (
     write_reports,
 )
 from reports.story import VIOLATION_MARK, phrase, short, status_changes, story
-from reports.swimlane import WORLD
+from reports.swimlane import VIOLATION, WORLD
+from reports.text import labelled, trace_lines
 from simulator.explorers import HOLDS, VIOLATED, SearchOptions, check
 from simulator.system import Arrive, Crash, Step, System
 
@@ -317,3 +320,154 @@ def test_story_tells_status_changes_the_result_does_not_show():
     assert len(told) == 1 and "req2 starts 'order' with key 'order:1'" in told[0]
     # a change the phrase already tells is not repeated
     assert not [line for line in lines if "is now running" in line]
+
+
+# -- the HTML pages, the marks in the pictures, labelled ops (issue 18) -------------------------
+
+
+def _links(page: str) -> list[str]:
+    return re.findall(r"""(?:href|src)=['"]([^'"#]+)(?:#[^'"]*)?['"]""", page)
+
+
+def test_every_report_has_an_html_page_and_its_links_resolve(results, rendered):
+    out, _ = rendered
+    index = (out / "index.html").read_text()
+    for result in results:
+        name = result.scenario.name
+        assert f"<a href='{name}/report.html'>{name}</a>" in index
+        page = (out / name / "report.html").read_text()
+        assert "report.md" not in index.split("<h2>Scenarios")[1]  # the pages, not raw Markdown
+        assert f"<h1>{name}</h1>" in page and "<a href='../index.html'>" in page
+        for link in _links(page):
+            target = (out / name / link).resolve()
+            assert target.exists(), (name, link)
+        # links to other reports go to their pages
+        assert not re.search(r"href=\"\.\./[^\"]+/report\.md\"", page)
+        # the pictures are inline (no CDN, no external script): the swimlane's steps and the
+        # graph's nodes are in the page itself
+        assert "<script src" not in page and "<link" not in page
+        assert not [link for link in _links(page) if "://" in link]
+        if result.violations:
+            assert 'id="step-1"' in page and 'id="node-s0"' in page
+            assert "id='steps-data'" in page and "<img" not in page
+        else:
+            assert "steps-data" not in page
+
+
+def test_the_step_explorer_has_every_step_with_the_states_around_it(results, rendered):
+    out, _ = rendered
+    for result in results:
+        violation = featured(result)
+        if violation is None:
+            continue
+        page = (out / result.scenario.name / "report.html").read_text()
+        data = page.split("id='steps-data'>", 1)[1].split("</script>", 1)[0]
+        rows = json.loads(data.replace("<\\/", "</"))
+        assert [r["k"] for r in rows] == list(range(1, len(violation.steps) + 1))
+        for row, step in zip(rows, violation.steps, strict=True):
+            assert row["op"] == labelled(step.op) and row["result"] == labelled(step.result)
+            assert row["world_before"][0].startswith("clock t=")
+        for before, after in itertools.pairwise(rows):
+            assert before["world_after"] == after["world_before"]
+            assert before["procs_after"] == after["procs_before"]
+        assert rows[-1]["causal"]
+        bodies = [r for r in rows if "workflow body" in r["who"]]
+        assert all("op chosen by " in r["code"] and ".py:" in r["code"] for r in bodies)
+
+
+def test_ops_are_labelled_in_renderings_and_positional_in_traces(results, rendered):
+    out, _ = rendered
+    step = Step("r2", "r2", O.ClaimHook(2, "h1", "order:1"), O.HookConflict(1))
+    assert labelled(step.op) == "ClaimHook(run_id=2, hook_id='h1', token='order:1')"
+    assert labelled(O.Ok()) == "Ok()" and labelled(O.CreateRun("wf", 1)) == (
+        "CreateRun(workflow='wf', request=1)"  # a field at its default is left out
+    )
+    assert trace_lines([step]) == [
+        "  1. r2  ClaimHook(run_id=2, hook_id='h1', token='order:1') -> HookConflict(owner=1)"
+    ]
+    for result in results:
+        violation = featured(result)
+        if violation is None:
+            continue
+        folder = out / result.scenario.name
+        text = (folder / "report.md").read_text()
+        trace = json.loads((folder / "trace.json").read_text())
+        for row, s in zip(trace["steps"], violation.steps, strict=True):
+            assert row["op"] == describe(s.op)  # the trace file keeps the replayed text
+            assert f"{labelled(s.op)} -> {labelled(s.result)}" in text
+
+
+def test_swimlane_marks_the_causal_steps_and_colours_keys(results, rendered):
+    out, _ = rendered
+    selective = multi_key = 0
+    for result in results:
+        violation = featured(result)
+        if violation is None:
+            continue
+        scenario = result.scenario
+        marked = marks(scenario, violation)
+        n = len(violation.steps)
+        svg = (out / scenario.name / "swimlane.svg").read_text()
+        bands = {int(k) for k in re.findall(r'id="causal-(\d+)"', svg)}
+        assert bands == set(marked.causal) - {n}  # the last step has the violation's band
+        assert n in marked.causal
+        assert re.findall(r'<g id="step-(\d+)"><title>', svg) == [str(k) for k in range(1, n + 1)]
+        # the parties are named in the message, and their own steps are all marked
+        for k, step in enumerate(violation.steps, start=1):
+            if lane_of(step) in marked.parties:
+                assert k in marked.causal
+        selective += len(marked.causal) < n
+        colours = list(marked.colours.values())
+        assert len(set(colours)) == len(colours) == len({r.key for r in scenario.requests})
+        assert VIOLATION not in colours
+        assert len(re.findall(r'id="key-\d+"', svg)) == len(colours)
+        for colour in colours:
+            assert colour in svg
+        multi_key += len(colours) > 1
+    assert selective > 0 and multi_key > 0  # the crowds: a thread out of many, several keys
+
+
+def test_causal_parties_follow_the_message_and_one_hop():
+    from types import SimpleNamespace
+
+    from model.state import Run, WorldState
+
+    world = WorldState(
+        runs=(
+            Run(1, "wf", "running", 1),
+            Run(2, "wf", "running", 2),
+            Run(3, "wf", "running", 3),
+        )
+    )
+    steps = [
+        Step("r2", "r2", O.ClaimHook(2, "h1", "k"), O.HookConflict(1)),  # r2 meets r1
+        Step("r3", "r3", O.ClaimHook(3, "h1", "k"), O.HookConflict(1)),
+    ]
+    assert parties("r2 waits forever", steps, world) == {"r2", "req2", "r1", "req1"}
+    assert parties("nothing named", steps, world) == set()
+    violation = SimpleNamespace(
+        message="nothing named", steps=steps, state=SimpleNamespace(world=world), schedule=[]
+    )
+    scenario = SimpleNamespace(requests=())
+    assert marks(scenario, violation).causal == {1, 2}  # no party: nothing hidden on a guess
+
+
+def test_state_graph_nodes_say_their_state(results, rendered):
+    out, _ = rendered
+    for result in results:
+        if featured(result) is None:
+            continue
+        folder = out / result.scenario.name
+        graph = nx.read_graphml(folder / "state-graph.graphml")
+        svg = (folder / "state-graph.svg").read_text()
+        for node, data in graph.nodes(data=True):
+            assert data["short"] and data["detail"].startswith("clock t=")
+            assert re.search(rf'<g id="node-{node}"><title>{node} \(step \d+\):\s*clock t=', svg)
+        # a path state's words start with who moved into it
+        first = graph.edges["s0", "s1"]["action"]
+        said = graph.nodes["s1"]["short"].splitlines()[0]
+        assert (
+            said == f"{first[7:]} arrived"
+            if first.startswith("arrive ")
+            else said.startswith(first)
+        )
