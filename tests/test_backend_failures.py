@@ -207,7 +207,12 @@ class ForgetsDeliveries(MemoryBackend):
 
 
 def test_a_final_state_divergence_is_a_diff_of_only_what_differs() -> None:
-    result = differential(ForgetsDeliveries(), bfs_states=30, walks=2)
+    from catalog import catalog
+
+    # a scenario whose schedules deliver payloads (and on which the model backend conforms)
+    scenario = catalog()["signal-forward-race"]
+    assert differential(MemoryBackend(), scenarios=[scenario], bfs_states=30).conformant
+    result = differential(ForgetsDeliveries(), scenarios=[scenario], bfs_states=30, walks=2)
     div = result.divergence
     assert div is not None and div.op == "final state"
     assert div.diff and all(
