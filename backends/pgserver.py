@@ -4,6 +4,10 @@
 trust authentication (nothing listens beyond loopback), ``pg_ctl stop`` at the end. PostgreSQL
 refuses to run as root: when we are root, the server runs as the unprivileged user
 ``idemrace-pg`` (created with ``useradd`` if missing) through ``runuser``.
+
+``pg_ctl`` detaches the server from us, so nothing stops it when we die: from the moment its
+folder exists, ``stop`` is registered to run at exit (``backends.lifetime``), and the CLI turns
+SIGTERM and Ctrl-C into an orderly exit, so a CI timeout leaves no server and no folder behind.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from backends import lifetime
 from backends.protocol import BackendUnavailable
 
 PG_USER = "idemrace-pg"
@@ -50,6 +55,7 @@ class ThrowawayServer:
             )
         self.root = os.geteuid() == 0
         self.base = Path(tempfile.mkdtemp(prefix="idemrace-pg-"))
+        self._at_exit = lifetime.on_exit(self.stop)
         self.data = self.base / "data"
         self.port = 0
         self.log = self.base / "server.log"
@@ -103,6 +109,7 @@ class ThrowawayServer:
             except BackendUnavailable:
                 pass  # already gone; the directory is removed below regardless
         shutil.rmtree(self.base, ignore_errors=True)
+        lifetime.forget(self._at_exit)
 
     @staticmethod
     def _ensure_user() -> None:

