@@ -65,8 +65,16 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line on stderr (argparse prints the whole usage first), naming the
+    help to read; exit status 2 as argparse's."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="idemrace",
         description="Find races in run-idempotency designs of durable-workflow engines.",
         epilog=EXIT_CODES

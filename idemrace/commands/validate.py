@@ -21,7 +21,13 @@ import json
 import sys
 from pathlib import Path
 
-from idemrace.commands.common import EXIT_MISMATCH, EXIT_OK, UsageError, non_negative
+from idemrace.commands.common import (
+    EXIT_MISMATCH,
+    EXIT_OK,
+    UsageError,
+    non_negative,
+    positive_seconds,
+)
 
 NAME = "validate"
 # --until-found without --rounds: this many rounds at most
@@ -70,7 +76,7 @@ def add_arguments(p) -> None:
     )
     p.add_argument(
         "--budget",
-        type=float,
+        type=positive_seconds,
         default=30.0,
         help="seconds for the linearizability search of one history (default 30); "
         "running out is reported as unknown",
@@ -110,8 +116,7 @@ def run(args) -> int:
     from backends import BackendError, BackendUnavailable, make_backend
     from backends.validate import CONFORMANT, MODES, Settings, validate
 
-    if args.budget <= 0:
-        raise UsageError(f"--budget must be > 0, got {args.budget}")
+    _check_outputs(args)
     try:
         extra = {} if args.package is None else {"package": args.package}
         backend = make_backend(args.backend, url=args.url, **extra)
@@ -158,6 +163,33 @@ def run(args) -> int:
     else:
         print_summary(report)
     return EXIT_OK if report.verdict == CONFORMANT else EXIT_MISMATCH
+
+
+# what --url must look like per built-in backend: (accepted prefixes, what to write)
+_URL_FORMS = {
+    "postgres": (("postgresql://", "postgres://"), "postgresql://user@host:port/db"),
+    "vercel-postgres": (("postgresql://", "postgres://"), "postgresql://user@host:port/db"),
+    "dbos": (("postgresql://", "postgres://", "sqlite:///"), "postgresql://... or sqlite:///FILE"),
+}
+
+
+def _check_outputs(args) -> None:
+    """Inputs that would otherwise fail minutes in, as "the backend failed unexpectedly"."""
+    form = _URL_FORMS.get(args.backend)
+    if args.url is not None and form is not None and not args.url.startswith(form[0]):
+        raise UsageError(
+            f"--url {args.url!r}: not a URL {args.backend} can use; expected {form[1]}"
+        )
+    if args.url is not None and args.backend == "temporal":
+        host, _, port = args.url.removeprefix("temporal://").rpartition(":")
+        if not host or not port.isdigit():
+            raise UsageError(f"--url {args.url!r}: expected HOST:PORT of a Temporal server")
+    if args.timeline is not None:
+        timeline = args.timeline
+        if timeline.is_dir():
+            raise UsageError(f"--timeline {timeline}: is a folder; name a .png file in it")
+        if not timeline.parent.is_dir():
+            raise UsageError(f"--timeline {timeline}: no folder {timeline.parent} to write it in")
 
 
 class Progress:
