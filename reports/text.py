@@ -82,15 +82,24 @@ def fit_columns(rows: list[dict[str, str]], width: int) -> list[str]:
     for padding and border), else without the least important ones, in ``DROP_ORDER``, until
     they do or only the essential ones remain (shrinkable ones are then cut by rich)."""
     shown = [name for name, _, _ in CHECK_COLUMNS]
-
-    def natural(name: str) -> int:
-        return max([len(name), *(len(row[name]) for row in rows)]) + 3
-
     for name in DROP_ORDER:
-        if sum(natural(c) for c in shown) + 1 <= width:
+        if sum(_natural(rows, c) for c in shown) + 1 <= width:
             break
         shown.remove(name)
     return shown
+
+
+def _natural(rows: list[dict[str, str]], name: str) -> int:
+    """A column's width with nothing cut: its widest cell or title, plus padding and border."""
+    return max([len(name), *(len(row[name]) for row in rows)]) + 3
+
+
+def table_width(results, stable: bool = False) -> int:
+    """The check table's natural width (every column, nothing cut), between 100 and 200: what
+    piped output without ``COLUMNS`` is printed at, so a CI log shows the whole table."""
+    rows = _check_rows(results, stable)
+    natural = sum(_natural(rows, name) for name, _, _ in CHECK_COLUMNS)
+    return min(200, max(100, natural + 1))
 
 
 def print_check_table(console, results, stable: bool = False, show_traces: bool = False) -> None:
@@ -98,6 +107,14 @@ def print_check_table(console, results, stable: bool = False, show_traces: bool 
 
     rows = _check_rows(results, stable)
     shown = fit_columns(rows, console.width)
+    # what the columns that are never cut leave to the shrinkable ones, shared equally: rich
+    # would otherwise shrink every column alike, the names too
+    natural = {name: _natural(rows, name) for name in shown}
+    kept = sum(
+        natural[name] for name, _, shrinkable in CHECK_COLUMNS if name in shown and not shrinkable
+    )
+    cut = [name for name, _, shrinkable in CHECK_COLUMNS if name in shown and shrinkable]
+    share = (console.width - 1 - kept) // len(cut) - 3 if cut else 0
     table = Table(title="idemrace check")
     for name, justify, shrinkable in CHECK_COLUMNS:
         if name in shown:
@@ -106,7 +123,7 @@ def print_check_table(console, results, stable: bool = False, show_traces: bool 
                 justify=justify,
                 no_wrap=True,
                 overflow="ellipsis" if shrinkable else "fold",
-                min_width=None if shrinkable else len(name),
+                max_width=max(5, share) if shrinkable and natural[name] - 3 > share else None,
             )
     for row in rows:
         cells = dict(row)

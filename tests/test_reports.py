@@ -471,3 +471,31 @@ def test_state_graph_nodes_say_their_state(results, rendered):
             if first.startswith("arrive ")
             else said.startswith(first)
         )
+
+
+def test_check_table_keeps_names_whole_at_80_columns(results):
+    from rich.console import Console
+
+    from reports.text import print_check_table
+
+    console = Console(record=True, width=80, force_terminal=True)
+    print_check_table(console, results, stable=True)
+    text = console.export_text()
+    table = text.split("└")[0]
+    assert all(len(line) <= 80 for line in text.splitlines())
+    for result in results:  # each name whole on one row, never folded into pieces
+        assert re.search(rf"│ {re.escape(result.scenario.name)}\s+│", table), result.scenario.name
+    assert "not shown at 80 columns: explorer" in text
+
+
+def test_piped_check_output_honours_columns(capsys, monkeypatch):
+    names = ["reject-retry-after-completion", "keyed-start-safe"]
+    monkeypatch.setenv("COLUMNS", "90")
+    main(["check", *names])
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 90
+    monkeypatch.delenv("COLUMNS")
+    main(["check", *names])
+    out = capsys.readouterr().out
+    table = [line for line in out.splitlines() if line.startswith("│")]
+    assert "transitions" in out and 100 <= max(len(line) for line in table) < 160
