@@ -64,6 +64,7 @@ def check(
     stats, exhaustive, cut_off = explorer.explore(
         system, book, budget, options, progress, extra_properties
     )
+    exhaustive = exhaustive and explorer.exhaustive  # only a declared-exhaustive one says holds
     # a seeded explorer's result says its seed (replays need it); BFS's and DFS's do not depend on one
     used_seed = options.seed if "seed" in explorer.reads else None
     # walks and Hypothesis find long schedules: shorten them (BFS/DFS traces are kept as found)

@@ -296,8 +296,8 @@ def _check_explorer(entry: Any) -> str | None:
     return None
 
 
-# every explorer registers itself at the end of its own file; the package imports them all, in
-# this order, which is the order of the CLI's --explorer choices
+# every explorer registers itself at the end of its own file; simulator/explorers/__init__.py
+# imports the files in the order of the CLI's --explorer choices
 EXPLORERS: Registry[Explorer] = Registry(
     "explorer",
     "simulator/explorers/ (one file per explorer, imported in simulator/explorers/__init__.py)",
