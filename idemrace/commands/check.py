@@ -88,6 +88,9 @@ def add_arguments(p) -> None:
         metavar="tcp://HOST:PORT",
         help="run on an existing Dask cluster (its workers need idemrace installed)",
     )
+    from idemrace.progress import add_feedback_arguments
+
+    add_feedback_arguments(p)
 
 
 def _result_json(result, args) -> dict[str, Any]:
@@ -136,26 +139,8 @@ def _result_json(result, args) -> dict[str, Any]:
     }
 
 
-def _progress_factory(console, enabled: bool):
-    """A rich progress bar on stderr while a search runs (only on a terminal)."""
-    if not enabled:
-        return None
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,} states"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-
-
 def run(args) -> int:
     import sys
-
-    from rich.console import Console
 
     from catalog import catalog, load_scenario
     from idemrace import signals
@@ -171,8 +156,9 @@ def run(args) -> int:
         existing_folder("--trace-out", args.trace_out)
     if args.scheduler:
         reachable_scheduler(args.scheduler)
-    err = Console(stderr=True)
-    progress = _progress_factory(err, err.is_terminal and not args.json)
+    from idemrace.progress import progress_display
+
+    progress = progress_display(args, len(scenarios))
     dask_client = dask_cluster = None
     results: list = []
     interrupted = None
@@ -182,7 +168,8 @@ def run(args) -> int:
 
             with signals.children_ignore_sigint():
                 dask_client, dask_cluster = connect(args.workers, args.scheduler)
-        _run_all(args, scenarios, progress, dask_client, results)
+        with progress:
+            _run_all(args, scenarios, progress, dask_client, results)
     except KeyboardInterrupt as exc:  # keep and print what finished
         interrupted = exc
     finally:
@@ -196,6 +183,12 @@ def run(args) -> int:
         note = no_counterexample_note(results)
         if note:
             print(note, file=sys.stderr)
+        if len(results) < len(scenarios):  # --fail-fast
+            print(
+                f"idemrace: stopped at the first counterexample (--fail-fast): {len(results)} of "
+                f"{len(scenarios)} scenarios run",
+                file=sys.stderr,
+            )
         return code
     with signals.settled():
         _print(args, results, interrupted=True)
@@ -216,6 +209,7 @@ def _nothing():
 def _run_all(args, scenarios, progress, dask_client, results: list) -> list:
     """Search each scenario in turn, appending to ``results`` (so an interrupt keeps them)."""
     from catalog.trace import save_trace, trace_document
+    from idemrace.progress import search_budget
     from idemrace.signals import raise_if_stopped
     from simulator.explorers import SearchOptions, check
 
@@ -223,15 +217,12 @@ def _run_all(args, scenarios, progress, dask_client, results: list) -> list:
         from simulator.explorers.distributed import check_distributed
     for scenario in scenarios:
         explorer = args.explorer or scenario.explorer
-        task = None
-        if progress is not None:
-            progress.start()
-            task = progress.add_task(scenario.name, total=None)
+        budget = search_budget(args, scenario, explorer)
+        shown = progress.start(scenario.name, explorer, budget)
 
-        def callback(done: int, _total: int, task=task) -> None:
+        def callback(done: int, total: int, shown=shown) -> str | None:
             raise_if_stopped()  # an interrupt lost in a gc callback stops the search here
-            if task is not None:
-                progress.update(task, completed=done)
+            return shown(done, total)  # a reason to stop once --time-limit is spent
 
         options = SearchOptions(
             explorer,
@@ -242,20 +233,19 @@ def _run_all(args, scenarios, progress, dask_client, results: list) -> list:
             pct_depth=args.pct_depth,
             max_examples=args.max_examples,
         )
-        try:
-            if dask_client is not None:
-                result = check_distributed(scenario, options, client=dask_client)
-            else:
-                result = check(scenario, options, progress=callback)
-        finally:
-            if progress is not None:
-                progress.stop()
+        if dask_client is not None:
+            result = check_distributed(scenario, options, client=dask_client)
+        else:
+            result = check(scenario, options, progress=callback)
         raise_if_stopped()
         results.append(result)
+        progress.finish(result)
         if args.trace_out is not None:
             for violation in result.violations:
                 name = f"{scenario.name}.{violation.property}.trace.json"
                 save_trace(args.trace_out / name, trace_document(result, violation))
+        if args.fail_fast and result.violations:
+            break
     return results
 
 
@@ -266,10 +256,10 @@ def _print(args, results, interrupted: bool = False) -> int:
             document["interrupted"] = True
         print(json.dumps(document, indent=2, default=str))
     else:
-        from reports.text import print_check_table
+        from reports.text import print_check_table, table_width
 
         print_check_table(
-            stdout_console(),
+            stdout_console(piped_width=table_width(results, args.stable)),
             results,
             stable=args.stable,
             show_traces=args.show_traces or len(args.scenarios) > 0,
