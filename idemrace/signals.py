@@ -8,8 +8,8 @@ Two ways an interrupt used to get lost (issue 18: a whole-catalog ``report`` int
 40-55 s ran on and exited 0 in 2 of 4 tries):
 
 * raised while a finaliser or a garbage-collection callback runs, the exception is "ignored"
-  (printed through ``sys.unraisablehook``) and the search goes on. Our hook delivers the signal
-  again (``_thread.interrupt_main``), so it is raised at the next bytecode outside the finaliser;
+  (printed through ``sys.unraisablehook``) and the search goes on. Our hook has another thread
+  deliver the signal again (``_thread.interrupt_main``), so it is raised outside the finaliser;
 * the flag ``_received`` stays set, and the searches' progress callbacks call ``raise_if_stopped``
   (every few thousand states), so even a lost raise stops the search at its next report.
 """
@@ -25,6 +25,7 @@ from contextlib import contextmanager
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a process stopped by Ctrl-C
 EXIT_TERMINATED = 143  # 128 + SIGTERM
+REDELIVER_SECONDS = 0.05
 
 
 class Terminated(KeyboardInterrupt):
@@ -32,6 +33,12 @@ class Terminated(KeyboardInterrupt):
 
 
 _received: int | None = None
+_handled = False  # a command caught the interrupt and is stopping: no re-delivery
+
+
+def _redeliver(signum: int) -> None:
+    if not _handled:
+        _thread.interrupt_main(signum)
 
 
 def _handler(signum: int, _frame) -> None:
@@ -43,8 +50,12 @@ def _handler(signum: int, _frame) -> None:
 def _unraisable(previous):
     def hook(unraisable) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt) and _received is not None:
-            # swallowed inside a finaliser or gc callback: raise it again, outside of it
-            _thread.interrupt_main(_received)
+            # swallowed inside a finaliser or gc callback: deliver it again a moment later, from
+            # another thread (delivered now, the handler would raise inside this hook and be lost
+            # again); lost once more, it comes back here and is sent again
+            again = threading.Timer(REDELIVER_SECONDS, _redeliver, (_received,))
+            again.daemon = True
+            again.start()
             return
         previous(unraisable)
 
@@ -73,11 +84,11 @@ def message(exc: BaseException) -> str:
 def orderly_stops() -> Iterator[None]:
     """SIGINT and SIGTERM raise in the main thread while the block runs; the previous handlers
     come back after it (tests call ``main()`` in-process, under pytest's own handlers)."""
-    global _received
+    global _received, _handled
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _received = None
+    _received, _handled = None, False
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     hook = sys.unraisablehook
     for s in before:
@@ -95,6 +106,8 @@ def orderly_stops() -> Iterator[None]:
 def settled() -> Iterator[None]:
     """While a stopping command prints what finished, a late re-delivery or a second Ctrl-C must
     not turn that into a traceback: further SIGINT/SIGTERM are ignored for the block."""
+    global _handled
+    _handled = True
     if threading.current_thread() is not threading.main_thread():
         yield
         return
