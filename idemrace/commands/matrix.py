@@ -9,6 +9,14 @@ from idemrace.commands.common import EXIT_OK, stdout_console
 
 NAME = "matrix"
 HELP = "compute the comparison matrix (systems x lifecycle questions and properties)"
+DESCRIPTION = """\
+Compute the comparison matrix: one row per design (each profile's declared matrix rows), one
+column per lifecycle question and property; every cell is the verdict of an explorer run.
+
+examples:
+  idemrace matrix
+  idemrace matrix --markdown --trace-out traces/ > matrix.md
+"""
 
 
 def add_arguments(p) -> None:

@@ -10,10 +10,28 @@ from idemrace.commands.common import EXIT_MISMATCH, EXIT_OK, UsageError
 
 NAME = "replay"
 HELP = "re-execute a saved trace and confirm its violation"
+DESCRIPTION = """\
+Re-run a trace's schedule against its scenario as it is now and check that the property is
+still violated. Every step's answer is compared with the recorded one: a step that comes out
+differently is reported as model nondeterminism at that step (exit 1). A scenario whose
+explored content changed since the trace was recorded is refused (exit 2); editing only its
+description, why, closed_by or recommended explorer does not invalidate the trace. When the
+scenario file is gone, the copy embedded in the trace is used (and the output says so).
+
+examples:
+  idemrace check reject-retry-after-completion --trace-out traces/
+  idemrace replay traces/reject-retry-after-completion.at-most-once-effect.trace.json
+  idemrace replay race-reports/signal-forward-race/trace.json --json
+"""
 
 
 def add_arguments(p) -> None:
-    p.add_argument("trace", type=Path, metavar="TRACE.json")
+    p.add_argument(
+        "trace",
+        type=Path,
+        metavar="TRACE.json",
+        help="a trace file from check --trace-out or report",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 

@@ -8,6 +8,14 @@ from idemrace.commands.common import EXIT_OK, stdout_console
 
 NAME = "scenarios"
 HELP = "list the built-in scenario catalog"
+DESCRIPTION = """\
+List the built-in scenarios (catalog/scenarios/*.toml): name, profile, expectation, and what each
+models. Any of them can be named on `check`, `report` and `replay`, alone or as catalog:NAME.
+
+examples:
+  idemrace scenarios
+  idemrace scenarios --json | jq -r '.scenarios[].name'
+"""
 
 
 def add_arguments(p) -> None:

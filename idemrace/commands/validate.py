@@ -33,6 +33,23 @@ NAME = "validate"
 # --until-found without --rounds: this many rounds at most
 UNTIL_FOUND_ROUNDS = 10
 HELP = "validate a real backend against the model (differential, concurrent, faults)"
+DESCRIPTION = """\
+Does a real backend keep the model's promises? Three validations, each printed as it finishes:
+differential (explorer schedules replayed on the backend, answers and final states compared),
+concurrent (histories of concurrent clients checked for linearizability against the model),
+faults (client killed, connection dropped, store restarted mid-operation).
+
+BACKEND: memory, sqlite, postgres, vercel-local, vercel-postgres, dbos, temporal
+(`idemrace list backends`), or package.module:ClassName for your own. Servers it starts
+(a throwaway PostgreSQL, the Temporal dev server) are stopped and their folders removed on
+exit, Ctrl-C and SIGTERM.
+
+examples:
+  idemrace validate sqlite
+  idemrace validate postgres --url postgresql://postgres@127.0.0.1:5432/postgres
+  idemrace validate vercel-postgres --mode concurrent --rounds 5 --until-found
+  idemrace validate mypkg.store:MyBackend --json
+"""
 
 
 def positive(text: str) -> int:
