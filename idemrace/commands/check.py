@@ -154,6 +154,11 @@ def run(args) -> int:
     # outputs and the cluster are checked before the search, not after it
     if args.trace_out is not None:
         existing_folder("--trace-out", args.trace_out)
+    if args.time_limit is not None and (args.workers or args.scheduler):
+        from idemrace.commands.common import UsageError
+
+        # a campaign's tasks run on the workers; the limit is read where the search runs
+        raise UsageError("--time-limit applies to in-process searches, not --workers/--scheduler")
     if args.scheduler:
         reachable_scheduler(args.scheduler)
     from idemrace.progress import progress_display
