@@ -59,6 +59,16 @@ for _entry in (
         "backends.vercel.backend:VercelPostgresBackend",
         "a Vercel World package on PostgreSQL (@workflow/world-postgres)",
     ),
+    BuiltinBackend(
+        "vercel-redis",
+        "backends.vercel.backend:VercelRedisBackend",
+        "a community Vercel World on Redis (@workflow-worlds/redis)",
+    ),
+    BuiltinBackend(
+        "vercel-mongodb",
+        "backends.vercel.backend:VercelMongodbBackend",
+        "a community Vercel World on MongoDB (@workflow-worlds/mongodb)",
+    ),
     BuiltinBackend("dbos", "backends.dbos.backend:DbosBackend", "DBOS Transact (Python)"),
     BuiltinBackend(
         "temporal", "backends.temporal.backend:TemporalBackend", "a Temporal server and SDK"

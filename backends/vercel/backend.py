@@ -22,10 +22,21 @@ from backends.protocol import (
     Session,
     with_profile_option,
 )
-from backends.vercel.bridge import BRIDGE, BRIDGE_DIR, Bridge, check_bridge_installed, find_node
+from backends.vercel.bridge import (
+    BRIDGE,
+    AdapterCallError,
+    Bridge,
+    WorldError,
+    check_bridge_installed,
+    find_node,
+)
 from backends.vercel.session import Paused, VercelSession
 from backends.vercel.sidecar import Sidecar
+from backends.vercel.worlds import WorldPackage, resolve
 from model import ops as O
+
+# the drivers whose writes carry fault points, one per kind (the bridge reports each)
+DRIVERS = ("fs", "pg", "ioredis", "mongodb")
 
 
 class VercelBackend(Backend):
@@ -61,6 +72,36 @@ class VercelBackend(Backend):
         self._spares: list[VercelSession] = []
         self._started = False
         self.node = ""
+        self.world: WorldPackage | None = None
+        # the probe bridge's ready line: generation, specVersion, capabilities, fault points
+        self.world_info: dict[str, Any] = {}
+
+    # does this kind end a run and release its hooks in one write? (the adapter's answer per
+    # store: world-local and world-postgres, every generation: two writes; the redis World: one
+    # pipeline with the run and its hooks; the mongodb World: replaceOne, then deleteMany)
+    ATOMIC_RELEASE: ClassVar[bool] = False
+
+    def adapter_error(self, err: WorldError) -> AdapterCallError:
+        label = self.world.label if self.world else (self.package or "?")
+        gen = self.world_info.get("generation", "?")
+        return AdapterCallError(
+            f"{self.name}: the adapter's call {err.call} is not one {label} takes "
+            f"({gen} adapter): {err.name}: {err.message} (an idemrace adapter bug, not the "
+            "World's answer)"
+        )
+
+    def describe_world(self) -> str:
+        """One line: the package, its adapter, and each fault point armed or not applicable."""
+        i = self.world_info
+        faults = i.get("faults") or {}
+        armed = [f"{d} {faults[d]}" for d in DRIVERS if str(faults.get(d, "")).startswith("armed")]
+        na = [d for d in DRIVERS if faults.get(d) == "not applicable"]
+        label = self.world.label if self.world else "?"
+        return (
+            f"{self.name}: {label} ({i.get('generation')} adapter, spec version "
+            f"{i.get('specVersion')}, Node {i.get('node')}); fault points: "
+            f"{'; '.join(armed) or 'none armed'}; not applicable: {', '.join(na) or 'none'}"
+        )
 
     # -- atomic_release -----------------------------------------------------------------------
     #
@@ -74,7 +115,7 @@ class VercelBackend(Backend):
     # the two writes shows up as a discrepancy, which is the finding.
 
     def adapt_scenario(self, scenario: Any) -> Any:
-        if scenario.profile_name != "vercel-today":
+        if scenario.profile_name != "vercel-today" or self.ATOMIC_RELEASE:
             return scenario
         if dict(scenario.profile_options).get("atomic_release", True) is False:
             return scenario
@@ -85,8 +126,10 @@ class VercelBackend(Backend):
     def start(self) -> None:
         if self._started:
             return
-        self.node = find_node()
-        check_bridge_installed(self.package)
+        find_node()
+        check_bridge_installed()
+        self.world = resolve(self.package, self.KIND)
+        self.node = self.world.node
         base = self.workdir
         if base is None:
             self._tmp = tempfile.TemporaryDirectory(prefix=f"idemrace-{self.name}-")
@@ -97,14 +140,29 @@ class VercelBackend(Backend):
         self.sidecar = Sidecar(self._sidecar_path or base / "sidecar.sqlite")
         # one bridge proves the package loads and the store answers (a clear one-line error)
         probe = self.spawn()
+        self.world_info = dict(probe.info)
         probe.close()
+        faults = self.world_info.get("faults") or {}
+        if self.FAULT_POINTS and not any(str(v).startswith("armed") for v in faults.values()):
+            raise BackendUnavailable(f"{self.name}: no fault point could be armed ({faults})")
+        if not self.attach_only:
+            import sys
+
+            print(self.describe_world(), file=sys.stderr, flush=True)
         self._started = True
+
+    # a client in another process (the kill worker): quiet, the driver said it already
+    attach_only = False
 
     def _start_store(self) -> None:
         """Bring up what the bridges connect to (a server, a schema)."""
 
     def bridge_argv(self) -> list[str]:
         raise NotImplementedError
+
+    def _package_args(self) -> list[str]:
+        assert self.world is not None
+        return ["--package", str(self.world.dir)]
 
     def spawn(self) -> Bridge:
         assert self.dir is not None
@@ -129,7 +187,7 @@ class VercelBackend(Backend):
             spare = self.session()  # registered: reset and restart reach its bridge too
             assert isinstance(spare, VercelSession)
             spare.plain = True
-        paused = Paused(spare, op, "after")
+        paused = Paused(spare, op, "after", "terminal")
         if not paused.reached.is_set():  # refused before any write: the World's answer
             result = paused.release()
             self._spares.append(spare)
@@ -223,6 +281,7 @@ class VercelLocalBackend(VercelBackend):
 
     def __init__(self, *, attach: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.attach_only = attach
         if self.url is not None:
             raise BackendError("vercel-local: no --url (the World is a data directory)")
 
@@ -233,9 +292,7 @@ class VercelLocalBackend(VercelBackend):
 
     def bridge_argv(self) -> list[str]:
         argv = [self.node, str(BRIDGE), "--kind", "local", "--data-dir", str(self.data_dir)]
-        if self.package is not None:
-            argv += ["--package", self.package]
-        return argv
+        return argv + self._package_args()
 
     def _clear_store(self) -> None:
         with self._lock:
@@ -248,49 +305,94 @@ class VercelLocalBackend(VercelBackend):
             session.call("world.clear")
 
 
-TRUNCATE = (
-    "TRUNCATE workflow.workflow_runs, workflow.workflow_events, workflow.workflow_hooks, "
-    "workflow.workflow_steps, workflow.workflow_waits, workflow.workflow_stream_chunks"
-)
+class ServerBackend(VercelBackend):
+    """A World over a server: a throwaway one on loopback (``launch_server``) or, with ``url``,
+    the one given (every ``reset`` empties the World's data there: point it at one you can
+    spare; the restart fault needs the throwaway server)."""
+
+    def __init__(self, *, attach: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.server: Any = None
+        self.attach = attach
+        self.attach_only = attach
+        if self.url is not None and not attach:
+            self.FAULTS = ("kill",)  # not our server: no restart
+
+    def launch_server(self) -> Any:
+        raise NotImplementedError
+
+    def _start_store(self) -> None:
+        if self.url is None:
+            self.server = self.launch_server()
+            self.url = self.server.url
+
+    def _safe_url(self) -> str:
+        import re
+
+        return re.sub(r"//[^@/]*@", "//[redacted]@", self.url or "")
+
+    def bridge_argv(self) -> list[str]:
+        argv = [self.node, str(BRIDGE), "--kind", self.KIND, "--url", self.url or ""]
+        return argv + self._package_args()
+
+    def _clear_store(self) -> None:
+        """The World's own reset (``idemrace.reset`` in the bridge: ``clear()`` where the World
+        has one, else its own driver empties what the World owns) through one live bridge."""
+        with self._lock:
+            sessions = [s for s in self._sessions if s.bridge is not None and s.bridge.alive]
+        if sessions:
+            sessions[0].call("idemrace.reset")
+            return
+        bridge = self.spawn()
+        try:
+            bridge.call("idemrace.reset")
+        finally:
+            bridge.close()
+
+    def restart(self) -> None:
+        if self.server is None:
+            raise BackendError(f"{self.name}: restart needs the throwaway server (no --url)")
+        super().restart()
+        self.server.restart()
+
+    def _stop_store(self) -> None:
+        if self.server is not None and not self.attach:
+            self.server.stop()
+            self.server = None
+            self.url = None
 
 
-class VercelPostgresBackend(VercelBackend):
+class VercelPostgresBackend(ServerBackend):
     """``@workflow/world-postgres`` (PostgreSQL through drizzle; its job queue is never started).
 
-    Without ``url``: a throwaway server (``backends.pgserver``), the World's schema created with
-    its own CLI. With ``url``: that database, schema created if missing (the CLI's migrations are
-    idempotent), and every ``reset`` TRUNCATEs the World's tables there: point it at a database
-    you can spare. The restart fault needs the throwaway server."""
+    Without ``url``: a throwaway server (``backends.pgserver``). The World's schema is built by
+    the validated package's own migration tool (its ``dist/cli.js``, idempotent), and every
+    ``reset`` TRUNCATEs the tables of its ``workflow`` schema."""
 
     name = "vercel-postgres"
     KIND = "postgres"
 
-    def __init__(self, *, attach: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.server = None
-        self.attach = attach
-        if self.url is not None and not attach:
-            self.FAULTS = ("kill",)  # not our server: no restart
+    def launch_server(self) -> Any:
+        from backends.pgserver import ThrowawayServer
+
+        return ThrowawayServer.launch()
 
     def _start_store(self) -> None:
-        if self.url is None:
-            from backends.pgserver import ThrowawayServer
-
-            self.server = ThrowawayServer.launch()
-            self.url = self.server.url
+        super()._start_store()
         if not self.attach:
             self._create_schema()
 
     def _create_schema(self) -> None:
-        """The World's own migrations (``world-postgres/dist/cli.js``), once per database."""
-        cli = BRIDGE_DIR / "node_modules" / "@workflow" / "world-postgres" / "dist" / "cli.js"
-        if self.package is not None and not cli.exists():
-            return
+        """The package's own migrations (``<package>/dist/cli.js``), once per database."""
+        assert self.world is not None
+        cli = self.world.dir / "dist" / "cli.js"
+        if not cli.exists():
+            return  # a World without the tool: its schema is the user's to make
         env = {**os.environ, "WORKFLOW_POSTGRES_URL": self.url or ""}
         try:
             proc = subprocess.run(
                 [self.node, str(cli)],
-                cwd=BRIDGE_DIR,
+                cwd=self.world.dir,
                 env=env,
                 capture_output=True,
                 text=True,
@@ -299,48 +401,89 @@ class VercelPostgresBackend(VercelBackend):
         except subprocess.TimeoutExpired:
             raise BackendUnavailable("vercel-postgres: the schema setup timed out") from None
         if proc.returncode != 0:
-            # the root cause (ECONNREFUSED, authentication failed, ...) is the innermost "Error:"
-            lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
-            errors = [ln for ln in lines if "Error:" in ln or ln.startswith("❌")]
-            reason = errors[-1] if errors else (lines[-1] if lines else f"exit {proc.returncode}")
             raise BackendUnavailable(
-                f"vercel-postgres: schema setup failed on {self._safe_url()}: {reason}"
+                f"vercel-postgres: schema setup by {self.world.label} failed on "
+                f"{self._safe_url()}: {innermost_line(proc.stderr + proc.stdout, proc.returncode)}"
             )
-
-    def _safe_url(self) -> str:
-        import re
-
-        return re.sub(r"//[^@/]*@", "//[redacted]@", self.url or "")
-
-    def bridge_argv(self) -> list[str]:
-        argv = [self.node, str(BRIDGE), "--kind", "postgres", "--url", self.url or ""]
-        if self.package is not None:
-            argv += ["--package", self.package]
-        return argv
 
     def _clear_store(self) -> None:
         import psycopg
 
         try:
             with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
-                conn.execute(TRUNCATE)
+                tables = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'workflow' "
+                        "ORDER BY tablename"
+                    )
+                ]
+                if tables:
+                    conn.execute(
+                        "TRUNCATE " + ", ".join(f'workflow."{t}"' for t in tables)
+                    )  # the World's tables, whatever this version has
         except psycopg.Error as exc:
             raise BackendUnavailable(
                 f"vercel-postgres: cannot empty the World's tables: {str(exc).strip()}"
             ) from None
 
-    def restart(self) -> None:
-        if self.server is None:
-            raise BackendError("vercel-postgres: restart needs the throwaway server (no --url)")
-        super().restart()
-        self.server.restart()
+
+class VercelRedisBackend(ServerBackend):
+    """``@workflow-worlds/redis`` (community; Redis through ioredis, BullMQ never started) on a
+    throwaway ``redis-server`` (``backends.vercel.servers``) or the one at ``url``. The World has
+    no ``clear()``: ``reset`` is FLUSHDB through the package's own ioredis."""
+
+    name = "vercel-redis"
+    KIND = "redis"
+    # one pipeline writes the run's end and deletes its hooks (dist/storage.js runs.update)
+    ATOMIC_RELEASE = True
+
+    def launch_server(self) -> Any:
+        from backends.vercel.servers import RedisServer
+
+        return RedisServer.launch()
+
+
+class VercelMongodbBackend(ServerBackend):
+    """``@workflow-worlds/mongodb`` (community; the official mongodb driver) on a throwaway
+    MongoDB wire-protocol server (``nx-27017``, see ``backends.vercel.servers`` for what it cannot
+    store and what that leaves unchecked) or the MongoDB at ``url``. No ``clear()``: ``reset``
+    deletes the World's documents through the package's own driver."""
+
+    name = "vercel-mongodb"
+    KIND = "mongodb"
+
+    def launch_server(self) -> Any:
+        from backends.vercel.servers import NxMongoServer
+
+        return NxMongoServer.launch()
+
+    def bridge_argv(self) -> list[str]:
+        argv = super().bridge_argv()
+        if self.server is not None or self.json_values:
+            argv += ["--values", "json"]  # nx-27017 cannot hold binary in an update
+        return argv
+
+    json_values = False
 
     def client_spec(self) -> dict[str, Any]:
         spec = super().client_spec()
+        spec["json_values"] = self.server is not None or self.json_values
         return spec
 
-    def _stop_store(self) -> None:
-        if self.server is not None and not self.attach:
-            self.server.stop()
-            self.server = None
-            self.url = None
+    def __init__(self, *, json_values: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.json_values = json_values
+
+
+def innermost_line(output: str, code: int) -> str:
+    """The innermost cause in a tool's output (ECONNREFUSED, a missing column, ...): the last
+    "Error:"/"cause" line, else the last line."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    errors = [
+        ln
+        for ln in lines
+        if "Error:" in ln or ln.startswith(("❌", "cause:", "error:")) or "ERROR" in ln
+    ]
+    said = errors[-1] if errors else (lines[-1] if lines else f"exit {code}")
+    return said[:300]

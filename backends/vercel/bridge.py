@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.protocol import BackendUnavailable
+from backends.protocol import BackendError, BackendUnavailable
 
 # backends/vercel/bridge.py -> the checkout's bridge/ (two levels up from this package)
 BRIDGE_DIR = Path(__file__).resolve().parents[2] / "bridge"
@@ -23,12 +23,22 @@ CALL_SECONDS = 60.0
 
 
 class WorldError(Exception):
-    """A class the World threw: ``name`` is the class name."""
+    """A class the World threw: ``name`` is the class name (community Worlds' HTTP statuses
+    mapped to the current class names by the bridge's adapter). ``adapter`` = the exception is of
+    the adapter's own making (a TypeError, a schema error on our input, "is not a function"):
+    never the World's answer, see ``AdapterCallError``."""
 
-    def __init__(self, name: str, message: str) -> None:
+    def __init__(self, name: str, message: str, adapter: bool = False, call: str = "") -> None:
         super().__init__(f"{name}: {message}")
         self.name = name
         self.message = message
+        self.adapter = adapter
+        self.call = call
+
+
+class AdapterCallError(BackendError):
+    """The adapter called the World in a way its generation does not take: exit 2 naming the
+    call and the World's message, never recorded as the World's answer."""
 
 
 def find_node() -> str:
@@ -40,7 +50,7 @@ def find_node() -> str:
     return node
 
 
-def check_bridge_installed(package: str | None) -> None:
+def check_bridge_installed(package: str | None = None) -> None:
     if not (BRIDGE_DIR / "world_bridge.mjs").is_file():
         # an installed wheel carries the Python packages only, not bridge/ and its npm lockfile
         raise BackendUnavailable(
@@ -111,15 +121,21 @@ class Bridge:
         except (BrokenPipeError, ValueError, OSError):
             raise BackendUnavailable("vercel: the World bridge is gone") from None
 
-    def call(self, method: str, *args: Any, on_point=None, when: str = "after") -> Any:
+    def call(
+        self, method: str, *args: Any, on_point=None, when: str = "after", match: str | None = None
+    ) -> Any:
         """One World call; ``on_point()`` runs at the bridge's fault point (armed when given),
-        ``when`` = "after" (its first durable write) or "before" (it)."""
+        ``when`` = "after" (its first durable write) or "before" (it); ``match="terminal"``
+        pauses at the write that makes the run terminal instead of the first one."""
         if not self.alive:
             raise BackendUnavailable("vercel: the World bridge is gone")
         self.next_id += 1
         rid = self.next_id
         arm = when if on_point is not None else False
-        self._send({"id": rid, "call": method, "args": list(args), "arm": arm})
+        message: dict[str, Any] = {"id": rid, "call": method, "args": list(args), "arm": arm}
+        if match is not None and on_point is not None:
+            message["match"] = match
+        self._send(message)
         while True:
             reply = self._read_line(CALL_SECONDS)
             if reply is None:
@@ -132,7 +148,12 @@ class Bridge:
                 continue
             if "error" in reply:
                 err = reply["error"]
-                raise WorldError(err.get("name") or "Error", err.get("message") or "")
+                raise WorldError(
+                    err.get("name") or "Error",
+                    err.get("message") or "",
+                    bool(err.get("adapter")),
+                    method,
+                )
             return reply["ok"]
 
     def kill(self) -> None:

@@ -76,15 +76,18 @@ class VercelSession(Session):
     def __init__(self, backend: VercelBackend) -> None:
         self.backend = backend
         self.bridge: Bridge | None = None
-        self._arm: tuple[str, Any] | None = None  # (when, callback) for the next World write
+        # (when, callback, match) for the next World write
+        self._arm: tuple[str, Any, str | None] | None = None
         self.plain = False  # a spare session finishing a held terminal event: no holding there
 
     def apply(self, op: Any) -> Any:
         try:
             return super().apply(op)
         except WorldError as err:
-            # a class the World threw where the model has an answer (a TypeError from inside
-            # the World, say): answered as that error, so the validation compares it
+            if err.adapter:
+                raise self.backend.adapter_error(err) from None
+            # a class the World threw where the model has an answer: answered as that error,
+            # so the validation compares it
             return O.Error(err.name)
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -99,8 +102,9 @@ class VercelSession(Session):
     def call(self, method: str, *args: Any, write: bool = False) -> Any:
         point = None
         when = "after"
+        match = None
         if write and self._arm is not None:
-            (when, point), self._arm = self._arm, None
+            (when, point, match), self._arm = self._arm, None
         elif write and self.backend.fault_point is not None:
 
             def point() -> None:
@@ -110,7 +114,11 @@ class VercelSession(Session):
 
         bridge = self._bridge()
         try:
-            return bridge.call(method, *args, on_point=point, when=when)
+            return bridge.call(method, *args, on_point=point, when=when, match=match)
+        except WorldError as err:
+            if err.adapter:
+                raise self.backend.adapter_error(err) from None
+            raise
         except BackendUnavailable:
             bridge.kill()
             self.bridge = None
@@ -216,7 +224,9 @@ class VercelSession(Session):
         if status == COMPLETED:
             output = _unb(run.get("output"))
         elif status == FAILED:
-            output = decode((run.get("error") or {}).get("message", "None"))
+            # 4.x stores {message}; the 5.0 betas store the raw value
+            error = run.get("error")
+            output = decode(error.get("message", "None") if isinstance(error, dict) else error)
         return O.RunInfo(
             self._id(run["runId"]), run["workflowName"], status, output, _unb(run.get("input"))
         )
@@ -302,10 +312,16 @@ class VercelSession(Session):
             return O.Error(err.name)
         return O.Ok()
 
-    def _delivered(self, corr: str) -> list[Any]:
+    def _delivered(self, wrun: str, corr: str) -> list[Any]:
+        # v5 requires the runId (the bridge drops it for the generations that do not take it)
         page = self.call(
             "events.listByCorrelationId",
-            {"correlationId": corr, "resolveData": "all", "pagination": {"limit": 1000}},
+            {
+                "correlationId": corr,
+                "runId": wrun,
+                "resolveData": "all",
+                "pagination": {"limit": 1000},
+            },
         )
         return [
             _unb(e["eventData"]["payload"])
@@ -327,7 +343,7 @@ class VercelSession(Session):
         if wrun is None:
             return False, O.Ok(None)
         corr = hook_correlation(wrun, hook_id)
-        delivered = self._delivered(corr)  # append-only: read before the liveness check
+        delivered = self._delivered(wrun, corr)  # append-only: read before the liveness check
         if not self._live(wrun, corr):
             return False, O.Ok(None)
         with self.side.tx() as c:
@@ -514,14 +530,16 @@ class Paused:
     "after" its first durable write) until ``release()``: how a repro forces an interleaving of
     real World calls. ``call``/``ret`` are ``time.monotonic_ns`` stamps for a history."""
 
-    def __init__(self, session: VercelSession, op: Any, when: str = "before") -> None:
+    def __init__(
+        self, session: VercelSession, op: Any, when: str = "before", match: str | None = None
+    ) -> None:
         self.op = op
         self.reached = threading.Event()
         self._go = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
         self.ret: int | None = None
-        session._arm = (when, self._hold)
+        session._arm = (when, self._hold, match)
         self.call = time.monotonic_ns()
         self.thread = threading.Thread(target=self._run, args=(session,), daemon=True)
         self.thread.start()
