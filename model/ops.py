@@ -210,6 +210,15 @@ class LostResponse(NamedTuple):
     hidden: Any
 
 
+class StepCrashed(NamedTuple):
+    """The body crashed after ``op`` (a step's effect outside the durable log) did its work and
+    before the step's completion was recorded: ``hidden`` is what the effect answered, which no
+    one saw. The replayed body runs the step again (at-least-once steps)."""
+
+    op: Any
+    hidden: Any
+
+
 class Error(NamedTuple):
     """A thrown error, by the real system's class name (``HookNotFoundError``, ...)."""
 

@@ -75,7 +75,6 @@ class Engine:
         self._may_tick: dict[tuple[int, tuple], bool] = {}  # (clock, arrivals) -> tick enabled
         self._arrive_ok: dict[tuple[int, int], bool] = {}
         self._spawn: dict[tuple[int, int], tuple[int, ...]] = {}
-        self._restart: dict[tuple[int, int], tuple[int, Any]] = {}
         self._moves_memo: dict[tuple[int, tuple[int, ...]], tuple] = {}
         self.client_start = [self.intern_proc(c.start()) for c in system._clients]
         self.names: list[str] = []
@@ -216,14 +215,6 @@ class Engine:
         self._arrive_ok[(wid, i)] = ok
         return ok
 
-    def _restart_of(self, wid: int, slot: int) -> tuple[int, Any]:
-        """(proc id of the body's start, its start local) for slot ``slot`` in world ``wid``."""
-        program = self.system.program(self.worlds[wid], slot)
-        start = program.start()
-        out = (self.intern_proc(start), start[0])
-        self._restart[(wid, slot)] = out
-        return out
-
     # -- the transition relation ---------------------------------------------------------------
 
     def _moves(self, wid: int, pids: tuple[int, ...]):
@@ -264,18 +255,18 @@ class Engine:
                 with_lost.append((self.lost_labels[slot], wid2, pids2, 1))
         crash: list[tuple[str, int, tuple[int, ...], int]] = []
         if self.max_crashes:
+            # a crash inside an at-least-once step (``System``'s crash semantics): the step's
+            # effect is the world the step itself reaches, the body stays on the same step
+            at_least_once = self.profile.AT_LEAST_ONCE
             entries = self.entries
             for slot in range(n, len(pids)):
                 pid = pids[slot]
-                if p_kind[pid] == _DONE:
+                if type(entries[pid][1]) not in at_least_once:
                     continue
-                restart = self._restart.get((wid, slot))
-                if restart is None:
-                    restart = self._restart_of(wid, slot)
-                start_pid, start_local = restart
-                if entries[pid][0] != start_local:
-                    pids2 = (*pids[:slot], start_pid, *pids[slot + 1 :])
-                    crash.append((self._crash_label(slot), wid, pids2, 2))
+                step = proc_memo.get((wid, pid, slot))
+                if step is None:
+                    step = self._proc_step(wid, pid, slot)
+                crash.append((self._crash_label(slot), step[1], pids, 2))
         out = (tuple(with_lost), tuple(without), tuple(crash))
         self._moves_memo[(wid, pids)] = out
         return out

@@ -13,10 +13,26 @@ know what one means reads it with ``simulator.actions.parse_action``):
 * ``arrive req2``: request 2 arrives (its client process starts);
 * ``tick``: the clock advances one tick;
 * ``release r1``, ...: a world-internal step the profile offers (``Profile.environment``);
-* ``crash r1``: the body of run 1 crashes and restarts from its beginning (``bounds.max_crashes``);
+* ``crash r1``: the body of run 1 crashes inside a step whose effect lies outside the durable log
+  (``Profile.AT_LEAST_ONCE``): the effect happens, the step's completion record does not, and the
+  replayed body runs that step again (``bounds.max_crashes``; see "Crashes" below);
 * ``req1 lost``: request 1's start call is performed by the world but its response is lost, so the
   caller, not knowing whether it was admitted, sends the same call again (the pending op stays;
   ``bounds.max_lost_responses``). Only start calls (``Profile.LOSSY``) can lose their response.
+
+Crashes replay the durable log, as all four engines do (Vercel's event log, Temporal's history,
+DBOS's step table, Inngest's step memo): after a crash the body is re-executed, its completed steps
+return their recorded results and the payloads it already received are re-delivered in order; only
+the step in flight runs again (at-least-once). A body is a pure function of the results it was
+given, so replaying it over its recorded results reaches exactly the (local, pending) it crashed
+in: a crash anywhere but inside a step is a stutter and is not drawn. Inside a step, world ops are
+events the log records atomically with their answer (``events.create`` returns the event), so
+they too replay; what the log cannot make atomic is an effect outside it (``PerformEffect``: the
+card is charged, then ``step_completed`` is written). A crash between that effect and its step's
+completion record repeats the effect (the ``crash rK`` action: the effect is applied, the body
+stays on the same step); a crash after the record does not (a stutter). Until issue 15 a crash
+restarted the body from scratch and forgot what it had consumed: it drew traces no engine
+produces (a restarted body re-claiming its own hook) and hid others.
 """
 
 from __future__ import annotations
@@ -60,7 +76,8 @@ class Arrive(NamedTuple):
 
 
 class Crash(NamedTuple):
-    """Environment: a workflow body crashes and restarts from its beginning."""
+    """Environment: a workflow body crashes between a step's effect and the step's completion
+    record; the step's result (``StepCrashed``) is what the effect answered, which nobody saw."""
 
     actor: str
 
@@ -173,12 +190,9 @@ class System:
         ):
             yield "tick", ("tick",)
         if crashes < self.bounds.max_crashes:
+            at_least_once = self.profile.AT_LEAST_ONCE
             for slot in range(self.n, len(procs)):
-                proc = procs[slot]
-                if type(proc[1]) is Done:
-                    continue
-                program = self.program(world, slot)
-                if proc[0] != program.start()[0]:
+                if type(procs[slot][1]) in at_least_once:
                     self._run_name(slot - self.n + 1)
                     yield self._crash_labels[slot - self.n], ("crash", slot)
 
@@ -264,12 +278,14 @@ class System:
                 "tick", "env", O.AdvanceClock(), world2.clock
             )
         if kind == "crash":
+            # the step's effect happens; its completion record does not, so the replayed body
+            # is back on the same step (its slot is unchanged) and will run it again
             slot = how[1]
-            program = self.program(world, slot)
-            procs2 = (*procs[:slot], program.start(), *procs[slot + 1 :])
+            pending = procs[slot][1]
+            world2, result = self.profile.apply(world, pending)
             name = self.slot_name(slot)
-            return SystemState(world, procs2, arrivals, crashes + 1, lost, order), Step(
-                f"crash {name}", "env", Crash(name), None
+            return SystemState(world2, procs, arrivals, crashes + 1, lost, order), Step(
+                f"crash {name}", "env", Crash(name), O.StepCrashed(pending, result)
             )
         raise AssertionError(kind)
 

@@ -1,4 +1,5 @@
-"""Environment faults: body crashes (restart from the top) and lost start responses (retry)."""
+"""Environment faults: body crashes (the durable log replays; only an effect whose step was not
+recorded runs again) and lost start responses (retry)."""
 
 from __future__ import annotations
 
@@ -40,12 +41,30 @@ def test_a_crash_after_the_effect_repeats_it():
     assert "crash r1" in labels
     assert labels.index("crash r1") > labels.index("r1")
     assert "request req1 (twice)" in violation.message
-    # the restarted body starts again (run_started is idempotent on a running run in both World
-    # packages), finds its own claim (EntityConflict), asks the world, and works again
+    # the crash lands between the effect and its step's completion record: the replayed body is
+    # back on the same step (completed steps return their recorded results: no second StartRun
+    # or ClaimHook), and runs it again
     rows = [(s.label, describe(s.op), describe(s.result)) for s in violation.steps]
-    crash = rows.index(("crash r1", "Crash('r1')", "None"))
-    assert ("r1", "StartRun(1)", "Ok(None)") in rows[crash:]
-    assert ("r1", "ClaimHook(1, 'h1', 'k')", "Error('EntityConflictError', None)") in rows[crash:]
+    crash = rows.index(
+        ("crash r1", "Crash('r1')", "StepCrashed(PerformEffect('k', 1), Ok(None))")
+    )
+    assert rows[crash + 1] == ("r1", "PerformEffect('k', 1)", "Ok(None)")
+    assert [r[1] for r in rows].count("StartRun(1)") == 1
+    assert [r[1] for r in rows].count("ClaimHook(1, 'h1', 'k')") == 1
+
+
+def test_a_crash_after_the_step_is_recorded_does_not_repeat_it():
+    # once the effect's step is recorded the replay reaches the body's exact state: no crash is
+    # offered there (a stutter), so no schedule repeats the effect after its record
+    from simulator.system import System
+
+    system = System(scenario(crashes=1))
+    state = system.initial()
+    for label in ("arrive req1", "req1", "r1", "r1"):
+        state, _ = system.step(state, label)
+    assert "crash r1" in system.actions(state)  # r1 is about to perform its effect
+    state, _ = system.step(state, "r1")  # effect done and recorded
+    assert "crash r1" not in system.actions(state)
 
 
 def test_a_lost_start_response_makes_v4_create_a_second_run():

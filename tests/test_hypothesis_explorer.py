@@ -140,11 +140,12 @@ def test_tighten_deletes_what_does_not_matter():
     assert prop.check(system, state) is not None
 
 
-# The raw walk, computed by random_walk(seed=WALK_SEED). Seed 5 since vercel-today's run_started
-# became idempotent on a running run (the walks changed): seed 0's walk now tightens to 19 steps,
-# not BFS's 10 (step deletion cannot drop the restarted body's path), seed 5's to 10.
-WALK_SEED = 5
-PINNED_WALK_LENGTH = 37
+# The raw walk, computed by random_walk(seed=WALK_SEED). Seed 0 again since crashes replay the
+# durable log (issue 15): a crash no longer restarts the body's path (which step deletion could not
+# drop, so seed 0 once tightened to 19 steps and seed 5 was used), and seed 0's walk tightens to
+# BFS's 6.
+WALK_SEED = 0
+PINNED_WALK_LENGTH = 16
 
 
 def test_kinds_of_action():

@@ -139,6 +139,10 @@ class Profile:
     BLOCKING: ClassVar[frozenset[type]] = frozenset({O.ConsumePayload, O.AwaitRun})
     # op types whose response a client can lose (so it retries, not knowing it was admitted)
     LOSSY: ClassVar[frozenset[type]] = frozenset({O.CreateRun, O.KeyedStart})
+    # op types that are steps with an effect outside the durable log: a crash between the effect
+    # and the step's completion record repeats the effect (``simulator.system``, "Crashes");
+    # every other op is an event the log records atomically with its answer, and replays
+    AT_LEAST_ONCE: ClassVar[frozenset[type]] = frozenset({O.PerformEffect, O.AppRecordPut})
     # the kinds of client code this world runs (keys of ``FAMILIES``)
     FAMILIES: ClassVar[frozenset[str]] = frozenset()
     # handlers audited for the symmetry and key reductions (``simulator.symmetry``, ``por``):
