@@ -168,9 +168,14 @@ def resolve_scenario(document: dict[str, Any], path: str | Path) -> tuple[Scenar
         note = f"scenario {recorded['source']}"
     now = scenario_digest(scenario, document["version"])
     if now != recorded["digest"]:
+        older = (
+            " (a format version 1 trace: its digest covers the prose too)"
+            if document["version"] == 1
+            else ""
+        )
         raise TraceError(
             f"{path}: scenario {recorded['name']!r} has changed since this trace was recorded "
-            f"(digest {recorded['digest']}, now {now}); re-run `idemrace check` "
+            f"(digest {recorded['digest']}, now {now}){older}; re-run `idemrace check` "
             "to record a new trace"
         )
     return scenario, note

@@ -103,10 +103,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
 def main(argv: Sequence[str] | None = None) -> int:
     from idemrace import signals
 
-    parser, runners = build_parser()
-    args = parser.parse_args(argv)
     with signals.orderly_stops():
         try:
+            parser, runners = build_parser()
+            args = parser.parse_args(argv)
             return _run(runners[args.command], args)
         except KeyboardInterrupt as exc:  # a command without its own partial output
             with signals.settled():

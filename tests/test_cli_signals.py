@@ -1,0 +1,172 @@
+"""Ctrl-C and SIGTERM (issue 18): an interrupted command stops, prints what finished (valid JSON
+with ``"interrupted": true``), exits 130 (143 for SIGTERM) with one line and no traceback, also
+with a local Dask cluster; a terminated ``validate`` leaves no server and no folder behind.
+
+The signals are sent after a pause long enough for the command to be searching; no assertion
+depends on how long anything took.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+def start(*argv: str, env: dict | None = None, group: bool = False) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "idemrace", *argv],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        start_new_session=group,  # its own process group, as a terminal's foreground job
+    )
+
+
+def stop(proc: subprocess.Popen, sig: int, after: float, group: bool = False) -> tuple[str, str]:
+    time.sleep(after)
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    return out, err
+
+
+def test_interrupted_check_keeps_what_finished_as_valid_json():
+    proc = start("check", "--json", "--stable")
+    out, err = stop(proc, signal.SIGINT, after=6)
+    assert proc.returncode == 130, err
+    assert err.count("\n") == 1 and err.startswith("idemrace: interrupted after "), err
+    document = json.loads(out)
+    assert document["interrupted"] is True
+    finished = int(err.split("after ")[1].split(" of")[0])
+    assert len(document["results"]) == finished
+
+
+def test_sigterm_is_an_orderly_stop_too():
+    proc = start("check", "--stable")
+    out, err = stop(proc, signal.SIGTERM, after=6)
+    assert proc.returncode == 143, err
+    assert err.count("\n") == 1 and err.startswith("idemrace: terminated (SIGTERM) after"), err
+    assert "Traceback" not in out + err
+
+
+def test_ctrl_c_on_a_local_dask_cluster_is_one_line():
+    """Ctrl-C at a terminal reaches the whole process group: the workers must not each print
+    their tracebacks (68 lines before)."""
+    proc = start("check", "--workers", "2", "--stable", group=True)
+    _out, err = stop(proc, signal.SIGINT, after=15, group=True)
+    assert proc.returncode == 130, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("idemrace: interrupted")
+
+
+def test_interrupted_whole_catalog_report_exits_130(tmp_path):
+    proc = start("report", "--out", str(tmp_path / "out"))
+    _out, err = stop(proc, signal.SIGINT, after=6)
+    assert proc.returncode == 130, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_an_interrupt_lost_in_a_finaliser_is_delivered_again():
+    """The failure mode of issue 18: KeyboardInterrupt raised inside a finaliser (or a gc
+    callback) is printed as "ignored" and the program runs on."""
+    probe = (
+        "import os, signal, threading, time\n"
+        "from idemrace import signals\n"
+        "class Slow:\n"
+        "    def __del__(self):\n"
+        "        t = time.monotonic()\n"
+        "        while time.monotonic() - t < 0.5:\n"
+        "            pass\n"
+        "with signals.orderly_stops():\n"
+        "    try:\n"
+        "        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        "        x = Slow(); del x\n"
+        "        t = time.monotonic()\n"
+        "        while time.monotonic() - t < 30:\n"
+        "            pass\n"
+        "        print('ran on')\n"
+        "    except KeyboardInterrupt:\n"
+        "        print('stopped')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "stopped", done.stderr
+
+
+def _postgres_processes(marker: str) -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if marker in line and "postgres" in line]
+
+
+def _private_tmpdir() -> Path:
+    # the server runs as an unprivileged user when we are root: it must reach the folder
+    folder = Path(tempfile.mkdtemp(prefix="idemrace-test-term-", dir="/tmp"))
+    folder.chmod(0o755)
+    return folder
+
+
+needs_postgres = pytest.mark.skipif(
+    not __import__("backends.pgserver", fromlist=["find_bin"]).find_bin("initdb"),
+    reason="no initdb (Debian package postgresql)",
+)
+
+
+@needs_postgres
+def test_sigterm_stops_validates_throwaway_postgres_and_removes_its_folder():
+    tmp = _private_tmpdir()
+    try:
+        proc = start("validate", "postgres", env={"TMPDIR": str(tmp)})
+        for _ in range(600):  # until its server is up
+            if _postgres_processes(str(tmp)) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert _postgres_processes(str(tmp)), proc.communicate()[1]
+        _out, err = stop(proc, signal.SIGTERM, after=1)
+        assert proc.returncode == 143, err
+        assert err.strip().splitlines()[-1] == "idemrace: terminated (SIGTERM)"
+        assert "Traceback" not in err
+        assert not _postgres_processes(str(tmp))
+        assert not list(tmp.iterdir())
+    finally:
+        subprocess.run(["rm", "-rf", str(tmp)])
+
+
+@needs_postgres
+def test_a_throwaway_server_nobody_stopped_is_stopped_at_exit():
+    tmp = _private_tmpdir()
+    try:
+        probe = (
+            "from backends.pgserver import ThrowawayServer\n"
+            "server = ThrowawayServer.launch()\n"
+            "print(server.base, flush=True)\n"
+            "raise SystemExit(0)  # no stop(): lifetime's atexit must do it\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "TMPDIR": str(tmp)},
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().startswith(str(tmp))
+        assert not _postgres_processes(str(tmp))
+        assert not list(tmp.iterdir())
+    finally:
+        subprocess.run(["rm", "-rf", str(tmp)])
