@@ -44,12 +44,16 @@ class Hook(NamedTuple):
     """A live hook: ``token`` owned by run ``run_id`` under the run-local ``hook_id``.
 
     ``inbox`` holds payloads delivered (``hook_received``) but not yet consumed by the body.
+    ``retain_until`` is the minimum-retention deadline (v5 ``experimental_minRetention``,
+    ``Hook.tokenRetentionUntil``): once the run has ended the hook stays, readable but not
+    resumable, until the clock reaches it. None = no retention (released with its run).
     """
 
     token: str
     run_id: int
     hook_id: str
     inbox: tuple[Any, ...] = ()
+    retain_until: int | None = None
 
 
 class KeyEntry(NamedTuple):

@@ -47,6 +47,7 @@ from properties import PROPERTIES
 from simulator.process import Done, Program
 from simulator.scenario import Scenario
 from simulator.strategies import STRATEGIES
+from simulator.strategies.owner_failure import failing
 
 _new_state = tuple.__new__  # builds a NamedTuple without its Python-level __new__
 
@@ -144,6 +145,7 @@ class System:
         if program is None:
             request = self.requests[run.request - 1]
             program = self._specs[run.request - 1].body(request, run_id)
+            program = failing(program, request, run_id)  # the request's ``ends`` option
             self._bodies[key] = program
         return program
 

@@ -92,6 +92,7 @@ FAMILIES = {
     "vercel-v4": "Vercel v4's start() plus hooks claimed inside the run (createHook/resumeHook)",
     "vercel-attributes": "runs.list filtered by an idempotency attribute (P1)",
     "keyed-start": "one atomic start call under a key: {run, created}, existing run, or an error",
+    "keyed-hook": "a keyed start whose key is also the run's hook token (resumeHook reaches it)",
     "peer-start": "a peer engine's own start-and-wait API (Temporal, Inngest, DBOS)",
 }
 
@@ -213,6 +214,18 @@ class Profile:
 
     def tick(self, world: WorldState) -> WorldState:
         return world._replace(clock=world.clock + 1)
+
+    # what the liveness properties ask (``properties/liveness.py``): profiles that keep tokens past
+    # their run's end (hook retention) override both
+
+    def after_time(self, world: WorldState) -> WorldState:
+        """``world`` once every pending deadline has passed with nothing else happening (fair
+        scheduling: in a final state only the clock still moves)."""
+        return world
+
+    def token_free(self, world: WorldState, token: str) -> bool:
+        """Could a new claimant take ``token`` now?"""
+        return world.hook_by_token(token) is None
 
 
 def run_info(run) -> O.RunInfo:

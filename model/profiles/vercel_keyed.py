@@ -37,10 +37,13 @@ def key_reserved(world: WorldState, entry: KeyEntry, retention: int, from_claim:
 class VercelKeyedStart(V4World):
     name = "vercel-keyed-start"
     description = "P0: atomic keyed start returning {run, created}, key kept for a retention window"
-    FAMILIES = frozenset({"keyed-start"})
+    FAMILIES = frozenset({"keyed-start", "keyed-hook"})
     MATRIX_ROWS = (
         MatrixRow(
-            "Vercel P0 keyed start", (("retention", 2),), ("keyed-adopt", "keyed-reject"), rank=50
+            "Vercel P0 keyed start",
+            (("retention", 2),),
+            ("keyed-adopt", "keyed-reject", "keyed-forward"),
+            rank=50,
         ),
     )
     OPTIONS = {

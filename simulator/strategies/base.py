@@ -58,6 +58,12 @@ COMMON_OPTIONS: dict[str, Option] = {
         doc="the owner's run stays running after its work (a long-running owner): duplicates "
         "always meet it in flight",
     ),
+    # applied to every body by simulator/strategies/owner_failure.py (issue 15)
+    "ends": Option(
+        "completed",
+        choices=("completed", "failed-after-effect", "failed-before-effect"),
+        doc="how the run this request starts ends: completes, or fails before/after its effect",
+    ),
 }
 
 
