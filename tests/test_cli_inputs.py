@@ -374,3 +374,27 @@ def test_a_usage_error_loads_no_search_or_plotting_code():
     heavy = {"matplotlib", "hypothesis", "simulator", "model", "dask", "distributed", "rich"}
     heavy |= {"numpy", "networkx", "catalog", "reports", "backends"}
     assert "idemrace" in loaded and not (loaded & heavy), loaded & heavy
+
+
+def test_the_readme_scenario_section_covers_every_key_and_option():
+    """The README's "Scenario files" section is the reference: every key the parser accepts and
+    every option a profile or strategy declares is in it (regenerate the option tables from
+    `idemrace list options --json` when you add one)."""
+    from catalog.parse import _BOUND_KEYS, _REQUEST_KEYS, _TOP_KEYS
+    from model.profiles import PROFILES
+    from simulator.strategies import STRATEGIES
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Scenario files", 1)[1].split("\n## ", 1)[0]
+    keys = [f"`{k}`" for k in _TOP_KEYS]
+    keys += [f"`bounds.{k}`" for k in _BOUND_KEYS]
+    keys += [f"`requests[].{k}`" for k in _REQUEST_KEYS]
+    missing = [k for k in keys if k not in section]
+    for owner, options in [(n, c.OPTIONS) for n, c in PROFILES.items()] + [
+        (n, s.options) for n, s in STRATEGIES.items()
+    ]:
+        for option in options:
+            rows = [line for line in section.splitlines() if line.startswith(f"| `{option}` |")]
+            if not any(owner in row.split("|")[2].replace(" ", "").split(",") for row in rows):
+                missing.append(f"{owner}.{option}")
+    assert not missing, f"README 'Scenario files' lacks: {', '.join(missing)}"
