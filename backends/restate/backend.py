@@ -80,7 +80,8 @@ class RestateBackend(Backend):
         super().__init__(**kwargs)
         self.cleanup_interval = cleanup_interval
         self.retention_seconds = retention_seconds
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
+        self.admissions = threading.Condition(self.lock)
         self.ids: dict[str, int] = {}  # invocation id (of this world's generation) -> run
         self.refs: dict[int, tuple[str, str, int]] = {}  # run -> (invocation, workflow, request)
         self.services: dict[str, int] = {}  # model workflow name -> pool index, per world
@@ -117,14 +118,21 @@ class RestateBackend(Backend):
 
     def admitted(self, invocation: str, workflow: str, request: int) -> int:
         """A new run for an invocation the server just ``Accepted``."""
-        with self.lock:
+        with self.admissions:
             rid = len(self.refs) + 1
             self.ids[invocation] = rid
             self.refs[rid] = (invocation, workflow, request)
+            self.admissions.notify_all()
             return rid
 
     def run_of(self, invocation: str) -> int | None:
-        with self.lock:
+        """The run of an invocation some answer here called ``Accepted``. A concurrent
+        duplicate can be answered ``PreviouslyAccepted`` before the admitting client has read
+        its own ``Accepted``: wait for it (bounded) rather than call the run unknown."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        with self.admissions:
+            while invocation not in self.ids and time.monotonic() < deadline:
+                self.admissions.wait(0.05)
             return self.ids.get(invocation)
 
     def known(self, run_id: int) -> tuple[str, str, int] | None:
