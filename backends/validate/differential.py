@@ -18,9 +18,10 @@ out of all of them (``transitions_covered`` / ``transitions_explored``).
 Each schedule runs on a freshly reset backend. A step maps to the backend like this: a process's
 step performs its pending op (a lost response performs it too: the backend must give the result
 the caller never saw); ``release rN`` performs ``ReleaseHooks``; ``tick`` performs the clock op;
-``arrive`` and ``crash`` are process-level and touch no storage. Every result must equal the
-model's; at the end of the schedule the backend's whole store must equal the model's world. The
-first divergence is reported with the schedule prefix that reaches it.
+``arrive`` is process-level and touches no storage, and so is ``crash`` except for the step whose
+effect it interrupts (``StepCrashed``: that effect was performed, and is sent). Every result
+must equal the model's; at the end of the schedule the backend's whole store must equal the
+model's world. The first divergence is reported with the schedule prefix that reaches it.
 """
 
 from __future__ import annotations
@@ -212,6 +213,9 @@ def walk_edges(system: System, labels: list[str], graph: dict[Any, list]) -> set
 
 def backend_op(step: Step) -> tuple[Any, Any] | None:
     """(op to perform, result the model gave) for one step, or None for a storage-free step."""
+    if type(step.result) is O.StepCrashed:
+        # the body crashed after its step's effect did its work: the effect is the backend's
+        return step.result.op, step.result.hidden
     if type(step.op) in (Arrive, Crash):
         return None
     if type(step.op) is O.AdvanceClock:
