@@ -305,13 +305,31 @@ def _unperformed(backend: Backend, system: System, labels: list[str]) -> set[str
     return missing
 
 
+def honours(backend: Backend, scenario: Scenario) -> bool:
+    """Does the backend declare every option the scenario moves off its default? A backend
+    promises the options it lists in ``Backend.PROFILES`` (the differential holds it to each of
+    their values); one the model has and the backend does not list it cannot be held to."""
+    from model.profiles import PROFILES
+
+    declared = backend.PROFILES.get(scenario.profile_name, ())
+    options = PROFILES[scenario.profile_name].OPTIONS
+    return all(
+        name in declared or (name in options and options[name].default == value)
+        for name, value in scenario.profile_options
+    )
+
+
 def supported_scenarios(backend: Backend, names: list[str] | None = None) -> tuple[list, list]:
     chosen, skipped = [], []
     for name, scenario in catalog().items():
         if names is not None and name not in names:
             continue
         adapted = backend.adapt_scenario(scenario)
-        if adapted is not None and backend.supports(adapted.make_profile()):
+        if (
+            adapted is not None
+            and backend.supports(adapted.make_profile())
+            and honours(backend, adapted)
+        ):
             chosen.append(adapted)
         else:
             skipped.append(name)
