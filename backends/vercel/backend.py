@@ -51,7 +51,13 @@ class VercelBackend(Backend):
     FAULT_POINTS = True
     FAULTS: ClassVar[tuple[str, ...]] = ("kill", "restart")
 
-    def __init__(self, *, sidecar: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        sidecar: str | None = None,
+        world_info: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if isinstance(self.workdir, str):  # from client_spec (JSON)
             self.workdir = Path(self.workdir)
@@ -74,12 +80,40 @@ class VercelBackend(Backend):
         self.node = ""
         self.world: WorldPackage | None = None
         # the probe bridge's ready line: generation, specVersion, capabilities, fault points
-        self.world_info: dict[str, Any] = {}
+        self.world_info: dict[str, Any] = dict(world_info or {})
+        if world_info:  # a client in another process: the driver's probe said which World
+            self._choose_profiles()
 
-    # does this kind end a run and release its hooks in one write? (the adapter's answer per
-    # store: world-local and world-postgres, every generation: two writes; the redis World: one
+    # does this kind end a run and release its hooks in one write, as a reader sees it? (the
+    # adapter's answer per store and generation: world-local 4.x and world-postgres, every
+    # generation: two writes, the run then its hooks; world-local 5: a terminal marker first, and
+    # its token reads treat a terminal owner's claim as released, so one; the redis World: one
     # pipeline with the run and its hooks; the mongodb World: replaceOne, then deleteMany)
     ATOMIC_RELEASE: ClassVar[bool] = False
+    ATOMIC_RELEASE_V5: ClassVar[bool | None] = None  # None: as ATOMIC_RELEASE
+
+    @property
+    def atomic_release(self) -> bool:
+        if self.generation == "v5" and self.ATOMIC_RELEASE_V5 is not None:
+            return self.ATOMIC_RELEASE_V5
+        return self.ATOMIC_RELEASE
+
+    @property
+    def generation(self) -> str:
+        return str(self.world_info.get("generation", "v4"))
+
+    @property
+    def profile_name(self) -> str:
+        """The semantics this World is validated against: the 5.0 betas against ``vercel-v5``
+        (model/profiles/vercel_v5.py), the rest against ``vercel-today``."""
+        return "vercel-v5" if self.generation == "v5" else "vercel-today"
+
+    def _choose_profiles(self) -> None:
+        # per World generation, once the probe bridge has said which (instance attributes: the
+        # harness reads them after start)
+        if self.generation == "v5":
+            self.PROFILES = {"vercel-v5": ("atomic_release",)}  # type: ignore[misc]
+            self.CONCURRENT_PROFILES = (("vercel-v5", {}),)  # type: ignore[misc]
 
     def adapter_error(self, err: WorldError) -> AdapterCallError:
         label = self.world.label if self.world else (self.package or "?")
@@ -115,7 +149,18 @@ class VercelBackend(Backend):
     # the two writes shows up as a discrepancy, which is the finding.
 
     def adapt_scenario(self, scenario: Any) -> Any:
-        if scenario.profile_name != "vercel-today" or self.ATOMIC_RELEASE:
+        self.start()  # the World's generation decides
+        if scenario.profile_name != "vercel-today":
+            return scenario
+        if self.profile_name == "vercel-v5":
+            # the catalog writes its Vercel scenarios against vercel-today; a v5 World replays
+            # them under the v5 semantics (same strategies, family vercel-v4)
+            from dataclasses import replace
+
+            scenario = replace(
+                scenario, name=f"{scenario.name}@vercel-v5", profile_name="vercel-v5"
+            )
+        if self.atomic_release:
             return scenario
         if dict(scenario.profile_options).get("atomic_release", True) is False:
             return scenario
@@ -142,6 +187,7 @@ class VercelBackend(Backend):
         probe = self.spawn()
         self.world_info = dict(probe.info)
         probe.close()
+        self._choose_profiles()
         faults = self.world_info.get("faults") or {}
         if self.FAULT_POINTS and not any(str(v).startswith("armed") for v in faults.values()):
             raise BackendUnavailable(f"{self.name}: no fault point could be armed ({faults})")
@@ -251,6 +297,7 @@ class VercelBackend(Backend):
             "package": self.package,
             "url": self.url,
             "attach": True,
+            "world_info": self.world_info,
         }
 
     def close(self) -> None:
@@ -278,6 +325,7 @@ class VercelLocalBackend(VercelBackend):
 
     name = "vercel-local"
     KIND = "local"
+    ATOMIC_RELEASE_V5 = True
 
     def __init__(self, *, attach: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)

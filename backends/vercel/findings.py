@@ -93,7 +93,7 @@ def run_finding(backend_name: str, script: Any, clients: int = 2) -> dict[str, A
     assert isinstance(backend, VercelBackend)
     try:
         backend.start()
-        backend.configure(make_profile("vercel-today", atomic_release=True))
+        backend.configure(make_profile(backend.profile_name, atomic_release=True))
         backend.reset()
         run = Script(backend, clients)
         try:
