@@ -16,7 +16,11 @@ depends on (``world``, ``arrivals``, ``order``, ``clients``; the engine memoizes
 exactly those parts, and an undeclared property is checked on every state); ``ghost``, history the
 simulator must keep for it; ``exercised_by``, the strategies it is about (empty: all); and
 ``symmetric``, whether it was audited for the symmetry and key reductions (it reads requests only
-through fields the renamings reach). ``register`` checks the declaration at once.
+through fields the renamings reach); ``evidence``, what in a scenario exercises it (a payload sent,
+a crash injected, a failure possible): ``evidence(system)`` says it in words, or None when a
+search of that system cannot tell the property holds from not being tried (the matrix then says
+"not exercised"; undeclared = every scenario exercises it). ``register`` checks the declaration at
+once.
 """
 
 from __future__ import annotations
@@ -52,6 +56,11 @@ class Property:
     reads: frozenset[str] = frozenset()
     # audited for the symmetry and key reductions
     symmetric: bool = False
+    # system -> what in its scenario exercises this property, or None (see the module doc)
+    evidence: Callable[[Any], str | None] | None = None
+
+    def evidence_in(self, system) -> str | None:
+        return "every scenario" if self.evidence is None else self.evidence(system)
 
     @property
     def exercised_by(self) -> frozenset[str]:
@@ -101,6 +110,7 @@ def register(
     settle: Callable[[Any, Any], str | None] | None = None,
     reads: tuple[str, ...] = (),
     symmetric: bool = False,
+    evidence: Callable[[Any], str | None] | None = None,
 ):
     origin = inspect.stack(0)[1].filename
 
@@ -115,6 +125,7 @@ def register(
             frozenset(only_for),
             frozenset(reads),
             symmetric,
+            evidence,
         )
         PROPERTIES.register(prop, origin=origin)
         return fn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from model.ops import ConsumePayload
+from model.ops import ConsumePayload, describe
 from model.outcomes import (
     Adopted,
     Done,
@@ -12,9 +12,11 @@ from model.outcomes import (
     Failed,
     ForwardedTo,
     Succeeded,
+    Superseded,
     WorkResult,
     typed,
 )
+from properties import evidence as E
 from properties.base import FINAL, INVARIANT, register
 
 
@@ -24,6 +26,7 @@ from properties.base import FINAL, INVARIANT, register
     "At every moment at most one live hook holds a given token: the key has one owner.",
     reads=("world",),
     symmetric=True,
+    evidence=E.contention,
 )
 def single_owner(system, state) -> str | None:
     hooks = state.world.hooks
@@ -40,6 +43,7 @@ def single_owner(system, state) -> str | None:
     "duplicate-sensitive effect runs at most once (the user's requirement, not the system's memory).",
     reads=("world", "arrivals"),
     symmetric=True,
+    evidence=E.duplicates,
 )
 def at_most_once_effect(system, state) -> str | None:
     effects = state.world.effects
@@ -90,10 +94,19 @@ def _body_outcomes(system, state):
             yield run_id, proc[1].outcome
 
 
+# the errors a signal meets when its target is gone: v4's HookNotFoundError, and v5's
+# RunExpiredError for a hook_received on an ended run (a retained hook is not resumable)
+SIGNAL_LOST = ("HookNotFoundError", "RunExpiredError")
+
+
 def _unhandled(outcome) -> bool:
-    """An outcome that ends on a HookNotFoundError the code did not handle (named anywhere in
-    the error: its name, or the reason a body failed with)."""
-    return isinstance(outcome, Failed) and "HookNotFoundError" in repr(outcome)
+    """An outcome that ends on a HookNotFoundError (v5: RunExpiredError) the code did not handle
+    (named anywhere in the error: its name, or the reason a body failed with)."""
+    return isinstance(outcome, Failed) and any(name in repr(outcome) for name in SIGNAL_LOST)
+
+
+def _lost_name(outcome) -> str:
+    return next(name for name in SIGNAL_LOST if name in repr(outcome))
 
 
 # -- the semantics issue's properties ---------------------------------------------------------
@@ -103,8 +116,9 @@ def _unhandled(outcome) -> bool:
     "no-lost-signal",
     FINAL,
     "Every payload a request sends is consumed by a run, or comes back to the sender as an error "
-    "it handles; no request or run ends on an unhandled HookNotFoundError.",
+    "it handles; no request or run ends on an unhandled HookNotFoundError (v5: RunExpiredError).",
     symmetric=True,
+    evidence=E.payload_sent,
 )
 def no_lost_signal(system, state) -> str | None:
     world = state.world
@@ -112,13 +126,14 @@ def no_lost_signal(system, state) -> str | None:
         if _unhandled(outcome):
             run = world.runs[run_id - 1]
             return (
-                f"r{run_id} (for req{run.request}) failed on an unhandled HookNotFoundError: "
-                f"payload {system.requests[run.request - 1].payload!r} is lost"
+                f"r{run_id} (for req{run.request}) failed on an unhandled "
+                f"{_lost_name(outcome)}: payload "
+                f"{system.requests[run.request - 1].payload!r} is lost"
             )
     for i, outcome in _client_outcomes(system, state):
         if _unhandled(outcome):
             return (
-                f"req{i} ended on an unhandled HookNotFoundError: payload "
+                f"req{i} ended on an unhandled {_lost_name(outcome)}: payload "
                 f"{system.requests[i - 1].payload!r} never reached a run"
             )
     consumed = {payload for payload, _ in world.consumed}
@@ -162,6 +177,7 @@ def _newest_settles(system, state) -> str | None:
     settle=_newest_settles,
     reads=("world", "order"),
     symmetric=True,
+    evidence=E.contention,
 )
 def newest_wins(system, state) -> str | None:
     world = state.world
@@ -184,6 +200,7 @@ def newest_wins(system, state) -> str | None:
     FINAL,
     "No run ends up waiting forever for a payload that was already consumed or sent elsewhere.",
     symmetric=True,
+    evidence=E.payload_sent,
 )
 def no_stranded_run(system, state) -> str | None:
     world = state.world
@@ -213,6 +230,7 @@ def no_stranded_run(system, state) -> str | None:
     "A result a duplicate adopts was returned by a run of the same workflow for the same key.",
     reads=("world", "clients"),
     symmetric=True,
+    evidence=E.contention,
 )
 def result_matches_owner(system, state) -> str | None:
     def check(who: str, request_index: int, output) -> str | None:
@@ -255,6 +273,7 @@ WASTED = (DuplicateOf, Adopted, ForwardedTo)
     "cost of claiming the key inside the run).",
     reads=("world",),
     symmetric=True,
+    evidence=E.duplicates,
 )
 def no_wasted_run(system, state) -> str | None:
     wasted = [
@@ -278,6 +297,7 @@ def no_wasted_run(system, state) -> str | None:
     '"could not claim").',
     reads=("clients",),
     symmetric=True,
+    evidence=E.every,
 )
 def no_failed_request(system, state) -> str | None:
     for i, outcome in _client_outcomes(system, state):
@@ -286,4 +306,68 @@ def no_failed_request(system, state) -> str | None:
                 str(part) for part in (outcome.name, outcome.detail) if part is not None
             )
             return f"req{i} failed: {detail}"
+    return None
+
+
+# answers that carry the work's result (or say the request was cut short on purpose): a caller
+# holding one knows whether the work happened
+RESULT_ANSWERS = (Adopted, WorkResult, Superseded)
+
+
+@register(
+    "no-silent-loss",
+    FINAL,
+    "No request is answered success (its run started, \"duplicate of X\", forwarded, dropped) while "
+    "the work for its key is never done and no caller for that key is told of a failure.",
+    evidence=E.failure_possible,
+)
+def no_silent_loss(system, state) -> str | None:
+    requests = system.requests
+    done = {(requests[e.request - 1].workflow, e.key) for e in state.world.effects}
+    outcomes = list(_client_outcomes(system, state))
+    told = {
+        (requests[i - 1].workflow, requests[i - 1].key)
+        for i, outcome in outcomes
+        if isinstance(outcome, Failed)
+    }
+    for i, outcome in outcomes:
+        if not isinstance(outcome, Succeeded):
+            continue
+        answer = typed(outcome.value)
+        if isinstance(answer, RESULT_ANSWERS):
+            continue
+        request = requests[i - 1]
+        what = (request.workflow, request.key)
+        if what in done or what in told:
+            continue
+        return (
+            f"req{i} was answered {describe(answer)} but no run did the work for key "
+            f"{request.key!r} and no caller was told it failed"
+        )
+    return None
+
+
+@register(
+    "no-reclaim-race",
+    INVARIANT,
+    "Supersede's re-claim finds the token it freed: no run cancels one owner and then, "
+    "re-claiming, meets another run that claimed in between and cancels it too (the ABA shape of "
+    "the seed's gap 4).",
+    only_for=("supersede",),
+    reads=("world",),
+    symmetric=True,
+    evidence=E.contention,
+)
+def no_reclaim_race(system, state) -> str | None:
+    first: dict[int, int] = {}
+    for by, victim in state.world.cancels:
+        if by in first and first[by] != victim:
+            runs = state.world.runs
+            return (
+                f"r{by} (for req{runs[by - 1].request}) cancelled r{first[by]} (for "
+                f"req{runs[first[by] - 1].request}), and its re-claim met r{victim} (for "
+                f"req{runs[victim - 1].request}), which had claimed the freed token in between: "
+                f"it cancelled that one too"
+            )
+        first.setdefault(by, victim)
     return None
