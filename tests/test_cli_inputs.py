@@ -175,7 +175,7 @@ CASES: list[Case] = [
         "budget-nan",
         lambda t: ["validate", "memory", "--budget", "nan"],
         2,
-        "must be a finite number of seconds > 0",
+        "--budget must be > 0 and finite",
     ),
     (
         "timeline-no-folder",
@@ -378,8 +378,7 @@ def test_a_usage_error_loads_no_search_or_plotting_code():
 
 def test_the_readme_scenario_section_covers_every_key_and_option():
     """The README's "Scenario files" section is the reference: every key the parser accepts and
-    every option a profile or strategy declares is in it (regenerate the option tables from
-    `idemrace list options --json` when you add one)."""
+    every option a profile or strategy declares is in it."""
     from catalog.parse import _BOUND_KEYS, _REQUEST_KEYS, _TOP_KEYS
     from model.profiles import PROFILES
     from simulator.strategies import STRATEGIES
@@ -397,4 +396,7 @@ def test_the_readme_scenario_section_covers_every_key_and_option():
             rows = [line for line in section.splitlines() if line.startswith(f"| `{option}` |")]
             if not any(owner in row.split("|")[2].replace(" ", "").split(",") for row in rows):
                 missing.append(f"{owner}.{option}")
-    assert not missing, f"README 'Scenario files' lacks: {', '.join(missing)}"
+    assert not missing, (
+        f"README 'Scenario files' lacks: {', '.join(missing)}; paste the output of "
+        "`idemrace list options --markdown` over its option tables"
+    )

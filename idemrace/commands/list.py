@@ -35,6 +35,11 @@ WHAT = ("profiles", "strategies", "properties", "options", "explorers", "backend
 def add_arguments(p) -> None:
     p.add_argument("what", choices=WHAT, metavar="WHAT", help=" | ".join(WHAT))
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print Markdown tables (options: the tables of the README's scenario-file section)",
+    )
 
 
 def _shown(value: Any) -> str:
@@ -171,10 +176,48 @@ def _cell(value: Any) -> str:
     return str(value) if value not in (None, "") else "-"
 
 
+def options_markdown(rows: list[dict[str, Any]]) -> str:
+    """The option tables of the README's "Scenario files": one row per option and meaning, with
+    every profile or strategy that reads it."""
+    out = []
+    for kind, title in (
+        ("profile_options", "[profile_options]"),
+        ("requests.options", "[[requests]] options"),
+    ):
+        groups: dict[tuple[str, str, str, str], list[str]] = {}
+        for row in rows:
+            if row["kind"] != kind:
+                continue
+            allowed = row["allowed"]
+            shown = (
+                ", ".join(f"`{_shown(a)}`" for a in allowed)
+                if isinstance(allowed, list)
+                else allowed
+            )
+            key = (row["option"], _shown(row["default"]), shown, row["doc"].replace("|", "\\|"))
+            groups.setdefault(key, []).append(row["of"])
+        out += [f"| {title} | of | default | allowed | meaning |", "|---|---|---|---|---|"]
+        for (option, default, allowed, doc), owners in sorted(groups.items()):
+            out.append(f"| `{option}` | {', '.join(owners)} | `{default}` | {allowed} | {doc} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _markdown(rows: list[dict[str, Any]]) -> str:
+    columns = list(rows[0]) if rows else ["name"]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row[c]).replace("|", "\\|") for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def run(args) -> int:
     rows = ROWS[args.what]()
     if args.json:
         print(json.dumps({args.what: rows}, indent=2, default=str))
+        return EXIT_OK
+    if args.markdown:
+        print(options_markdown(rows) if args.what == "options" else _markdown(rows), end="")
         return EXIT_OK
     from rich.table import Table
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -26,7 +27,6 @@ from idemrace.commands.common import (
     EXIT_OK,
     UsageError,
     non_negative,
-    positive_seconds,
 )
 
 NAME = "validate"
@@ -93,7 +93,7 @@ def add_arguments(p) -> None:
     )
     p.add_argument(
         "--budget",
-        type=positive_seconds,
+        type=float,
         default=30.0,
         help="seconds for the linearizability search of one history (default 30); "
         "running out is reported as unknown",
@@ -192,6 +192,9 @@ _URL_FORMS = {
 
 def _check_outputs(args) -> None:
     """Inputs that would otherwise fail minutes in, as "the backend failed unexpectedly"."""
+    # nan compares false with everything (so `<= 0` let it through) and inf is no budget
+    if not math.isfinite(args.budget) or args.budget <= 0:
+        raise UsageError(f"--budget must be > 0 and finite (seconds), got {args.budget}")
     form = _URL_FORMS.get(args.backend)
     if args.url is not None and form is not None and not args.url.startswith(form[0]):
         raise UsageError(
