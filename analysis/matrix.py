@@ -15,10 +15,16 @@ Nothing in it is typed by hand. Every cell is the outcome of explorer runs on th
     d = 0..MEMORY_HORIZON-1; the first d at which ``at-most-once-effect`` is violated says how long
     the key is remembered;
   - reuse: in the d = 0 probe, does the late request end with the owner's stored result?
-* property cells: the row's catalog scenarios (same profile and options, strategies in the row)
-  plus the probes of every strategy in the row; a cell is ``violated`` with the first scenario and
-  trace that shows it, ``holds`` when every search was exhaustive, ``n/a`` when the property is not
-  about the row's strategies.
+* property cells: the row's catalog scenarios (same profile and options, strategies in the row),
+  each checked for its own properties (what its report says), plus the probes of every strategy in
+  the row, checked for every property that applies. The evidence rule (issue 15): a cell is
+  ``violated`` with the first scenario and trace that shows it (a catalog scenario's own report
+  then says violated too); ``holds`` only when an exhausted search of a scenario that *exercises*
+  the property (``Property.evidence``: a payload sent, a crash injected, a failure possible)
+  found no counterexample, and the cell names that scenario and what exercised it; ``not
+  exercised`` when every exhausted search lacked such evidence (before issue 15 those cells said
+  ``holds``: a search where nothing sends a payload cannot lose one); ``unknown`` when no search
+  was exhausted; ``n/a`` when the property is not about the row's strategies.
 
 The result is a plain value (frozen ``Matrix`` of ``Row``s of ``Cell``s); a cell keeps the
 ``CheckResult`` behind it, so a renderer can show the witness trace without searching again.
@@ -53,6 +59,9 @@ from simulator.explorers import HOLDS, UNKNOWN, VIOLATED, CheckResult, check
 from simulator.process import Done
 from simulator.scenario import Scenario
 from simulator.strategies import STRATEGIES
+from simulator.system import System
+
+NOT_EXERCISED = "not exercised"
 
 MEMORY_HORIZON = 4  # probe retries 0..3 ticks after the owner ended
 LIFECYCLE = ("admission", "in-flight", "memory", "reuse")
@@ -96,12 +105,14 @@ DESIGNS: tuple[Design, ...] = designs()
 @dataclass(frozen=True)
 class Cell:
     text: str  # what the table shows
-    verdict: str  # violated | holds | unknown | n/a | observed
+    verdict: str  # violated | holds | not exercised | unknown | n/a | observed
     scenario: str | None = None  # the scenario behind the cell (catalog name or probe name)
     catalog: bool = False  # True when ``scenario`` is a catalog scenario (has a report page)
     detail: str = ""  # the violation message or what was observed
     result: CheckResult | None = field(default=None, repr=False)
     property: str | None = None  # the property whose trace this cell links
+    # what in the deciding scenario exercised the property (a holds cell always has some)
+    evidence: str = ""
 
 
 @dataclass(frozen=True)
@@ -209,6 +220,8 @@ def duplicate_outcome(system, state) -> str | None:
         return "success, and no run (dropped)"
     if isinstance(value, Rejected):
         return f"error {value.error}"
+    if isinstance(value, ForwardedTo):
+        return "its payload forwarded to the owner"
     if isinstance(value, Superseded):
         return "cancelled by a newer request"
     tag = value[0] if isinstance(value, tuple) and value else value
@@ -283,7 +296,18 @@ class _Runner:
         return self.cache[key]
 
 
+# profile options whose value may differ between a row and its catalog scenarios (how long a
+# window lasts), as long as both have one
+WINDOWS = ("retention", "window", "min_retention")
+
+
 def _catalog_for(design: Design, catalog: dict[str, Scenario]) -> list[Scenario]:
+    """The catalog scenarios of ``design``'s row: same profile, strategies among the row's, and
+    the same profile options (a window's length aside), defaults included, so a scenario of
+    another variant (an analytics lag, lapsed rows kept) does not decide this row's cells."""
+    cls = PROFILES.get(design.profile)
+    defaults = {k: o.default for k, o in cls.OPTIONS.items()} if cls is not None else {}
+    want = {**defaults, **dict(design.options)}
     out = []
     for scenario in catalog.values():
         if scenario.profile_name != design.profile:
@@ -292,9 +316,10 @@ def _catalog_for(design: Design, catalog: dict[str, Scenario]) -> list[Scenario]
             continue  # recommends a sampling explorer: too big to search exhaustively here
         if {r.strategy for r in scenario.requests} - set(design.strategies):
             continue
-        options = dict(scenario.profile_options)
+        have = {**defaults, **dict(scenario.profile_options)}
         if any(
-            options.get(k, v) != v for k, v in design.options if k not in ("retention", "window")
+            (bool(have.get(k)) != bool(v)) if k in WINDOWS else have.get(k) != v
+            for k, v in want.items()
         ):
             continue
         out.append(scenario)
@@ -324,6 +349,7 @@ def _lifecycle(design: Design, run: _Runner) -> dict[str, Cell]:
             concurrent.name,
             detail="no duplicate run in any schedule",
             result=admission,
+            evidence="two concurrent requests for one key",
         )
     else:
         cells["admission"] = Cell(
@@ -381,7 +407,13 @@ def _lifecycle(design: Design, run: _Runner) -> dict[str, Cell]:
             if never_arrives
             else f"at least {MEMORY_HORIZON - 1} ticks (no expiry within the probe)"
         )
-        memory = Cell(text, HOLDS, probe(design, rep, "late", MEMORY_HORIZON - 1).name, detail=text)
+        memory = Cell(
+            text,
+            HOLDS,
+            probe(design, rep, "late", MEMORY_HORIZON - 1).name,
+            detail=text,
+            evidence=f"a retry 0..{MEMORY_HORIZON - 1} ticks after the owner ended",
+        )
     cells["memory"] = memory
 
     late = probe(design, rep, "late", 0)
@@ -411,17 +443,28 @@ def _lifecycle(design: Design, run: _Runner) -> dict[str, Cell]:
     return cells
 
 
+def _own_properties(scenario: Scenario) -> tuple[str, ...]:
+    """The properties a scenario's own check (and report) covers."""
+    if scenario.properties:
+        return tuple(scenario.properties)
+    strategies = {r.strategy for r in scenario.requests}
+    return tuple(n for n, p in sorted(PROPERTIES.items()) if p.applies_to(strategies))
+
+
 def _properties(design: Design, run: _Runner, catalog: dict[str, Scenario]) -> dict[str, Cell]:
     scenarios = _catalog_for(design, catalog)
     for strategy in design.strategies:
         scenarios.append(probe(design, strategy, "concurrent"))
         scenarios.append(probe(design, strategy, "late", 0))
-    # one search per scenario, checking every property that applies to it
-    searched: list[tuple[Scenario, CheckResult]] = []
+    # one search per scenario: a catalog scenario for its own properties (so a cell it decides
+    # says what its report says), a probe for every property that applies to it
+    searched: list[tuple[Scenario, CheckResult, System]] = []
     for scenario in scenarios:
-        strategies = {r.strategy for r in scenario.requests}
-        names = tuple(n for n, p in sorted(PROPERTIES.items()) if p.applies_to(strategies))
-        searched.append((scenario, run(scenario, names=names)))
+        if scenario.name.startswith("matrix:"):
+            names = _own_properties(replace(scenario, properties=()))
+        else:
+            names = _own_properties(scenario)
+        searched.append((scenario, run(scenario, names=names), System(scenario)))
     cells: dict[str, Cell] = {}
     for name, prop in sorted(PROPERTIES.items()):
         if not prop.applies_to(design.strategies):
@@ -429,8 +472,8 @@ def _properties(design: Design, run: _Runner, catalog: dict[str, Scenario]) -> d
                 "n/a", "n/a", detail=f"only about {', '.join(sorted(prop.only_for))}"
             )
             continue
-        relevant = [(s, r) for s, r in searched if name in r.properties]
-        violated = next(((s, r) for s, r in relevant if r.properties[name] == VIOLATED), None)
+        relevant = [(s, r, sy) for s, r, sy in searched if name in r.properties]
+        violated = next(((s, r) for s, r, _ in relevant if r.properties[name] == VIOLATED), None)
         if violated is not None:
             scenario, result = violated
             v = next(v for v in result.violations if v.property == name)
@@ -442,17 +485,38 @@ def _properties(design: Design, run: _Runner, catalog: dict[str, Scenario]) -> d
                 detail=v.message,
                 result=result,
                 property=name,
+                evidence="a counterexample",
             )
             continue
-        proofs = [s.name for s, r in relevant if r.exhausted]
-        partial = [s.name for s, r in relevant if not r.exhausted]
-        # holds = no counterexample anywhere, and at least one search exhausted its bounds;
-        # searches cut off by their budget add no proof and are named in the detail
-        verdict = HOLDS if proofs else UNKNOWN
-        detail = f"exhausted: {', '.join(proofs) or 'none'}"
-        if partial:
-            detail += f"; searched without exhausting: {', '.join(partial)}"
-        cells[name] = Cell(verdict, verdict, ", ".join(proofs or partial), detail=detail)
+        exhausted = [(s, prop.evidence_in(sy)) for s, r, sy in relevant if r.exhausted]
+        proofs = [(s, why) for s, why in exhausted if why]
+        partial = [s.name for s, r, _ in relevant if not r.exhausted]
+        cut = f"; searched without exhausting: {', '.join(partial)}" if partial else ""
+        if proofs:
+            # a catalog scenario decides the cell when one exercised it (it has a report page)
+            proofs.sort(key=lambda p: p[0].name.startswith("matrix:"))
+            decider, why = proofs[0]
+            detail = "exhausted with evidence: " + ", ".join(f"{s.name} ({w})" for s, w in proofs)
+            cells[name] = Cell(
+                HOLDS,
+                HOLDS,
+                decider.name,
+                catalog=not decider.name.startswith("matrix:"),
+                detail=detail + cut,
+                evidence=why,
+            )
+        elif exhausted:
+            names = ", ".join(s.name for s, _ in exhausted)
+            cells[name] = Cell(
+                NOT_EXERCISED,
+                NOT_EXERCISED,
+                exhausted[0][0].name,
+                detail=f"exhausted, but nothing in them exercises {name}: {names}{cut}",
+            )
+        else:
+            cells[name] = Cell(
+                UNKNOWN, UNKNOWN, ", ".join(partial), detail="no search exhausted" + cut
+            )
     return cells
 
 
@@ -478,6 +542,7 @@ __all__ = [
     "DESIGNS",
     "LIFECYCLE",
     "MEMORY_HORIZON",
+    "NOT_EXERCISED",
     "Cell",
     "Design",
     "Matrix",

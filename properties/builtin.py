@@ -317,7 +317,7 @@ RESULT_ANSWERS = (Adopted, WorkResult, Superseded)
 @register(
     "no-silent-loss",
     FINAL,
-    "No request is answered success (its run started, \"duplicate of X\", forwarded, dropped) while "
+    'No request is answered success (its run started, "duplicate of X", forwarded, dropped) while '
     "the work for its key is never done and no caller for that key is told of a failure.",
     evidence=E.failure_possible,
 )
@@ -356,7 +356,7 @@ def no_silent_loss(system, state) -> str | None:
     only_for=("supersede",),
     reads=("world",),
     symmetric=True,
-    evidence=E.contention,
+    evidence=E.crowd,
 )
 def no_reclaim_race(system, state) -> str | None:
     first: dict[int, int] = {}

@@ -36,6 +36,13 @@ def duplicates(system) -> str | None:
     return _shared_key(system) or _faults(system)
 
 
+def crowd(system) -> str | None:
+    """Three requests for one key: a third can claim between two steps of another's loop."""
+    counts = Counter(r.key for r in system.requests)
+    crowded = sorted(k for k, n in counts.items() if n > 2)
+    return f"three requests for key {crowded[0]!r}" if crowded else None
+
+
 def contention(system) -> str | None:
     """Two requests contend for one key."""
     return _shared_key(system)

@@ -40,6 +40,7 @@ def matrix_json(matrix: Matrix, traces: dict[tuple[str, str], str] | None = None
                 "verdict": cell.verdict,
                 "scenario": cell.scenario,
                 "detail": cell.detail,
+                "evidence": cell.evidence,
             }
             violation = _cell_violation(cell)
             if violation is not None:

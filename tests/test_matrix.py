@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from analysis.matrix import LIFECYCLE, compute_matrix
+from analysis.matrix import LIFECYCLE, _own_properties, compute_matrix
 from properties import PROPERTIES
 from reports.matrix import matrix_json, matrix_markdown
 from simulator.system import System
@@ -28,9 +28,82 @@ def test_every_cell_is_backed_by_a_check(matrix):
     for r in matrix.rows:
         for column in matrix.columns:
             cell = r.cells[column]
-            assert cell.verdict in ("violated", "holds", "unknown", "n/a", "observed"), cell
+            assert cell.verdict in (
+                "violated",
+                "holds",
+                "not exercised",
+                "unknown",
+                "n/a",
+                "observed",
+            ), cell
             if cell.verdict in ("violated", "holds", "observed"):
                 assert cell.scenario, (r.design.label, column)
+
+
+def test_a_holds_cell_has_evidence_that_exercised_it(matrix):
+    # the evidence rule: holds only where a search of a scenario that exercises the property
+    # (a payload sent, a crash injected, a failure possible) was exhausted; the cell names it
+    from catalog import catalog
+
+    cat = catalog()
+    holds = 0
+    for r in matrix.rows:
+        for column in matrix.columns:
+            cell = r.cells[column]
+            if cell.verdict != "holds":
+                continue
+            holds += 1
+            assert cell.evidence, (r.design.label, column, cell)
+            assert cell.scenario, (r.design.label, column)
+            if column in PROPERTIES:
+                scenario = cat[cell.scenario] if cell.catalog else None
+                if scenario is not None:
+                    assert PROPERTIES[column].evidence_in(System(scenario)) == cell.evidence
+    assert holds >= 20
+
+
+def test_a_violated_cell_names_a_scenario_whose_own_report_says_violated(matrix):
+    from catalog import catalog
+
+    cat = catalog()
+    for r in matrix.rows:
+        for column in matrix.columns:
+            cell = r.cells[column]
+            if cell.verdict != "violated" or not cell.catalog:
+                continue
+            own = cat[cell.scenario]
+            # the cell's search is the scenario's own check (its properties, its report)
+            assert cell.result.scenario.properties == _own_properties(own)
+            assert cell.result.properties[cell.property] == "violated", (r.design.label, column)
+            if own.properties:
+                assert cell.property in own.properties, (r.design.label, column)
+
+
+def test_cells_nothing_exercises_say_so(matrix):
+    # nothing in Temporal's rows sends a payload: no-lost-signal cannot be shown to hold there
+    for label in ("Temporal (fail, allow-duplicate)", "DBOS", "App-record pattern"):
+        assert row(matrix, label)["no-lost-signal"].verdict == "not exercised", label
+    # the entity pattern's violated cells used to name a catalog report that says holds
+    entity = row(matrix, "Entity pattern")
+    for column in ("no-lost-signal", "no-wasted-run"):
+        assert entity[column].scenario.startswith("matrix:"), column
+
+
+def test_v5_and_upstream_atomic_start_against_p0(matrix):
+    v5 = row(matrix, "Vercel v5 (hook min retention)")
+    up = row(matrix, "Vercel upstream atomic start (min retention)")
+    p0 = row(matrix, "Vercel P0 keyed start")
+    # v5 keeps start()'s queue hop: duplicates are still created; retention gives memory
+    assert v5["admission"].verdict == "violated"
+    assert v5["memory"].text == "forgets within 2 ticks"
+    assert v5["reuse"].text.startswith("yes")
+    assert v5["no-failed-request"].scenario == "v5-supersede-retention"  # supersede + retention
+    # upstream's atomic start closes admission like P0, and neither closes the signal race
+    assert up["admission"].text == p0["admission"].text == "yes"
+    assert up["no-lost-signal"].verdict == p0["no-lost-signal"].verdict == "violated"
+    assert up["tokens-eventually-freed"].verdict == "holds"
+    p1 = row(matrix, "Vercel P1 on analytics (lag 1)")
+    assert p1["at-most-once-effect"].scenario == "attribute-lookup-stale-read"
 
 
 def test_violated_cells_replay_to_the_same_violation(matrix):
@@ -83,9 +156,7 @@ def test_patterns(matrix):
 def test_renderings(matrix, tmp_path):
     data = json.loads(json.dumps(matrix_json(matrix), default=str))
     assert [r["design"] for r in data["rows"]] == [r.design.label for r in matrix.rows]
-    violated = [
-        c for r in data["rows"] for c in r["cells"].values() if c["verdict"] == "violated"
-    ]
+    violated = [c for r in data["rows"] for c in r["cells"].values() if c["verdict"] == "violated"]
     assert all(c["trace"] for c in violated)
     text = matrix_markdown(matrix)
     assert text.count("\n| ") == len(matrix.rows)  # the header is the first line

@@ -78,7 +78,11 @@ def test_a_cancelled_owner_keeps_its_retained_token_so_supersede_cannot_reclaim(
 
 
 def test_lapsed_rows():
-    for lapsed, row_stays, free in (("deleted", False, True), ("kept", True, True), ("blocking", True, False)):
+    for lapsed, row_stays, free in (
+        ("deleted", False, True),
+        ("kept", True, True),
+        ("blocking", True, False),
+    ):
         p = make_profile("vercel-v5", min_retention=1, lapsed_rows=lapsed)
         w, _ = apply_all(p, claimed(p), O.CompleteRun(1, "out"))
         later = p.after_time(w)
@@ -129,7 +133,10 @@ def test_analytics_lag_hides_a_just_completed_run():
     for lag, seen in ((0, (1,)), (1, ())):
         p = make_profile("vercel-attribute-lookup", analytics_lag=lag)
         w, _ = apply_all(
-            p, p.initial(), O.CreateRun("wf", 1, (("idempotency", "k"),)), O.StartRun(1),
+            p,
+            p.initial(),
+            O.CreateRun("wf", 1, (("idempotency", "k"),)),
+            O.StartRun(1),
             O.CompleteRun(1, "out"),
         )
         _, rs = apply_all(p, w, O.ListRuns("wf", COMPLETED, ("idempotency", "k")))
@@ -215,5 +222,16 @@ def test_new_properties_are_registered_with_evidence():
 
 
 def test_verdicts_of_the_new_semantics():
-    assert check(one("keyed-adopt", "vercel-keyed-start", crashes=1, properties=("at-most-once-effect",)), "bfs").verdict == VIOLATED
-    assert check(one("resume-or-start", crashes=1, properties=("no-stranded-run",)), "bfs").verdict == HOLDS
+    assert (
+        check(
+            one(
+                "keyed-adopt", "vercel-keyed-start", crashes=1, properties=("at-most-once-effect",)
+            ),
+            "bfs",
+        ).verdict
+        == VIOLATED
+    )
+    assert (
+        check(one("resume-or-start", crashes=1, properties=("no-stranded-run",)), "bfs").verdict
+        == HOLDS
+    )

@@ -33,6 +33,13 @@ class VercelAttributeLookup(V4World):
         MatrixRow(
             "Vercel P1 attribute lookup", (("retention", 2),), ("attribute-lookup",), rank=60
         ),
+        # P1 as it can exist: on the analytics API, whose ingestion lags canonical storage
+        MatrixRow(
+            "Vercel P1 on analytics (lag 1)",
+            (("analytics_lag", 1), ("retention", 2)),
+            ("attribute-lookup",),
+            rank=61,
+        ),
     )
     OPTIONS = {
         **V4World.OPTIONS,
