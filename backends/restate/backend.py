@@ -288,10 +288,13 @@ class RestateBackend(Backend):
 
     def _shutdown(self) -> None:
         if self._endpoint is not None:
-            stop_process(self._endpoint)
+            # Hypercorn's graceful stop waits for the streams of open invocations
+            stop_process(self._endpoint, kill=True)
             self._endpoint = None
         if self._server is not None:
-            stop_process(self._server)
+            # a throwaway whose data goes with it: nothing to shut down gracefully for (a
+            # graceful stop waits for the invocations the stopped endpoint left open)
+            stop_process(self._server, kill=True)
             self._server = None
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -389,8 +392,11 @@ class RestateSession(UnsupportedOps, Session):
                 ack = registry.get(f"ack:{tag}")
                 if ack is not None:
                     return ack
-                if kind in ("complete", "fail") and self._output(invocation) is not None:
-                    return self._ended_by(invocation, tag)
+                if self._output(invocation) is not None:
+                    # ended: by this command (an end), or by another one that took the awakeable
+                    return (
+                        self._ended_by(invocation, tag) if kind in ("complete", "fail") else "ended"
+                    )
                 if registry.get("next") != awakeable:
                     break  # another command took that awakeable: ours goes on the next one
                 time.sleep(POLL_SECONDS)
