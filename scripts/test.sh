@@ -32,6 +32,19 @@ if [ ! -f bridge/node_modules/.package-lock.json ] \
   (cd bridge && npm install --no-audit --no-fund --loglevel=error >/dev/null \
     && cp package-lock.json node_modules/.idemrace-lock)
 fi
+# --- restate (issue 19) ---
+# the Restate server for the restate backend: the npm package ships the binary, pinned by
+# backends/restate/server/package-lock.json; installed again only when the lockfile changed.
+# --ignore-scripts and SCARF_ANALYTICS=false: the package's only install script is the analytics
+# ping of its @scarf/scarf dependency (telemetry; the binary needs no install step)
+if [ ! -f backends/restate/server/node_modules/.package-lock.json ] \
+  || ! cmp -s backends/restate/server/package-lock.json \
+    backends/restate/server/node_modules/.idemrace-lock; then
+  (cd backends/restate/server \
+    && SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null \
+    && cp package-lock.json node_modules/.idemrace-lock)
+fi
+# --- end restate ---
 # -- issue 17: every pinned World version, what they need (Vercel Worlds block) ----------------
 # redis-server for the redis World (a throwaway server per test session, like PostgreSQL)
 if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
