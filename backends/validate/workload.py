@@ -30,6 +30,7 @@ operation mix, not the same history.
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 from typing import Any
@@ -59,6 +60,8 @@ MIX: tuple[tuple[int, str], ...] = (
 # bursts are at most this wide where every client's admission is a run of its own (v4
 # CreateRun): N overlapping creations are N! renamings for the linearizability search
 CREATE_WIDTH = 4
+# seconds between the interpreter's thread switches while clients run (default 0.005)
+SWITCH_INTERVAL = 5e-6
 
 
 def key_names(n: int, base: str = "k") -> list[str]:
@@ -233,90 +236,102 @@ def _owner(result: Any) -> int | None:
     return None
 
 
-def burst_kinds(profile: Profile, ops: frozenset[str] | None) -> tuple[str, ...]:
-    """What can follow the admission round, given the operations the backend performs."""
-    kinds = []
-    hooks = _performs(ops, "get_hook_by_token")
+def burst_phases(profile: Profile, ops: frozenset[str] | None) -> tuple[str, ...]:
+    """What follows the admission in a burst, given the operations the backend performs."""
+    phases = []
     if _performs(ops, "deliver_payload") and _performs(ops, "poll_payload"):
-        kinds.append("take")
+        phases.append("take")
+    if _performs(ops, "claim_hook"):
+        phases.append("claim")
     if any(_performs(ops, m) for m in ("complete_run", "cancel_run", "fail_run")):
-        kinds.append("end")
-    if _performs(ops, "claim_hook") and hooks:
-        kinds.append("claim")
-    return tuple(kinds) or ("admit",)
+        phases.append("end")
+    return tuple(phases)
+
+
+# rounds of each phase (a barrier between rounds: every client's op of a round at once)
+PHASE_ROUNDS = {"take": 2, "claim": 2, "end": 3}
 
 
 class Burst:
     """One client's part of a burst: ``step(round, previous result)`` is its next op (or None:
-    it sits the round out). Every client of the burst shares ``kind`` and ``key``."""
+    it sits the round out). Every client of the burst shares ``phases`` and ``key``: the
+    admission, then each phase in turn on the run that won it."""
 
     def __init__(
-        self, work: Workload, kind: str, key: str, ops: frozenset[str] | None, profile: Profile
+        self,
+        work: Workload,
+        phases: tuple[str, ...],
+        key: str,
+        ops: frozenset[str] | None,
+        profile: Profile,
     ) -> None:
         self.work = work
-        self.kind = kind
         self.key = key
         self.ops = ops
         self.apart = releases_apart(profile)
         self.owner: int | None = None
         self.mine: int | None = None  # v4: the run this client created
-        self.rounds = 1 + (0 if work.keyed else 1) + {"take": 2, "end": 3, "claim": 2}.get(kind, 0)
+        admit = 1 if work.keyed else 2
+        self.schedule: list[tuple[str, int]] = [("admit", k) for k in range(admit)]
+        for phase in phases:
+            self.schedule += [(phase, k) for k in range(PHASE_ROUNDS[phase])]
+        self.rounds = len(self.schedule)
 
     def _can(self, method: str) -> bool:
         return _performs(self.ops, method)
 
     def step(self, r: int, last: Any) -> Any:
         c, key, w = self.work.client, self.key, self.work
-        if r == 0:
-            if w.keyed:
-                return O.KeyedStart(workflow_of(key), w.request(), key)
-            if c < CREATE_WIDTH:
-                return O.CreateRun(workflow_of(key), w.request())
-            return O.GetHookByToken(key) if self._can("get_hook_by_token") else None
-        if not w.keyed and r == 1:
+        phase, k = self.schedule[r]
+        if phase == "admit":
+            if k == 0:
+                if w.keyed:
+                    return O.KeyedStart(workflow_of(key), w.request(), key)
+                if c < CREATE_WIDTH:
+                    return O.CreateRun(workflow_of(key), w.request())
+                return O.GetHookByToken(key) if self._can("get_hook_by_token") else None
+            # v4: every creator claims the key's token for its own run at once
             if type(last) is O.Ok and type(last.value) is int:
                 self.mine = last.value
                 return O.ClaimHook(self.mine, "h1", key)
             return O.GetHookByToken(key) if self._can("get_hook_by_token") else None
         # learn the winner from what this client was told
-        if self.owner is None:
+        if self.owner is None and r == (1 if w.keyed else 2):
             self.owner = self.mine if type(last) is O.HookCreated else _owner(last)
         run = self.owner
         if run is None:
             return None  # never told who won (a read before any claim): sit the rest out
-        k = r - (1 if w.keyed else 2)  # 0-based round after the admission
         tag = f"b{c}-{w.seq}"
-        if self.kind == "take":
+        if phase == "take":
             if k == 0:
                 return O.DeliverPayload(run, "h1", tag)
             return O.PollPayload(run, "h1")
-        if self.kind == "claim":
+        if phase == "claim":
             token = f"t-{key}"
             if k == 0:
                 return O.ClaimHook(run, "h2", token)
             return O.GetHookByToken(token) if self._can("get_hook_by_token") else None
-        if self.kind == "end":
-            if k == 0:
-                return O.GetRun(run) if self._can("get_run") else None
-            if k == 1:
-                ends = [m for m in ("complete_run", "cancel_run", "fail_run") if self._can(m)]
-                method = ends[c % len(ends)]
-                if method == "complete_run":
-                    return O.CompleteRun(run, ("out", tag))
-                if method == "cancel_run":
-                    return O.CancelRun(run)
-                return O.FailRun(run, ("err", tag))
-            # after the end: the run, the token and the key, read at once (and, where the end
-            # leaves hooks behind, their release racing the reads)
-            choice = c % 4
-            if choice == 3 and self.apart and self._can("release_hooks"):
-                return O.ReleaseHooks(run)
-            if choice == 1 and self._can("get_hook_by_token"):
-                return O.GetHookByToken(key)
-            if choice == 2:
-                return w.admission(key) if w.keyed else O.GetRun(run)
+        # end
+        if k == 0:
             return O.GetRun(run) if self._can("get_run") else None
-        return None
+        if k == 1:
+            ends = [m for m in ("complete_run", "cancel_run", "fail_run") if self._can(m)]
+            method = ends[c % len(ends)]
+            if method == "complete_run":
+                return O.CompleteRun(run, ("out", tag))
+            if method == "cancel_run":
+                return O.CancelRun(run)
+            return O.FailRun(run, ("err", tag))
+        # after the end: the run, the token and the key, read at once (and, where the end leaves
+        # hooks behind, their release racing the reads)
+        choice = c % 4
+        if choice == 3 and self.apart and self._can("release_hooks"):
+            return O.ReleaseHooks(run)
+        if choice == 1 and self._can("get_hook_by_token"):
+            return O.GetHookByToken(key)
+        if choice == 2 and w.keyed:
+            return w.admission(key)
+        return O.GetRun(run) if self._can("get_run") else None
 
 
 class Recorder:
@@ -358,33 +373,59 @@ def perform(
     return result, True
 
 
+class SpinGate:
+    """A barrier whose waiters spin (yielding the processor) instead of sleeping: the last to
+    arrive releases the others at once, since none of them has to be woken."""
+
+    def __init__(self, parties: int) -> None:
+        self.parties = parties
+        self.lock = threading.Lock()
+        self.count = 0
+        self.generation = 0
+        self.broken = False
+
+    def wait(self) -> None:
+        with self.lock:
+            generation = self.generation
+            self.count += 1
+            if self.count == self.parties:
+                self.count = 0
+                self.generation += 1
+                return
+        while self.generation == generation:
+            if self.broken:
+                raise threading.BrokenBarrierError
+            time.sleep(0)
+
+    def abort(self) -> None:
+        self.broken = True
+
+
 class Plan:
-    """The bursts of one history: epoch ``e`` opens with a burst of ``kind(e)`` on ``key(e)``,
-    the same for every client (seeded), so the fault harness can aim at the next one."""
+    """The bursts of one history: epoch ``e`` opens with a burst on ``key(e)`` through
+    ``phases(e)``, the same for every client, so the fault harness can aim at the next one."""
 
-    def __init__(
-        self, profile: Profile, ops: frozenset[str] | None, seed: int, epochs: int, on: bool
-    ) -> None:
+    def __init__(self, profile: Profile, ops: frozenset[str] | None, epochs: int, on: bool) -> None:
         self.on = on
-        kinds = burst_kinds(profile, ops)
-        # the first key of each near-collision family keeps a live owner (no ``end`` burst on
-        # it), so its later relatives (``B1``, ``"b1 "``, ...) meet it held
-        keeps = tuple(k for k in kinds if k != "end") or ("admit",)
-        rng = random.Random(f"{seed}:bursts:{profile!r}")
-        start = rng.randrange(len(kinds))
+        every = burst_phases(profile, ops)
         self.keys = key_names(epochs, "b")
-        # every kind in turn from a seeded start, so a short history still has each of them
-        self.kinds = []
-        for e, key in enumerate(self.keys):
-            first = key.rstrip("0").rstrip() == key and key[:1] == "b" and key[1:].isdigit()
-            pool = keeps if first else kinds
-            self.kinds.append(pool[(start + e) % len(pool)])
+        # the first key of each near-collision family keeps a live owner (no ``end``), so its
+        # later relatives (``B1``, ``"b1 "``, ...) meet it held
+        self._phases = [
+            tuple(p for p in every if p != "end") if _family_head(key) else every
+            for key in self.keys
+        ]
 
-    def kind(self, epoch: int) -> str:
-        return self.kinds[epoch]
+    def phases(self, epoch: int) -> tuple[str, ...]:
+        return self._phases[epoch]
 
     def key(self, epoch: int) -> str:
         return self.keys[epoch]
+
+
+def _family_head(key: str) -> bool:
+    """``b1``, ``b2``, ...: the first of a near-collision family (``key_names``)."""
+    return key[1:].isdigit() and not key.endswith("0")
 
 
 def run_concurrent(
@@ -401,9 +442,9 @@ def run_concurrent(
     on_barrier=None,
     bursts: bool = True,
 ) -> list[Operation]:
-    """``clients`` threads, about ``ops`` operations in all (bursts included), ``epochs`` clock
-    ticks apart (default: about ten operations per client per epoch), each epoch opened by a
-    burst (``bursts=False``: none). ``on_barrier(recorder, plan, epoch)`` runs at each barrier
+    """``clients`` threads, ``ops`` random operations in all, ``epochs`` clock ticks apart
+    (default: about five operations per client per epoch), each epoch opened by a burst
+    (``bursts=False``: none; a burst's operations come on top of ``ops``). ``on_barrier(recorder, plan, epoch)`` runs at each barrier
     while no client operation is in flight (the fault harness's turn); ``epoch`` is the one
     about to start (``epochs`` after the last)."""
     if fresh:
@@ -413,10 +454,19 @@ def run_concurrent(
     knowledge = Knowledge()
     names = key_names(keys)
     per_client = [ops // clients + (1 if c < ops % clients else 0) for c in range(clients)]
-    epochs = max(1, epochs if epochs is not None else ops // (clients * 10))
-    plan = Plan(profile, backend.OPS, seed, epochs, bursts)
+    epochs = max(1, epochs if epochs is not None else ops // (clients * 5))
+    plan = Plan(profile, backend.OPS, epochs, bursts)
     barrier = threading.Barrier(clients + 1)
-    rounds = threading.Barrier(clients)  # between the rounds of a burst
+    # Every round of a burst starts with every client awake: the blocking barrier wakes the
+    # clients one after another (50-100 us apart on a busy machine, long enough for the first to
+    # finish its op alone), so the woken ones then spin until the last one is up, and all go.
+    rounds = threading.Barrier(clients)
+    gate = SpinGate(clients)
+
+    def in_step() -> None:
+        rounds.wait()
+        gate.wait()
+
     errors: list[BaseException] = []
     sessions = [backend.session() for _ in range(clients)]
 
@@ -428,16 +478,15 @@ def run_concurrent(
             for e in range(epochs):
                 todo = quota // epochs + (1 if e < quota % epochs else 0)
                 if plan.on:
-                    burst = Burst(work, plan.kind(e), plan.key(e), backend.OPS, profile)
+                    burst = Burst(work, plan.phases(e), plan.key(e), backend.OPS, profile)
                     last = None
                     for r in range(burst.rounds):
                         op = burst.step(r, last)
+                        in_step()
                         if op is not None:
                             last, _ok = perform(sessions[c], recorder, c, burst.key, op)
                             knowledge.learn(burst.key, last)
-                            todo -= 1
-                        rounds.wait()
-                for _ in range(max(0, todo)):
+                for _ in range(todo):
                     key, op = work.next_op(knowledge)
                     result, _ok = perform(sessions[c], recorder, c, key, op)
                     knowledge.learn(key, result)
@@ -449,8 +498,15 @@ def run_concurrent(
             errors.append(exc)
             barrier.abort()
             rounds.abort()
+            gate.abort()
 
     threads = [threading.Thread(target=client_main, args=(c,), daemon=True) for c in range(clients)]
+    # The interpreter lets one thread run Python at a time and switches every 5 ms unless it
+    # blocks: left so, a client's check and its write run back to back, and the others' ops queue
+    # behind it. Switching every few microseconds interleaves the clients' Python code as their
+    # connections' statements interleave (restored afterwards).
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     for t in threads:
         t.start()
     try:
@@ -470,6 +526,7 @@ def run_concurrent(
         pass
     for t in threads:
         t.join()
+    sys.setswitchinterval(interval)
     for s in sessions:
         s.close()
     if errors:
@@ -531,5 +588,8 @@ def concurrent_variants(backend: Backend) -> list[Profile] | None:
         for option in backend.PROFILES[name]:
             current = profile.options.get(option)
             for value in option_values(name, option, current):
-                out.append(make_profile(name, **{**base, option: value}))
+                try:
+                    out.append(make_profile(name, **{**base, option: value}))
+                except ValueError:
+                    continue  # a value the profile refuses beside the base options (temporal)
     return out
