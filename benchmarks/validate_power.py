@@ -2,7 +2,8 @@
 how often the reference backends pass.
 
     python benchmarks/validate_power.py [--runs 10] [--reference-runs 50] [--only NAME ...]
-                                        [--no-postgres] [--jobs 1]
+                                        [--no-postgres] [--no-reference] [--no-mutants]
+                                        [--jobs 1]
 
 Every run is the command a backend author runs in CI, ``idemrace validate MODULE:CLASS --seed S
 --json`` at default settings, as its own process from the checkout (seeds 0, 1, ...). For every
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="*", metavar="NAME", help="only these mutants (class names)")
     p.add_argument("--no-postgres", action="store_true", help="skip the postgres reference")
     p.add_argument("--no-reference", action="store_true", help="mutants only")
+    p.add_argument("--no-mutants", action="store_true", help="reference backends only")
     p.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
     args = p.parse_args(argv)
     unknown = sorted(set(args.only or ()) - set(MUTANTS))
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             f"unknown mutant(s): {', '.join(unknown)}; known: {', '.join(MUTANTS)}", file=sys.stderr
         )
         return 2
-    names = args.only or list(MUTANTS)
+    names = [] if args.no_mutants else args.only or list(MUTANTS)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         f"; {args.jobs} run(s) at once"
