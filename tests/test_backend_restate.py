@@ -188,7 +188,7 @@ def test_a_workflow_called_again_answers_409_while_running_and_after(backend):
     world = model.initial()
     assert session.apply(O.KeyedStart("order", 1, "w")) == O.Started(1)
     world, _ = model.apply(world, O.KeyedStart("order", 1, "w"))
-    index = backend.service_for("order")
+    index = backend.service_for("order", "w")
     url = f"{backend.ingress}/{svc.workflow_name(index)}/{urllib.parse.quote(backend.key_of('w'), safe='')}"
 
     def call_run() -> HttpError:
@@ -355,3 +355,18 @@ def test_status_read_back_matches_what_sys_invocation_stores(backend):
             "idempotency_key": backend.key_of("q"),
         }
     ]
+
+
+@pytest.mark.parametrize("api", DRIVEN)
+def test_blanks_around_a_key_are_dropped_from_the_header_not_the_path(backend, api):
+    """race-reports/backends/restate-idempotency-key-blanks: the server drops the blanks around
+    an Idempotency-Key (an HTTP header value); a workflow key in the URL path keeps them."""
+    both = Both(backend, profile(api))
+    assert both(O.KeyedStart("order", 1, "b1")) == O.Started(1)
+    blank = both(O.KeyedStart("order", 2, "b1 "))
+    tab = both(O.KeyedStart("order", 3, "\tb1"))
+    if api == "idempotency-key":
+        assert blank == tab == O.Existing(1, "pending", None)
+    else:
+        assert (blank, tab) == (O.Started(2), O.Started(3))
+    assert both(O.KeyedStart("order", 4, "B1")) == O.Started(len(backend.refs))  # case counts

@@ -14,8 +14,8 @@ What is real here and what is not:
 * **Admission is Restate's own.** A keyed start is ``POST /<service>/run/send`` with an
   ``Idempotency-Key`` header (``api = "idempotency-key"``) or ``POST /<workflow>/<key>/run/send``
   (``api = "workflow-send"``); ``Started`` / ``Existing`` is the server's ``Accepted`` /
-  ``PreviouslyAccepted``. Each model workflow name of a world is its own Restate service (a pool
-  of 16), so the server's scoping of keys by service is what answers.
+  ``PreviouslyAccepted``. The model workflows that share a key each submit it to a Restate
+  service of their own (a pool of 16), so the server's scoping of keys by service is what answers.
 * **Answers are read back from what Restate stored**: a run's end and output from ``GET
   /restate/invocation/<id>/output`` (the stored response, or the stored failure of a handler that
   raised ``TerminalError``), ``pending`` vs ``running`` from the body's acknowledgements in the

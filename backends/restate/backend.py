@@ -84,7 +84,8 @@ class RestateBackend(Backend):
         self.admissions = threading.Condition(self.lock)
         self.ids: dict[str, int] = {}  # invocation id (of this world's generation) -> run
         self.refs: dict[int, tuple[str, str, int]] = {}  # run -> (invocation, workflow, request)
-        self.services: dict[str, int] = {}  # model workflow name -> pool index, per world
+        # key -> model workflow name -> pool index, per world
+        self.services: dict[str, dict[str, int]] = {}
         self.clock = 0
         self.epoch = 0
         self.world_tag = uuid.uuid4().hex[:8]
@@ -103,17 +104,31 @@ class RestateBackend(Backend):
     def key_of(self, key: str) -> str:
         return f"{self.world_tag}-{self.epoch}/{key}"
 
-    def service_for(self, workflow: str) -> int:
-        """Each model workflow name of a world gets a Restate service (and workflow) of its own."""
+    def header_key(self, key: str) -> str:
+        """The ``Idempotency-Key`` header for ``key`` in this world: the world's prefix goes
+        after the key's leading blanks, so the header's ends are the key's own and the server
+        treats them as it treats an application's (it drops them)."""
+        core = key.lstrip(" \t")
+        return key[: len(key) - len(core)] + self.key_of(core)
+
+    def service_for(self, workflow: str, key: str) -> int:
+        """The Restate service (and workflow) a model workflow name submits ``key`` to: the model
+        workflows that share a key each get a service of their own, so Restate's scoping of keys
+        by service is what keeps them apart; a workflow name keeps its service for a key. (A
+        service per workflow name would need as many services as the workload has keys.)"""
+        # keys that a store comparing loosely could confuse share one allocation, so two model
+        # workflows never share a service where their keys might meet
+        family = key.strip().lower()
         with self.lock:
-            index = self.services.get(workflow)
+            per_key = self.services.setdefault(family, {})
+            index = per_key.get(workflow)
             if index is None:
-                if len(self.services) >= svc.POOL:
+                if len(per_key) >= svc.POOL:
                     raise BackendError(
-                        f"restate: more than {svc.POOL} workflow names in one world "
+                        f"restate: more than {svc.POOL} workflow names share the key {key!r} "
                         f"(backends/restate/service.py POOL)"
                     )
-                index = self.services[workflow] = len(self.services)
+                index = per_key[workflow] = len(per_key)
             return index
 
     def admitted(self, invocation: str, workflow: str, request: int) -> int:
@@ -309,12 +324,12 @@ class RestateSession(UnsupportedOps, Session):
 
     def keyed_start(self, op: O.KeyedStart) -> Any:
         b = self.backend
-        index = b.service_for(op.workflow)
+        index = b.service_for(op.workflow, op.key)
         key = b.key_of(op.key)
         body = {"workflow": op.workflow, "request": op.request}
         if b.options["api"] == "idempotency-key":
             url = f"{b.ingress}/{svc.service_name(index)}/run/send"
-            headers = {"idempotency-key": key}
+            headers = {"idempotency-key": b.header_key(op.key)}
         else:
             name = urllib.parse.quote(key, safe="")
             url = f"{b.ingress}/{svc.workflow_name(index)}/{name}/run/send"

@@ -3,8 +3,8 @@
 
 * ``IdemSvc0`` ... ``IdemSvc{POOL-1}``: services with one handler ``run``, called with an
   ``Idempotency-Key`` (profile ``api = "idempotency-key"``); ``IdemWf0`` ...: workflows whose
-  ``run`` is the workflow's main handler (``api = "workflow-send"``). The backend gives each model
-  workflow name of a world its own service, so Restate's scoping of keys by service is what is
+  ``run`` is the workflow's main handler (``api = "workflow-send"``). The backend gives the model
+  workflows that share a key a service each, so Restate's scoping of keys by service is what is
   exercised. Retention is the server's default (1 day) unless ``--retention-seconds`` is given,
   which the retention tests use (``idempotency_retention`` / ``workflow_retention`` on the
   services, the SDK's own settings).

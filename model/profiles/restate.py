@@ -12,6 +12,10 @@ the ingress answers themselves:
   once per key. Both include the service or workflow name: two services that use the same key
   never collide (unlike Temporal's and DBOS's flat id namespaces). Modelled as
   ``"<workflow>|<key>"`` in key memory.
+* **Blanks around an Idempotency-Key are not part of it** (found on the server, a finding:
+  ``race-reports/backends/restate-idempotency-key-blanks``): the key is an HTTP header value, and
+  the server drops the spaces and tabs around it (HTTP's optional whitespace), so ``"order:1 "``
+  and ``"order:1"`` are one key; a workflow key is part of the URL path and keeps them.
 * **Admission is atomic** (the partition processor that owns the key decides; checked with
   concurrent submissions: one invocation id, one ``Accepted``, every other ``PreviouslyAccepted``).
 * **In-flight duplicates attach.** ``POST /<svc>/<handler>/send`` with the same key answers the
@@ -66,8 +70,16 @@ ALREADY_INVOKED = "WorkflowAlreadyInvoked"  # HTTP 409 "the workflow method was 
 APIS = ("idempotency-key", "workflow-send", "workflow-call")
 
 
-def scoped_key(workflow: str, key: str) -> str:
-    """Restate's key includes the service (or workflow) name: ``<workflow>|<key>``."""
+# HTTP's optional whitespace around a field value (RFC 9110 5.5): not part of the header's value
+HEADER_OWS = " \t"
+
+
+def scoped_key(workflow: str, key: str, api: str = "idempotency-key") -> str:
+    """Restate's key includes the service (or workflow) name: ``<workflow>|<key>``. An
+    ``Idempotency-Key`` is an HTTP header, whose surrounding blanks the server drops (a workflow
+    key travels in the URL path and keeps them)."""
+    if api == "idempotency-key":
+        key = key.strip(HEADER_OWS)
     return f"{workflow}|{key}"
 
 
@@ -102,7 +114,7 @@ class Restate(V4World):
     HANDLERS = {**V4World.HANDLERS, O.KeyedStart: "keyed_start"}
 
     def keyed_start(self, world: WorldState, op: O.KeyedStart):
-        key = scoped_key(op.workflow, op.key)
+        key = scoped_key(op.workflow, op.key, self.options["api"])
         entry = world.key_entry(key)
         if entry is not None:
             run = world.runs[entry.run_id - 1]

@@ -27,7 +27,7 @@ def main() -> None:
         b.configure(make_profile("restate", api="workflow-send", retention=DAY_TICKS))
         b.reset()
         s = b.session()
-        index = b.service_for("order")
+        index = b.service_for("order", "w")
         key = urllib.parse.quote(b.key_of("w"), safe="")
         base = f"{b.ingress}/{svc.workflow_name(index)}/{key}"
 
