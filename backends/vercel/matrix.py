@@ -52,7 +52,7 @@ SETTINGS = {
 
 
 def findings() -> list[str]:
-    return sorted(p.parent.name for p in FINDINGS_DIR.glob("*/repro.py"))
+    return sorted(p.parent.name for p in FINDINGS_DIR.glob("vercel-*/repro.py"))
 
 
 def load_finding(slug: str) -> Any:
@@ -71,7 +71,7 @@ def fingerprint() -> str:
         *sorted((ROOT / "bridge" / "worlds").glob("*/package*.json")),
         ROOT / "bridge" / "world_bridge.mjs",
         *sorted((ROOT / "backends" / "vercel").glob("*.py")),
-        *sorted(FINDINGS_DIR.glob("*/repro.py")),
+        *sorted(FINDINGS_DIR.glob("vercel-*/repro.py")),
     ]
     h = hashlib.sha256()
     for f in files:
