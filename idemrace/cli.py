@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "idemrace.commands.matrix",
     "idemrace.commands.report",
     "idemrace.commands.validate",
+    "idemrace.commands.export_finding",
 )
 
 EXIT_CODES = """\

@@ -267,3 +267,37 @@ def test_a_startup_error_shows_the_innermost_cause_in_one_line():
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert "ECONNREFUSED" in lines[0] and "Traceback" not in proc.stderr
+
+
+# -- a finding as a standalone node:test file --------------------------------------------------------
+
+
+def test_export_finding_is_a_node_test_that_fails_on_the_bug_and_passes_without_it(tmp_path):
+    out = tmp_path / "claim.test.mjs"
+    proc = subprocess.run(
+        [sys.executable, "-m", "idemrace", "export-finding", "vercel-claim-after-end-leaks-token",
+         "--package", "@workflow/world-local@4.4.1", "-o", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "node:test" in text and "import('" not in text.split("META")[0]
+
+    def node_test(folder: Path) -> subprocess.CompletedProcess[str]:
+        target = folder / "idemrace-finding.test.mjs"
+        target.write_text(text)
+        try:
+            return subprocess.run(
+                ["node", "--test", target.name], cwd=folder, capture_output=True, text=True,
+                timeout=300,
+            )  # fmt: skip
+        finally:
+            target.unlink()
+
+    # world-local 4.4.1 (bridge/node_modules): the finding holds, the test fails saying why
+    bad = node_test(ROOT / "bridge")
+    assert bad.returncode != 0, bad.stdout
+    assert "GetHookByToken answered HookInfo(1,h1)" in bad.stdout
+    # world-local 5.0.0-beta.46 closed it: the same file passes there
+    good = node_test(ROOT / "bridge" / "worlds" / "world-local-5.0.0-beta.46")
+    assert good.returncode == 0, good.stdout

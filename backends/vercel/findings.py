@@ -26,16 +26,24 @@ class Script:
         self.sessions = [backend.session() for _ in range(clients)]
         self.ops: list[Any] = []  # backends.validate.history.Operation
         self.lines: list[str] = []
+        # what the script did, in order (do / hold / release / kill), for ``export``: each with
+        # the client, the op and, once answered, its Operation index and answer
+        self.actions: list[dict[str, Any]] = []
 
-    def _record(self, client: int, op: Any, result: Any, call: int, ret: int | None) -> None:
+    def _record(self, client: int, op: Any, result: Any, call: int, ret: int | None) -> int:
         from backends.validate.history import Operation
 
-        self.ops.append(Operation(len(self.ops) + 1, client, self.key, op, result, call, ret))
+        index = len(self.ops) + 1
+        self.ops.append(Operation(index, client, self.key, op, result, call, ret))
+        return index
 
     def do(self, client: int, op: Any) -> Any:
         call = time.monotonic_ns()
         result = self.sessions[client].apply(op)
-        self._record(client, op, result, call, time.monotonic_ns())
+        index = self._record(client, op, result, call, time.monotonic_ns())
+        self.actions.append(
+            {"do": "call", "client": client, "op": op, "index": index, "answer": result}
+        )
         self.lines.append(f"client {client}: {O.describe(op)} -> {O.describe(result)}")
         return result
 
@@ -44,12 +52,17 @@ class Script:
         assert isinstance(self.sessions[client], VercelSession)
         paused = Paused(self.sessions[client], op, when)  # type: ignore[arg-type]
         where = "before" if when == "before" else "after"
+        paused.action = {"do": "hold", "client": client, "op": op, "when": where}  # type: ignore[attr-defined]
+        self.actions.append(paused.action)  # type: ignore[attr-defined]
         self.lines.append(f"client {client}: {O.describe(op)} ... held {where} its first write")
         return paused
 
     def release(self, client: int, paused: Paused) -> Any:
         result = paused.release()
-        self._record(client, paused.op, result, paused.call, paused.ret)
+        index = self._record(client, paused.op, result, paused.call, paused.ret)
+        self.actions.append(
+            {"do": "release", "client": client, "op": paused.op, "index": index, "answer": result}
+        )
         self.lines.append(f"client {client}: ... {O.describe(paused.op)} -> {O.describe(result)}")
         return result
 
@@ -62,7 +75,8 @@ class Script:
             paused.release()
         except BackendUnavailable:
             pass
-        self._record(client, paused.op, None, paused.call, None)
+        index = self._record(client, paused.op, None, paused.call, None)
+        self.actions.append({"do": "kill", "client": client, "op": paused.op, "index": index})
         self.lines.append(f"client {client}: ... killed inside {O.describe(paused.op)}: no answer")
 
     def history(self) -> list[Any]:
@@ -169,6 +183,8 @@ def run_finding(
         "history": render_ops(run.history()),
         "results": {name: O.describe(value) for name, value in facts.items()},
         "raw": facts,  # the result values themselves (not JSON)
+        "actions": run.actions,  # not JSON either: for backends.vercel.export
+        "core": verdict.core,
     }
 
 
@@ -213,7 +229,8 @@ def finding_main(
         raise SystemExit(f"repro: {exc}") from None
     mismatch = False
     for name, result in out.items():
-        result.pop("raw")
+        for key in ("raw", "actions", "core"):
+            result.pop(key)
         label = f"{result['package']}@{result['version']}"
         got = outcome(result)
         want = (expected or {}).get(label)
