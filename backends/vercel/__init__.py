@@ -1,4 +1,15 @@
-"""``vercel-local`` / ``vercel-postgres``: the real Vercel Workflow World packages behind ``vercel-today``.
+"""``vercel-local`` / ``vercel-postgres`` / ``vercel-redis`` / ``vercel-mongodb``: the real Vercel
+Workflow World packages, every pinned generation: the 4.x packages behind ``vercel-today``, the
+5.0 betas behind ``vercel-v5``, the community Worlds (spec version 2) behind ``vercel-today``.
+
+The World generation decides the adapter (``bridge/world_bridge.mjs``, ``ADAPTERS``; chosen from
+the World's ``specVersion`` and ``capabilities``): construction and options per kind, the reset
+of a World without ``clear()``, error classes from HTTP statuses, the conflict owner looked up
+where the World does not report it, each call's signature; ``VercelBackend.atomic_release`` says
+whether its release is atomic with the end, the bridge's ``TERMINAL_WRITE`` which write is a
+run's terminal one. ``backends.vercel.worlds`` resolves ``--package`` (``NAME@VERSION``) to a
+pinned install and its Node; ``backends.vercel.servers`` starts redis-server / nx-27017;
+``matrix`` is the version matrix, ``export`` a finding as a node:test file.
 
 The World runs in Node (``bridge/world_bridge.mjs``, JSON lines over stdio). Every ``Session``
 owns one bridge process, so N concurrent clients are N World instances over one data directory or
@@ -62,7 +73,7 @@ A fresh world (``reset``): world-local ``world.clear()`` through every live brid
 directory emptied, each instance's caches dropped); world-postgres ``TRUNCATE`` of the World's
 tables. The sidecar is emptied.
 
-The package, by job: ``bridge`` (the Node process and its JSON-lines protocol), ``sidecar`` (the
+The package, by job (besides those above): ``bridge`` (the Node process and its JSON-lines protocol), ``sidecar`` (the
 SQLite file of what the World does not store), ``session`` (one method per world op, and
 ``Paused``), ``backend`` (``VercelLocalBackend``, ``VercelPostgresBackend``), ``findings`` (the
 reproductions' ``Script``, ``run_finding`` and ``finding_main``).
