@@ -23,9 +23,12 @@
 // (run input, outputs, hook payloads are byte arrays in the World's current spec) and a Date
 // comes back as {"$date": "ISO"}.
 //
-// Fault points. A request with "arm": "after" is paused right after its first durable write
-// (world-local: the first rename/link/unlink of a data file; world-postgres: the first
-// INSERT/UPDATE/DELETE statement), with "arm": "before" right before it (after the reads the
+// Fault points, in the package's own drivers. A request with "arm": "after" is paused right after
+// its first durable write (world-local: the first rename/link/unlink of a data file;
+// world-postgres: the first INSERT/UPDATE/DELETE through the package's pg; the redis World: the
+// first write command or pipeline through its ioredis; the mongodb World: the first Collection
+// write through its mongodb driver; with "match": "terminal", the write TERMINAL_WRITE names
+// instead), with "arm": "before" right before it (after the reads the
 // World validates with): the bridge writes {"id": n, "point": "after-first-write"} (or
 // "before-first-write") and waits for {"id": n, "go": true}. If stdin closes while it waits (the client process was
 // killed), the bridge SIGKILLs itself there, so the World's operation dies half done, as a
@@ -255,9 +258,11 @@ async function specVersionOf(world, dir) {
   return null;
 }
 
-function generationOf(world, specVersion) {
-  if (world.capabilities || (specVersion ?? 0) >= 6) return 'v5';
-  if (typeof world.clear === 'function' && (specVersion ?? 3) >= 3) return 'v4';
+// spec version 2 (@workflow/world 4.1.0-beta.2): the community Worlds; 3: the 4.x packages; newer,
+// or any World advertising capabilities, or a 5.x package: the 5.0 betas
+function generationOf(world, specVersion, version) {
+  if (world.capabilities || (specVersion ?? 0) >= 4 || /^5\./.test(version ?? '')) return 'v5';
+  if ((specVersion ?? 0) >= 3) return 'v4';
   return 'community';
 }
 
@@ -595,7 +600,7 @@ async function main() {
   const world = await makeWorld(opts);
   const version = await packageVersion(opts.package);
   const specVersion = await specVersionOf(world, dir);
-  const generation = generationOf(world, specVersion);
+  const generation = generationOf(world, specVersion, version);
   const ctx = { opts, dir, specVersion, generation, adapter: ADAPTERS[generation] };
   process.stdout.write(
     `${JSON.stringify({
