@@ -19,16 +19,15 @@ __version__ = "0.1.0"
 def _own_packages_first() -> None:
     """Our top-level packages (``model``, ``reports``, ...) have common names: a user's project may
     have its own. ``python -m idemrace`` puts the working directory first on ``sys.path``, so theirs
-    would shadow ours. Move the working directory behind everything else: ours always win, and a
-    user's ``package.module:Name`` is still found from there (``model.registry.load_object`` names a
-    clash in one line)."""
-    here = _os.getcwd()
-    cwd_entries = [p for p in _sys.path if p in ("", ".") or _os.path.abspath(p) == here]
-    if not cwd_entries:
+    would shadow ours. Move that one entry behind everything else: ours always win, and a user's
+    ``package.module:Name`` is still found from there (``model.registry.load_object`` names a
+    clash in one line). Entries the user put on ``PYTHONPATH`` keep their place."""
+    if not _sys.path:
         return
-    for entry in cwd_entries:
-        _sys.path.remove(entry)
-    _sys.path.append(here)
+    first = _sys.path[0]
+    if first in ("", ".") or _os.path.abspath(first) == _os.getcwd():
+        _sys.path.pop(0)
+        _sys.path.append(_os.getcwd())
 
 
 _own_packages_first()
