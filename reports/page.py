@@ -88,6 +88,9 @@ function bind(el,k){el.addEventListener('mouseenter',()=>{if(!pinned)show(k);});
  el.addEventListener('click',()=>{pinned=!(pinned&&current===k);show(k);});}
 document.querySelectorAll('svg g[id^="step-"]').forEach(g=>bind(g,+g.id.slice(5)));
 document.querySelectorAll('table.steps tr[id^="row-"]').forEach(r=>bind(r,+r.id.slice(4)));
+// a state of the path in the graph is the state after its step: hovering it shows that step
+document.querySelectorAll('svg g[id^="node-s"]').forEach(g=>{const k=+g.id.slice(6);
+ if(k>=1&&steps[k-1])bind(g,k);});
 document.addEventListener('keydown',e=>{if(e.key==='ArrowDown'||e.key==='j'){pinned=true;
  show(Math.min(steps.length,current+1));e.preventDefault();}
  if(e.key==='ArrowUp'||e.key==='k'){pinned=true;show(Math.max(1,current-1));e.preventDefault();}});
@@ -270,7 +273,8 @@ def write_report_page(
         graph = inline_svg(folder / "state-graph.svg", prefix="graph-")
         body = body.replace(
             picture,
-            f"<p>Hover a state for its contents.</p><div class='graph'>{graph}</div>",
+            "<p>Hover a state for its contents; a state of the path (red) also shows the step "
+            f"into it in the step explorer above.</p><div class='graph'>{graph}</div>",
         )
     # the verdict line gets a badge
     body = body.replace(
