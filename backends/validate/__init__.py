@@ -127,7 +127,14 @@ def concurrent_profile(backend: Backend) -> Profile:
 def concurrent_profiles(backend: Backend) -> list[Profile]:
     """The profiles the concurrent mode runs under: the first supported one, or every supported
     one when the backend asks for it (``Backend.CONCURRENT_ALL``: a real system whose settings
-    each decide admission differently, such as Temporal's conflict x reuse policies)."""
+    each decide admission differently, such as Temporal's conflict x reuse policies). A backend
+    that keeps the protocol's default list gets every profile and declared option value
+    (``workload.concurrent_variants``)."""
+    from backends.validate.workload import concurrent_variants
+
+    variants = concurrent_variants(backend)
+    if variants:
+        return variants
     if not backend.CONCURRENT_ALL:
         return [concurrent_profile(backend)]
     profiles = [make_profile(name, **options) for name, options in backend.CONCURRENT_PROFILES]
@@ -318,8 +325,9 @@ def _faults_mode(backend: Backend, settings: Settings, report: Report) -> dict[s
         faults(
             backend,
             profile,
-            clients=min(settings.clients, 4),
-            ops=min(settings.ops, 80),
+            # the default run's size (4 clients, 80 operations), growing with --clients / --ops
+            clients=settings.clients,
+            ops=max(min(settings.ops, 80), settings.ops // 5),
             keys=settings.keys,
             seed=settings.seed,
             budget=settings.budget,
@@ -392,6 +400,8 @@ def validate_once(backend: Backend, settings: Settings, on_mode: Progress | None
             "final_state_compared": result.final_state_compared,
             "steps": result.steps,
             "backend_operations": result.backend_ops,
+            "transitions_covered": result.transitions_covered,
+            "transitions_explored": result.transitions_explored,
             "seconds": round(result.seconds, 3),
             "divergence": None if result.divergence is None else result.divergence.to_json(),
         }
@@ -411,6 +421,8 @@ def validate_once(backend: Backend, settings: Settings, on_mode: Progress | None
             out = _history_json(verdict, profile, settings, len(history))
             out["clients"] = settings.clients
             outs.append(out)
+            if out["verdict"] == DISCREPANCY:
+                break  # decided: the other profiles' histories would repeat the shrinking's cost
         report.modes["concurrent"] = outs[0] if len(outs) == 1 else _merge_concurrent(outs)
         done("concurrent")
     if "faults" in settings.modes:

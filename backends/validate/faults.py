@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import backends.validate.worker as worker
 from backends.protocol import Backend, BackendError, Session, StoreUnreadable
-from backends.validate import worker
 from backends.validate.history import Observe, Operation, workflow_of
 from backends.validate.linearizability import (
     LINEARIZABLE,
