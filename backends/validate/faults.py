@@ -346,17 +346,6 @@ def _await_ready(child, go_path: Path, timeout: float = 120.0) -> None:
         time.sleep(0.005)
 
 
-def wait_for_go(go: str, interval: float = 0.0002) -> dict[str, Any]:
-    """In the kill worker: say ready, then wait for the go file (written atomically by the
-    driver at the barrier before the burst) and return what it says: the key and request of the
-    admission to contend with."""
-    go_path = Path(go)
-    go_path.with_suffix(".ready").touch()
-    while not go_path.exists():
-        time.sleep(interval)
-    return json.loads(go_path.read_text())
-
-
 def renumber(history: list[Operation]) -> list[Operation]:
     """Indexes in invocation order (records from other processes arrive late)."""
     ordered = sorted(history, key=lambda o: (o.call, o.client, o.index))
