@@ -370,3 +370,51 @@ def test_blanks_around_a_key_are_dropped_from_the_header_not_the_path(backend, a
     else:
         assert (blank, tab) == (O.Started(2), O.Started(3))
     assert both(O.KeyedStart("order", 4, "B1")) == O.Started(len(backend.refs))  # case counts
+
+
+def test_restart_keeps_what_the_server_acknowledged(backend):
+    both = Both(backend, profile("idempotency-key"))
+    assert both(O.KeyedStart("order", 1, "a")) == O.Started(1)
+    assert both(O.StartRun(1)) == O.Ok()
+    assert both(O.KeyedStart("order", 2, "b")) == O.Started(2)
+    assert both(O.CompleteRun(2, "two")) == O.Ok()
+    pid = backend._server.pid
+    backend.restart()
+    assert backend._server.pid != pid
+    # the same session on the new ports; the open invocation's body moves again
+    assert both(O.KeyedStart("order", 3, "a")) == O.Existing(1, "running", None)
+    assert both(O.KeyedStart("order", 4, "b")) == O.Existing(2, COMPLETED, "two")
+    assert both(O.CompleteRun(1, "one")) == O.Ok()
+
+
+def test_restart_fault_case_is_linearizable(backend):
+    from backends.validate import concurrent_profile
+    from backends.validate.faults import run_fault
+
+    case = run_fault(
+        backend, concurrent_profile(backend), "restart", clients=3, ops=45, keys=2, seed=2
+    )
+    assert case.verdict == LINEARIZABLE, case.problem
+    assert case.lost == [] and case.unanswered == 0
+    observed = [p for p in case.history.partitions if p.key == "victim"]
+    assert observed and observed[0].operations >= 2  # the held start and the read-back
+
+
+def test_read_back_is_checked_and_a_forged_one_is_caught(backend):
+    from backends.validate.faults import observe
+    from backends.validate.history import Observe
+
+    prof = profile("idempotency-key")
+    recorder = Recorder()
+    run_concurrent(backend, prof, clients=3, ops=45, keys=2, seed=5, recorder=recorder)
+    keys = sorted({o.key for o in recorder.history() if o.key is not None})
+    snapshot = observe(backend, recorder, keys)
+    history = recorder.history()
+    assert snapshot.runs and snapshot.keys
+    assert check_history(prof, history, budget=20).verdict == LINEARIZABLE
+    victim = snapshot.runs[0]
+    forged_world = snapshot._replace(
+        runs=(victim._replace(status=COMPLETED, output="forged"), *snapshot.runs[1:])
+    )
+    forged = [o._replace(result=forged_world) if type(o.op) is Observe else o for o in history]
+    assert check_history(prof, forged, budget=20).verdict != LINEARIZABLE

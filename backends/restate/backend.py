@@ -33,7 +33,7 @@ from backends.restate.server import (
     wait_for_ports,
 )
 from model import ops as O
-from model.state import COMPLETED, FAILED, PENDING, RUNNING, WorldState
+from model.state import COMPLETED, FAILED, PENDING, RUNNING, TERMINAL, WorldState
 
 # a day of wall clock in ticks: the server's default retention, never reached within a validation
 DAY_TICKS = 86_400
@@ -71,6 +71,10 @@ class RestateBackend(Backend):
         }
     )
     SNAPSHOT = False
+    # restart: the server this backend started, stopped and started again over its data while
+    # a keyed start holds the server's answer (its caller has not seen it)
+    FAULTS: ClassVar[tuple[str, ...]] = ("restart",)
+    FAULT_POINTS = True
 
     def __init__(
         self, *, cleanup_interval: str = "1h", retention_seconds: float | None = None, **kwargs: Any
@@ -87,6 +91,12 @@ class RestateBackend(Backend):
         # key -> model workflow name -> pool index, per world
         self.services: dict[str, dict[str, int]] = {}
         self.clock = 0
+        self.tick_times: list[float] = []
+        # run -> [tick of its admission answer, tick of the end answer that ended it]: the
+        # logical clock is Python-side, and so are the ticks of what happened (the harness ticks
+        # at barriers, with no operation in flight, so the tick an answer came back in is the
+        # tick the server acted in; the server's own millisecond stamps can fall a tick early)
+        self.stamps: dict[int, list[int | None]] = {}
         self.epoch = 0
         self.world_tag = uuid.uuid4().hex[:8]
         self.ingress: str | None = None
@@ -137,6 +147,7 @@ class RestateBackend(Backend):
             rid = len(self.refs) + 1
             self.ids[invocation] = rid
             self.refs[rid] = (invocation, workflow, request)
+            self.stamps[rid] = [self.clock, None]
             self.admissions.notify_all()
             return rid
 
@@ -157,7 +168,23 @@ class RestateBackend(Backend):
     def tick(self) -> int:
         with self.lock:
             self.clock += 1
+            # when it passed, to place the server's created/completed times between ticks (the
+            # harness ticks at barriers, with no operation in flight)
+            self.tick_times.append(time.time())
             return self.clock
+
+    def ticks_before(self, stamp: str | None) -> int | None:
+        """How many ticks had passed at a ``sys_invocation`` timestamp (same machine's clock)."""
+        if stamp is None:
+            return None
+        from datetime import datetime
+
+        # the stamp is cut to the millisecond: the event happened before its millisecond ended.
+        # A tick never falls in the same millisecond after it: ticks come at barriers, after the
+        # HTTP answer that followed the event
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() + 0.001
+        with self.lock:
+            return sum(1 for t in self.tick_times if t < when)
 
     # -- scenarios ---------------------------------------------------------------------------
 
@@ -266,6 +293,15 @@ class RestateBackend(Backend):
             self._base / "endpoint.log",
         )
 
+    def restart(self) -> None:
+        """Fault: stop the server and start it again over the same data (new random ports;
+        every session reads them from here). The deployment and all invocations persist."""
+        if self._server is None:
+            raise BackendError("restate: restart is only for the server this backend started")
+        stop_process(self._server)
+        self._server = None
+        self._launch_server()
+
     def kill_endpoint(self) -> None:
         """Fault: SIGKILL the SDK endpoint (its invocations are retried by the server)."""
         if self._endpoint is not None:
@@ -292,6 +328,8 @@ class RestateBackend(Backend):
             self.refs.clear()
             self.services.clear()
             self.clock = 0
+            self.tick_times.clear()
+            self.stamps.clear()
 
     def session(self) -> Session:
         self.start()
@@ -326,7 +364,7 @@ class RestateSession(UnsupportedOps, Session):
         b = self.backend
         index = b.service_for(op.workflow, op.key)
         key = b.key_of(op.key)
-        body = {"workflow": op.workflow, "request": op.request}
+        body = {"workflow": op.workflow, "request": op.request, "key": op.key}
         if b.options["api"] == "idempotency-key":
             url = f"{b.ingress}/{svc.service_name(index)}/run/send"
             headers = {"idempotency-key": b.header_key(op.key)}
@@ -339,6 +377,8 @@ class RestateSession(UnsupportedOps, Session):
         except HttpError as exc:
             return O.Error(f"restate:{exc.status}", exc.body[:200])
         invocation, status = answer["invocationId"], answer["status"]
+        if b.fault_point is not None:
+            b.fault_point(self, "answered")  # the server decided; the caller has not seen it
         if status == "Accepted":
             return O.Started(b.admitted(invocation, op.workflow, op.request))
         rid = b.run_of(invocation)
@@ -448,7 +488,11 @@ class RestateSession(UnsupportedOps, Session):
             return O.ENTITY_CONFLICT
         # ours only if Restate stored this very end
         stored = self._output(ref[0])
-        return O.Ok() if stored == (wanted, value) else O.ENTITY_CONFLICT
+        if stored != (wanted, value):
+            return O.ENTITY_CONFLICT
+        with self.backend.lock:
+            self.backend.stamps.setdefault(run_id, [None, None])[1] = self.backend.clock
+        return O.Ok()
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -480,7 +524,66 @@ class RestateSession(UnsupportedOps, Session):
         return O.Ok(self.backend.tick())
 
     def snapshot(self) -> WorldState:
-        raise BackendError("restate: the whole world cannot be read back (SNAPSHOT = False)")
+        """Runs and key memory as Restate stores them (the fault harness's final read).
+
+        Every invocation of this world is listed from the admin API's SQL introspection
+        (``sys_invocation``, by the world's key prefix: one the answers here never named, such as
+        one a held start admitted, is found that way); its input (model workflow, request, key)
+        from the registry object the body writes first, its end and output from the stored
+        response. Ticks are the Python-side clock: an invocation's admission and end ticks are
+        those its answers came back in (``stamps``), or for one no answer here saw, the ticks that
+        had passed at its ``created_at`` / ``completed_at``. The ghost logs are not Restate's and
+        come back empty (``SNAPSHOT = False``)."""
+        from model.profiles.restate import scoped_key
+        from model.state import KeyEntry, Run
+
+        b = self.backend
+        prefix = b.key_of("").replace("'", "''")
+        rows = b.http(
+            "POST",
+            f"{b.admin}/query",
+            {
+                "query": "SELECT id, idempotency_key, target_service_key, created_at, completed_at "
+                f"FROM sys_invocation WHERE idempotency_key LIKE '{prefix}%' "
+                f"OR target_service_key LIKE '{prefix}%'"
+            },
+        )["rows"]
+        found = []
+        for row in sorted(rows, key=lambda r: (r["created_at"], r["id"])):
+            invocation = row["id"]
+            deadline = time.monotonic() + WAIT_SECONDS
+            while (given := self._registry(invocation).get("input")) is None:
+                if time.monotonic() > deadline:
+                    raise BackendUnavailable(f"restate: {invocation} never recorded its input")
+                time.sleep(POLL_SECONDS)
+            with b.lock:
+                rid = b.ids.get(invocation)
+            if rid is None:  # admitted by a start whose answer nobody read
+                rid = b.admitted(invocation, given["workflow"], given["request"])
+            status, output = self._state(invocation)
+            with b.lock:
+                admitted_at, ended_at = b.stamps.get(rid, [None, None])
+            if admitted_at is None:  # no answer here saw it admitted: the server's stamp
+                admitted_at = b.ticks_before(row["created_at"]) or 0
+            if ended_at is None and status in TERMINAL:
+                ended_at = b.ticks_before(row.get("completed_at"))
+            run = Run(
+                id=rid,
+                workflow=given["workflow"],
+                status=status,
+                request=given["request"],
+                key=given["key"],
+                output=output,
+                ended_at=ended_at if status in TERMINAL else None,
+                started_at=admitted_at,
+            )
+            found.append(run)
+        keys: dict[str, KeyEntry] = {}
+        for run in found:  # admission order: the latest admission holds the key
+            name = scoped_key(run.workflow, run.key, b.options["api"])
+            keys[name] = KeyEntry(name, run.id, run.started_at)
+        runs = tuple(sorted(found, key=lambda r: r.id))
+        return WorldState(clock=b.clock, runs=runs, keys=tuple(sorted(keys.values())))
 
 
 __all__ = ["DAY_TICKS", "RestateBackend", "RestateSession"]

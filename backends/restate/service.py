@@ -71,10 +71,12 @@ def _append_effect(line: str) -> str:
     return line
 
 
-async def body(ctx: restate.Context) -> str:
+async def body(ctx: restate.Context, request: dict[str, Any]) -> str:
     inv = ctx.request().id
     started = False
     effects = 0
+    # the invocation's input, for a reader that never saw its admission answered (a snapshot)
+    ctx.object_send(put, key=inv, arg={"input": request})
     while True:
         name, command = ctx.awakeable()
         ctx.object_send(put, key=inv, arg={"next": name})
@@ -108,11 +110,11 @@ def services(retention: timedelta | None) -> list[Any]:
 
 
 async def _service_run(ctx: restate.Context, request: dict[str, Any]) -> str:
-    return await body(ctx)
+    return await body(ctx, request)
 
 
 async def _workflow_run(ctx: restate.WorkflowContext, request: dict[str, Any]) -> str:
-    return await body(ctx)
+    return await body(ctx, request)
 
 
 def main() -> None:
