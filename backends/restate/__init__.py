@@ -23,15 +23,23 @@ What is real here and what is not:
   stored exactly its output.
 * **Python-side, documented:** the integer run ids (1, 2, ... in the order the server answered
   ``Accepted``, per ``reset``), the model workflow name and request of a run, the logical clock,
-  and the effect log (``perform_effect`` answers ``Ok()``: ghost state). ``SNAPSHOT = False``.
+  the ticks of admissions and ends, and the effect log (``perform_effect`` answers ``Ok()``:
+  ghost state). ``SNAPSHOT = False``: the differential compares answers, not final worlds.
 * **Retention** is wall clock (1 day by default), never a few logical ticks: ``adapt_scenario``
   replays a catalog scenario whose invocations could expire within its bounds with ``retention
   = DAY_TICKS``, renamed ``<name>@retention=86400``. Retention itself, the cleaner that enforces
   it, stored failures, scoping, workflow calls and journal replay after the endpoint is killed are
   checked against the server by ``tests/test_backend_restate.py``.
 * **Not driven:** ``api = "workflow-call"`` (its first call blocks until the workflow ends, which
-  no model op waits for; its 409 is checked by the tests), hooks, cancel, ``runs.list``. No
-  faults are claimed for the harness (``FAULTS`` is empty); the endpoint kill with journal
-  replay is a test of its own.
+  no model op waits for; its 409 is checked by the tests), hooks, cancel, ``runs.list``.
+* **Faults.** ``restart``: a keyed start calls ``fault_point`` between the server's answer and
+  its caller's, and the server this backend started is stopped and started again over its data
+  (new random ports; the deployment, the invocations and their journals persist) while the start
+  holds its answer. The final read-back (``snapshot``) lists this world's invocations from the
+  admin API's SQL introspection (``sys_invocation``), their input from the registry and their
+  ends from the stored responses. Not claimed: ``kill`` (a client in another process would need
+  this process's run numbering) and ``drop`` (a start is one HTTP request: no transaction to drop
+  a connection in). The endpoint killed mid-invocation, with journal replay on its restart, is a
+  test of its own (``tests/test_backend_restate.py``).
 * **A fresh world** (``reset``) is a new key prefix (``<tag>-<epoch>/``) on the same server.
 """
