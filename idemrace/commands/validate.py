@@ -198,12 +198,14 @@ def _check_outputs(args) -> None:
     form = _URL_FORMS.get(args.backend)
     if args.url is not None and form is not None and not args.url.startswith(form[0]):
         raise UsageError(
-            f"--url {args.url!r}: not a URL {args.backend} can use; expected {form[1]}"
+            f"{args.backend}: --url {args.url!r} is not a URL it can use; expected {form[1]}"
         )
     if args.url is not None and args.backend == "temporal":
         host, _, port = args.url.removeprefix("temporal://").rpartition(":")
         if not host or not port.isdigit():
-            raise UsageError(f"--url {args.url!r}: expected HOST:PORT of a Temporal server")
+            raise UsageError(
+                f"temporal: --url {args.url!r}: expected HOST:PORT of a Temporal server"
+            )
     if args.timeline is not None:
         timeline = args.timeline
         if timeline.is_dir():
