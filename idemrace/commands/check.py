@@ -79,6 +79,13 @@ def add_arguments(p) -> None:
         "--show-traces", action="store_true", help="print every counterexample step by step"
     )
     p.add_argument(
+        "--storage",
+        choices=("full", "fingerprint", "bitstate"),
+        default="full",
+        help="bfs: keep visited states in full, as 64-bit fingerprints (omission probability "
+        "reported) or as bitstate (supertrace: never says holds)",
+    )
+    p.add_argument(
         "--workers",
         type=positive,
         help="run on a local Dask cluster of N worker processes (seed ranges; BFS frontier)",
@@ -126,6 +133,7 @@ def _result_json(result, args) -> dict[str, Any]:
             "max_depth": stats.max_depth,
             "seconds": 0 if args.stable else round(stats.seconds, 4),
             "schedules": stats.schedules,
+            **({"storage": stats.storage} if stats.storage else {}),
         },
         "violations": [
             {
@@ -237,6 +245,7 @@ def _run_all(args, scenarios, progress, dask_client, results: list) -> list:
             walks=args.walks,
             pct_depth=args.pct_depth,
             max_examples=args.max_examples,
+            storage=args.storage,
         )
         if dask_client is not None:
             result = check_distributed(scenario, options, client=dask_client)

@@ -35,6 +35,10 @@ class Stats:
     schedules: int = 0  # walks (random, pct); 0 for exhaustive explorers
     first_found: float | None = None  # seconds to the first counterexample (before shrinking)
     reductions: tuple[str, ...] = ()  # state-space reductions applied (bfs, dfs)
+    # bfs with storage fingerprint/bitstate: what was stored, its bytes a state, and the
+    # omission probability or coverage estimate; None with full states
+    storage: str | None = None
+    stored_bytes: int = 0  # bytes of the visited-state store and parent links (not full)
 
 
 @dataclass
@@ -181,7 +185,10 @@ class Clock:
         return time.perf_counter() - self.start
 
 
-Progress = Callable[[int, int], None]  # (distinct states so far, state budget)
+# (distinct states so far, state budget) -> None, or a reason to stop the search now (the CLI's
+# --time-limit): the explorer then ends as if a budget ran out, with what it has, and the reason
+# as its cut_off (so the verdict is unknown unless it found a counterexample)
+Progress = Callable[[int, int], "str | None"]
 
 
 # -- how to search: one value instead of a parameter list -------------------------------------
@@ -203,12 +210,13 @@ class SearchOptions:
     hypothesis_profile: str | None = None  # None: IDEMRACE_HYPOTHESIS_PROFILE, else ci
     # bfs, dfs: from ``simulator.reductions``; None = DEFAULT (all proven ones), frozenset() = none
     reductions: frozenset[str] | None = None
+    # bfs: how visited states are kept: "full" (keys), "fingerprint" (64-bit hash compaction,
+    # omission probability reported), "bitstate" (supertrace: never says holds)
+    storage: str = "full"
 
     def __post_init__(self) -> None:
         if self.explorer not in EXPLORERS:
-            raise ValueError(
-                f"unknown explorer {self.explorer!r}; allowed: {', '.join(EXPLORERS)}"
-            )
+            raise ValueError(f"unknown explorer {self.explorer!r}; allowed: {', '.join(EXPLORERS)}")
         for name in ("seed", "walks", "pct_depth", "max_depth", "max_states", "max_examples"):
             value = getattr(self, name)
             if value is None and name.startswith("max_"):

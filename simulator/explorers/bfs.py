@@ -17,6 +17,8 @@ are a persistent subset of all of them.
 from __future__ import annotations
 
 import gc
+import math
+from array import array
 from collections.abc import Callable
 
 from simulator.engine import Engine, Key, KeyBook
@@ -53,10 +55,15 @@ def bfs(
     engine: Engine | None = None,
     canon: Callable[[Key], Key] | None = None,
     expand: Callable[[Key], tuple[list[tuple[str, Key]], bool]] | None = None,
+    storage: str = "full",
 ):
     paused = gc.isenabled()
     gc.disable()
     try:
+        if storage != "full":
+            return _bfs_compact(
+                system, book, budget, progress, engine or Engine(system), canon, expand, storage
+            )
         return _bfs(system, book, budget, progress, engine or Engine(system), canon, expand)
     finally:
         if paused:
@@ -139,12 +146,279 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
             break
         index += 1
         if progress is not None and not index & 0x1FFF:
-            progress(len(parents), max_states)
+            halt = progress(len(parents), max_states)
+            if halt:
+                cut_off = halt
+                break
     stats.states = len(parents)
     stats.transitions = transitions
     stats.max_depth = depth if len(keys) <= level_end else depth + 1
     stats.seconds = clock.seconds()
     # stopping because every property is already violated leaves nothing unknown
+    return stats, True, cut_off
+
+
+STORAGES = ("full", "fingerprint", "bitstate")
+
+
+class _Fingerprints:
+    """Visited states as 64-bit fingerprints in an open-addressing ``array('q')`` table (load
+    at most 1/2): 8 bytes a slot, 16-32 bytes a state, against about 100 for a dict entry and
+    the key it holds. Hash compaction as TLC and SPIN's ``-DHC`` do it: a new state whose
+    fingerprint equals a visited one's is taken as visited, with the probability ``omission``
+    reports."""
+
+    def __init__(self) -> None:
+        self.mask = (1 << 16) - 1
+        self.table = array("q", bytes(8 * (self.mask + 1)))
+        self.count = 0
+
+    def add(self, fp: int) -> bool:
+        """Insert ``fp`` (nonzero); True when it was not there."""
+        table = self.table
+        mask = self.mask
+        i = fp & mask
+        while True:
+            v = table[i]
+            if v == 0:
+                table[i] = fp
+                self.count += 1
+                if self.count * 2 > mask:
+                    self._grow()
+                return True
+            if v == fp:
+                return False
+            i = (i + 1) & mask
+
+    def __contains__(self, fp: int) -> bool:
+        table = self.table
+        mask = self.mask
+        i = fp & mask
+        while True:
+            v = table[i]
+            if v == 0:
+                return False
+            if v == fp:
+                return True
+            i = (i + 1) & mask
+
+    def discard_last(self, fp: int) -> None:
+        """Undo the ``add`` of ``fp`` (the state budget refused it): linear probing deletes by
+        re-inserting the rest of the probe run."""
+        table, mask = self.table, self.mask
+        i = fp & mask
+        while table[i] != fp:
+            i = (i + 1) & mask
+        table[i] = 0
+        self.count -= 1
+        j = (i + 1) & mask
+        while table[j]:
+            v = table[j]
+            table[j] = 0
+            self.count -= 1
+            self.add(v)
+            j = (j + 1) & mask
+
+    def _grow(self) -> None:
+        old = self.table
+        self.mask = self.mask * 2 + 1
+        self.table = array("q", bytes(8 * (self.mask + 1)))
+        self.count = 0
+        for v in old:
+            if v:
+                self.add(v)
+
+    def nbytes(self) -> int:
+        return len(self.table) * 8
+
+    def omission(self) -> float:
+        # probability that some two of n visited states share a fingerprint (birthday bound
+        # over 2^64 values), the figure TLC prints as its collision probability
+        n = self.count
+        return min(1.0, n * (n - 1) / 2 / 2.0**64)
+
+
+class _Bitstate:
+    """Holzmann's bitstate hashing (SPIN's supertrace, ``-DBITSTATE``): each visited state sets
+    ``K`` bits of a bit array, a state whose ``K`` bits are all set is taken as visited. Some
+    states are never explored, so the verdict is never ``holds``; ``coverage`` estimates the
+    share of new states that were not mistaken for visited ones."""
+
+    K = 3
+
+    def __init__(self, max_states: int) -> None:
+        bits = 1 << 20
+        while bits < 32 * max_states and bits < 1 << 34:
+            bits <<= 1
+        self.bits = bits
+        self.mask = bits - 1
+        self.array = bytearray(bits // 8)
+        self.count = 0
+
+    def _positions(self, fp: int) -> list[int]:
+        h1 = fp & 0xFFFFFFFFF
+        h2 = ((fp >> 28) | 1) & 0xFFFFFFFFF
+        mask = self.mask
+        return [(h1 + j * h2) & mask for j in range(self.K)]
+
+    def add(self, fp: int) -> bool:
+        arr = self.array
+        new = False
+        for p in self._positions(fp):
+            byte, bit = p >> 3, 1 << (p & 7)
+            if not arr[byte] & bit:
+                arr[byte] |= bit
+                new = True
+        if new:
+            self.count += 1
+        return new
+
+    def __contains__(self, fp: int) -> bool:
+        arr = self.array
+        return all(arr[p >> 3] & (1 << (p & 7)) for p in self._positions(fp))
+
+    def discard_last(self, fp: int) -> None:
+        """Bits cannot be cleared (others share them): the refused state stays marked."""
+
+    def nbytes(self) -> int:
+        return len(self.array)
+
+    def coverage(self) -> float:
+        # chance that a new state finds all K bits already set, averaged over the fill
+        # (Holzmann's estimate): coverage is one minus it
+        m, k, n = self.bits, self.K, max(self.count, 1)
+        missed = sum((1 - math.exp(-k * i / m)) ** k for i in range(0, n, max(1, n // 64)))
+        return 1 - missed / len(range(0, n, max(1, n // 64)))
+
+
+def _bfs_compact(system, book, budget, progress, engine, canon, expand, storage):
+    """``_bfs`` with visited states kept as fingerprints (``storage="fingerprint"``) or bits
+    (``"bitstate"``), parents in two arrays (parent index, label id: 4 bytes each), and full
+    keys only for the level being expanded and the next one. Same order of expansion and
+    numbering as ``_bfs``: without a fingerprint collision, the same states, counts and
+    counterexamples."""
+    clock = Clock()
+    stats = Stats()
+    init = engine.initial()
+    arrivals_ids: dict = {}
+
+    def fingerprint(key: Key) -> int:
+        # Python's hash of a tuple of ints is stable across runs; ``None`` (not yet arrived)
+        # hashes by address, so arrival vectors are numbered first
+        wid, pids, arrivals, crashes, lost, order = key
+        aid = arrivals_ids.get(arrivals)
+        if aid is None:
+            aid = arrivals_ids[arrivals] = len(arrivals_ids)
+        fp = hash((wid, pids, aid, crashes, lost, order)) & 0x7FFFFFFFFFFFFFFF
+        return fp or 1
+
+    seen = _Fingerprints() if storage == "fingerprint" else _Bitstate(budget.max_states)
+    seen.add(fingerprint(canon(init) if canon else init))
+    parent_of = array("i", [-1])
+    label_of = array("i", [-1])
+    label_ids: dict[str, int] = {}
+    labels: list[str] = []
+    successors = engine.successors
+    cut_off = None
+    keybook = KeyBook(book, engine)
+    check = keybook.check
+    token = keybook.token
+    clean = keybook.clean
+
+    def path(index: int) -> list[str]:
+        out = []
+        while index > 0:
+            out.append(labels[label_of[index]])
+            index = parent_of[index]
+        out.reverse()
+        return out
+
+    all_found = check(init, False, lambda: []) and book.all_found
+    max_depth = budget.max_depth
+    max_states = budget.max_states
+    transitions = 0
+    invariants = keybook.has_invariants
+    level = [init]
+    first = 0  # state index of level[0]
+    depth = 0
+    count = 1
+    while level and not all_found:
+        nxt_level: list[Key] = []
+        stop = False
+        for offset, key in enumerate(level):
+            index = first + offset
+            if expand is None:
+                nexts = successors(key)
+            else:
+                nexts, reduced = expand(key)
+                if reduced and any(fingerprint(canon(n)) in seen for _, n in nexts):
+                    nexts = successors(key)
+            if not nexts:
+                if check(key, True, path, index):
+                    all_found = book.all_found
+                    if all_found:
+                        break
+                continue
+            if depth >= max_depth:
+                cut_off = cut_off or f"depth bound {max_depth} reached"
+                continue
+            transitions += len(nexts)
+            for position, (label, nxt) in enumerate(nexts):
+                fp = fingerprint(nxt if canon is None else canon(nxt))
+                if not seen.add(fp):
+                    continue
+                if count >= max_states:
+                    seen.discard_last(fp)
+                    cut_off = f"state budget {max_states} reached"
+                    transitions -= len(nexts) - position - 1
+                    stop = True
+                    break
+                child = count
+                count += 1
+                lid = label_ids.get(label)
+                if lid is None:
+                    lid = label_ids[label] = len(labels)
+                    labels.append(label)
+                parent_of.append(index)
+                label_of.append(lid)
+                nxt_level.append(nxt)
+                if invariants:
+                    if token is not None and token(nxt) in clean:
+                        continue
+                    if check(nxt, False, path, child) and book.all_found:
+                        all_found = True
+            if stop or all_found:
+                break
+            if progress is not None and not index & 0x1FFF:
+                progress(count, max_states)
+        if stop or all_found:
+            level = nxt_level
+            break
+        first += len(level)
+        level = nxt_level
+        if level:
+            depth += 1
+    stats.states = count
+    stats.transitions = transitions
+    stats.max_depth = depth + 1 if level and (stop or all_found) else depth
+    stats.seconds = clock.seconds()
+    stored = seen.nbytes() + parent_of.itemsize * len(parent_of) * 2
+    stats.stored_bytes = stored
+    if storage == "fingerprint":
+        stats.storage = (
+            f"64-bit fingerprints: {stored / count:.1f} bytes a stored state, "
+            f"omission probability <= {seen.omission():.1e}"
+        )
+    else:
+        coverage = seen.coverage()
+        stats.storage = (
+            f"bitstate, {seen.bits:,} bits ({stored / count:.1f} bytes a state), "
+            f"coverage estimate {coverage:.2%}"
+        )
+        if cut_off is None and not book.all_found:
+            cut_off = (
+                f"bitstate: no violation within {count:,} states, coverage estimate {coverage:.2%}"
+            )
     return stats, True, cut_off
 
 
@@ -158,7 +432,7 @@ class BreadthFirst:
     name = "bfs"
     exhaustive = True
     shortens = False
-    reads = frozenset({"max_depth", "max_states", "reductions"})
+    reads = frozenset({"max_depth", "max_states", "reductions", "storage"})
     samples = None
 
     def explore(
@@ -181,10 +455,13 @@ class BreadthFirst:
                 reductions,
                 extra_properties,
                 shortest=True,
+                storage=options.storage,
             )
         )
 
     def check_options(self, options: SearchOptions) -> str | None:
+        if options.storage not in STORAGES:
+            return f"unknown storage {options.storage!r}; allowed: {', '.join(STORAGES)}"
         return check_reductions(options.reductions)
 
 

@@ -36,13 +36,22 @@ def explore_reduced(
     extra_properties: tuple = (),
     *,
     shortest: bool = False,
+    **search_options,
 ):
     """Run ``search`` (``bfs`` or ``dfs``) under ``reductions``; returns what ``search`` returns.
     ``shortest``: the search promises shortest counterexamples (BFS), so the violated properties
-    are searched again without the key reduction when it cut anything."""
+    are searched again without the key reduction when it cut anything. ``search_options`` go to
+    ``search`` as they are (BFS's ``storage``)."""
     p = plan(system, reductions, extra_properties)
     stats, exhaustive, cut_off = search(
-        system, book, budget, progress, engine=p.engine, canon=p.canon, expand=p.expand
+        system,
+        book,
+        budget,
+        progress,
+        engine=p.engine,
+        canon=p.canon,
+        expand=p.expand,
+        **search_options,
     )
     stats.reductions = p.applied
     key_reduction = getattr(p.expand, "__self__", None)
@@ -57,7 +66,7 @@ def explore_reduced(
         extra = tuple(prop for prop in extra_properties if prop.name in violated)
         again = PropertyBook(system, names, extra)
         sym = plan(system, reductions - {"key"}, extra_properties)
-        search(system, again, budget, None, engine=sym.engine, canon=sym.canon)
+        search(system, again, budget, None, engine=sym.engine, canon=sym.canon, **search_options)
         for name, found in again.found.items():
             book.found[name] = found
     return stats, exhaustive, cut_off
