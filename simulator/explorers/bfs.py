@@ -389,8 +389,12 @@ def _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
                         all_found = True
             if stop or all_found:
                 break
-            if progress is not None and not index & 0x1FFF:
-                progress(count, max_states)
+            if progress is not None and not (index + 1) & 0x1FFF:
+                halt = progress(count, max_states)
+                if halt:  # the CLI's --time-limit
+                    cut_off = halt
+                    stop = True
+                    break
         if stop or all_found:
             level = nxt_level
             break
