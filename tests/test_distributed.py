@@ -55,7 +55,7 @@ def test_seeded_campaign_is_independent_of_worker_count(two_workers, explorer):
 def test_distributed_bfs_agrees_with_single_process_bfs(two_workers, name):
     scenario = catalog()[name]
     local = check(scenario, "bfs")
-    spread = check_distributed(scenario, "bfs", client=two_workers)
+    spread = check_distributed(scenario, "bfs", client=two_workers, level_synchronous=True)
     assert spread.properties == local.properties
     assert spread.stats.states == local.stats.states
     assert spread.stats.transitions == local.stats.transitions
@@ -63,6 +63,16 @@ def test_distributed_bfs_agrees_with_single_process_bfs(two_workers, name):
         v.property: len(v.steps) for v in local.violations
     }
     assert spread.matches == local.matches
+
+
+@pytest.mark.parametrize("name", ["stranded-waiter", "supersede-older-cancels-newer"])
+def test_bfs_on_a_worker_is_the_in_process_search(two_workers, name):
+    """``--workers`` runs each BFS whole on a worker, with the reductions: the same result as
+    in-process BFS, counts and counterexamples included."""
+    scenario = catalog()[name]
+    assert summary(check_distributed(scenario, "bfs", client=two_workers)) == summary(
+        check(scenario, "bfs")
+    )
 
 
 def test_a_worker_killed_mid_run_loses_no_result(two_workers):

@@ -226,19 +226,9 @@ def _run_all(args, scenarios, progress, dask_client, results: list) -> list:
     from idemrace.signals import raise_if_stopped
     from simulator.explorers import SearchOptions, check
 
-    if dask_client is not None:
-        from simulator.explorers.distributed import check_distributed
-    for scenario in scenarios:
-        explorer = args.explorer or scenario.explorer
-        budget = search_budget(args, scenario, explorer)
-        shown = progress.start(scenario.name, explorer, budget)
-
-        def callback(done: int, total: int, shown=shown) -> str | None:
-            raise_if_stopped()  # an interrupt lost in a gc callback stops the search here
-            return shown(done, total)  # a reason to stop once --time-limit is spent
-
-        options = SearchOptions(
-            explorer,
+    def options_for(scenario) -> SearchOptions:
+        return SearchOptions(
+            args.explorer or scenario.explorer,
             seed=args.seed,
             max_depth=args.max_depth,
             max_states=args.max_states,
@@ -247,7 +237,25 @@ def _run_all(args, scenarios, progress, dask_client, results: list) -> list:
             max_examples=args.max_examples,
             storage=args.storage,
         )
-        if dask_client is not None:
+
+    if dask_client is not None:
+        from simulator.explorers.distributed import check_distributed, submit_whole
+
+        # every BFS search is put on the workers at once, so they run side by side
+        whole = submit_whole(dask_client, [(s, options_for(s)) for s in scenarios])
+    for position, scenario in enumerate(scenarios):
+        explorer = args.explorer or scenario.explorer
+        budget = search_budget(args, scenario, explorer)
+        shown = progress.start(scenario.name, explorer, budget)
+
+        def callback(done: int, total: int, shown=shown) -> str | None:
+            raise_if_stopped()  # an interrupt lost in a gc callback stops the search here
+            return shown(done, total)  # a reason to stop once --time-limit is spent
+
+        options = options_for(scenario)
+        if dask_client is not None and position in whole:
+            result = whole.pop(position).result()
+        elif dask_client is not None:
             result = check_distributed(scenario, options, client=dask_client)
         else:
             result = check(scenario, options, progress=callback)
