@@ -10,12 +10,14 @@ Sections (each reusing the benchmark script that measures it in detail):
    on supersede-aba (one key: symmetry only) and the largest multi-key scenarios BFS still
    exhausts unreduced here (reject on keys a, a, b, b; supersede on a, a, b; defined below:
    supersede on a, a, b, b has more than 5 million states unreduced);
-3. ``explore``: time to the first counterexample per explorer over the catalog's races
+3. ``store``: bytes a stored state and time of BFS with fingerprints and bitstate against full
+   states (supersede-aba, no reductions);
+4. ``explore``: time to the first counterexample per explorer over the catalog's races
    (``explorers.race_rows``: each explorer hunts the scenario's expected property), summed, and
    how many it found (``--quick``: five races);
-4. ``history``: linearizability checking time of recorded concurrent histories (memory and sqlite
+5. ``history``: linearizability checking time of recorded concurrent histories (memory and sqlite
    backends, ``run_concurrent``, 10 clients on 10 keys; ``check_history``, partitioned by key);
-5. ``spin``: SPIN (generate + compile + verify) against our BFS on the cross-check scenarios
+6. ``spin``: SPIN (generate + compile + verify) against our BFS on the cross-check scenarios
    (``spin_vs_python.compare``), skipped with a note when spin or gcc is missing.
 
 Not a test and not part of the test run: the seconds depend on the machine and its load. The
@@ -123,6 +125,34 @@ def reduction_rows() -> list[Row]:
     return rows
 
 
+def storage_rows() -> list[Row]:
+    """Bytes a stored state and time of BFS's compact stores against full states, side by side
+    on supersede-aba without reductions (``SearchOptions.storage``)."""
+    scenario = catalog()["supersede-aba"]
+    rows = []
+    base = None
+    for storage in ("full", "fingerprint", "bitstate"):
+        t = time.perf_counter()
+        result = check(scenario, SearchOptions("bfs", reductions=frozenset(), storage=storage))
+        seconds = time.perf_counter() - t
+        base = base or seconds
+        stored = (
+            f"{result.stats.stored_bytes / result.stats.states:.1f} B/state stored"
+            if result.stats.stored_bytes
+            else "full keys"
+        )
+        rows.append(
+            (
+                "store",
+                f"supersede-aba {storage}",
+                stored,
+                f"{result.stats.states:,} states in {seconds:.2f} s ({seconds / base:.2f}x full's "
+                f"time), {result.verdict}; {result.stats.storage or 'keys in a dict'}",
+            )
+        )
+    return rows
+
+
 def explorer_rows(quick: bool) -> list[Row]:
     races = [s for s in catalog().values() if s.expected_property]
     if quick:
@@ -208,7 +238,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     print(f"machine: {machine()}", flush=True)
-    sections = [bfs_rows, reduction_rows, lambda: explorer_rows(args.quick), history_rows]
+    sections = [
+        bfs_rows,
+        reduction_rows,
+        storage_rows,
+        lambda: explorer_rows(args.quick),
+        history_rows,
+    ]
     if not args.no_spin:
         sections.append(spin_rows)
     rows: list[Row] = []
