@@ -456,7 +456,7 @@ def test_differential_on_the_dbos_catalog_scenarios(dbos, monkeypatch):
         assert seen.kinds.get(kind, 0) > 0, (kind, seen.kinds)
 
 
-SCHEDULES, BACKEND_OPS = 49, 198
+SCHEDULES, BACKEND_OPS = 66, 249  # every transition of the explored graphs replayed
 
 
 @pytest.mark.parametrize("policy", ["return-existing", "reject"])

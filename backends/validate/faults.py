@@ -118,6 +118,10 @@ def lost_acknowledgements(history: list[Operation], snapshot: WorldState) -> lis
 
 
 def observe(backend: Backend, recorder: Recorder, keys: list[str]) -> WorldState:
+    """One fresh session reads the whole store; an ``Observe`` of it is appended for each of
+    ``keys`` and for every other key the history has touched (the bursts' keys too)."""
+    touched = {o.key for o in recorder.history() if o.key is not None}
+    keys = [*keys, *sorted(touched - set(keys))]
     session = backend.session()
     try:
         call = time.monotonic_ns()
