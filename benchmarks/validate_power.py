@@ -71,9 +71,9 @@ def one_run(target: str, seed: int) -> dict:
     }
 
 
-def runs(target: str, n: int, jobs: int) -> list[dict]:
+def runs(target: str, n: int, jobs: int, first: int = 0) -> list[dict]:
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(lambda seed: one_run(target, seed), range(n)))
+        return list(pool.map(lambda seed: one_run(target, seed), range(first, first + n)))
 
 
 def summary(results: list[dict], want: int) -> tuple[int, int, float, float]:
@@ -91,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--only", nargs="*", metavar="NAME", help="only these mutants (class names)")
     p.add_argument("--no-postgres", action="store_true", help="skip the postgres reference")
+    p.add_argument("--no-sqlite", action="store_true", help="skip the sqlite reference")
     p.add_argument("--no-reference", action="store_true", help="mutants only")
     p.add_argument("--no-mutants", action="store_true", help="reference backends only")
     p.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
+    p.add_argument("--first-seed", type=int, default=0, help="seeds from this one on (default 0)")
     args = p.parse_args(argv)
     unknown = sorted(set(args.only or ()) - set(MUTANTS))
     if unknown:
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'mutant':<22} {'promise':<58} {'caught':>7} {'median s':>9} {'max s':>7}  caught by")
     failed = False
     for name in names:
-        results = runs(f"tests.mutants.zoo:{name}", args.runs, args.jobs)
+        results = runs(f"tests.mutants.zoo:{name}", args.runs, args.jobs, args.first_seed)
         hits, other, median, longest = summary(results, 1)
         failed |= hits < args.runs
         by: dict[str, int] = {}
@@ -128,9 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     if not args.no_reference:
-        references = ["sqlite"] + ([] if args.no_postgres else ["postgres"])
+        references = ([] if args.no_sqlite else ["sqlite"]) + (
+            [] if args.no_postgres else ["postgres"]
+        )
         for ref in references:
-            results = runs(ref, args.reference_runs, args.jobs)
+            results = runs(ref, args.reference_runs, args.jobs, args.first_seed)
             hits, other, median, longest = summary(results, 0)
             failed |= hits < args.reference_runs
             bad = [r for r in results if r["code"] != 0]
