@@ -319,6 +319,9 @@ RESULT_ANSWERS = (Adopted, WorkResult, Superseded)
     FINAL,
     'No request is answered success (its run started, "duplicate of X", forwarded, dropped) while '
     "the work for its key is never done and no caller for that key is told of a failure.",
+    # audited: reads requests through workflow and key (equal for the requests a renaming
+    # swaps) and run ids only in its message; a final property, compares one key's entries only
+    symmetric=True,
     evidence=E.failure_possible,
 )
 def no_silent_loss(system, state) -> str | None:

@@ -29,6 +29,7 @@ def _ended_hooks(world):
     "Under fair scheduling, a token whose run has ended and whose retention has passed becomes "
     "claimable again.",
     evidence=E.token_outlives_run,
+    symmetric=True,  # audited: hooks of one token at a time, run ids only as identities
 )
 def tokens_eventually_freed(system, state) -> str | None:
     ended = _ended_hooks(state.world)
@@ -52,6 +53,7 @@ def tokens_eventually_freed(system, state) -> str | None:
     "No retained hook row of an ended run is still stored for good once its retention window has "
     "passed (storage does not leak).",
     evidence=E.token_outlives_run,
+    symmetric=True,  # audited: as tokens-eventually-freed
 )
 def no_retained_row_outlives_window(system, state) -> str | None:
     if not _ended_hooks(state.world):

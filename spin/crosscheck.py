@@ -19,10 +19,11 @@ What is compared, and the deliberate differences:
   process whose loop offers exactly ``System.successors``' actions as ``d_step`` options, and a
   state vector that encodes ``SystemState`` injectively);
 * violations: the set of violated properties is the same. SPIN models single-owner,
-  at-most-once-effect and no-wasted-run, plus newest-wins and no-failed-request for supersede; the
-  Python properties it does not model (result-matches-owner, no-lost-signal, no-stranded-run) hold
-  vacuously for these strategies (nobody adopts a result or sends a payload), and the test asserts
-  that they hold;
+  at-most-once-effect and no-wasted-run, plus newest-wins, no-failed-request and no-reclaim-race
+  (issue 15) for supersede; the Python properties it does not model (result-matches-owner,
+  no-lost-signal, no-stranded-run, no-silent-loss and the token liveness properties) hold
+  vacuously for these strategies (nobody adopts a result, sends a payload, fails an owner or keeps
+  a token past its run), and the test asserts that they hold;
 * transitions are *not* compared: SPIN counts ``stored + matched``, one more than the Python
   transitions (its initial state), and for supersede also the ``timeout`` self-loop that runs
   newest-wins' final-state check on each final state;
@@ -54,6 +55,7 @@ FLAGS = {
     "no_wasted_run": "no-wasted-run",
     "newest_wins": "newest-wins",
     "no_failed_request": "no-failed-request",
+    "no_reclaim_race": "no-reclaim-race",
 }
 
 
@@ -61,7 +63,7 @@ def modelled(strategy: str) -> frozenset[str]:
     """The properties the Promela model checks for ``strategy``."""
     base = {"single-owner", "at-most-once-effect", "no-wasted-run"}
     if strategy == "supersede":
-        base |= {"newest-wins", "no-failed-request"}
+        base |= {"newest-wins", "no-failed-request", "no-reclaim-race"}
     return frozenset(base)
 
 

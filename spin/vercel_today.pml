@@ -20,9 +20,10 @@
  * Properties (each a REQUIRE on a flag named after its Python property, reported once;
  * spin/crosscheck.py reads which fail):
  *   single-owner, at-most-once-effect, no-wasted-run, newest-wins (invariant, plus its settle
- *   check on final states via timeout), no-failed-request. result-matches-owner, no-lost-signal
- *   and no-stranded-run hold vacuously here (no strategy adopts results or sends payloads), and
- *   are not modelled.
+ *   check on final states via timeout), no-failed-request, no-reclaim-race. result-matches-owner,
+ *   no-lost-signal, no-stranded-run, no-silent-loss and the token liveness properties hold
+ *   vacuously here (no strategy adopts results, sends payloads, fails an owner or retains a
+ *   token), and are not modelled.
  *
  * Build:  spin -o2 -a -DN=3 -DSUPERSEDE=1 vercel_today.pml && gcc -O2 -DSAFETY -DNOREDUCE -o pan pan.c
  * Run:    ./pan -c0 -n      (-c0: do not stop at a violation: count every state)
@@ -110,7 +111,7 @@ hidden byte i, j, ri, rj, t, r, q;
  * is up, so each violated property is reported once ("assertion violated <property>") instead of
  * once per violating state. Hidden: not part of the state vector, so the count is unchanged. */
 hidden byte single_owner = 1, at_most_once_effect = 1, no_wasted_run = 1, newest_wins = 1,
-           no_failed_request = 1;
+           no_failed_request = 1, no_reclaim_race = 1;
 #define REQUIRE(p, e) if :: p && !(e) -> p = 0; assert(p) :: else -> skip fi
 
 inline find_holder() {
@@ -160,6 +161,19 @@ inline invariants() {
        rank(rreq[cby[j]], ri); rank(rreq[cvic[j]], rj);
        REQUIRE(newest_wins, !(ri < rj));
        j++
+  :: else -> break
+  od;
+  /* no-reclaim-race: no run cancels one owner and then another (the ABA shape); a victim is
+   * cancelled once at most, so two cancels by one run name two victims */
+  i = 0;
+  do
+  :: i < ncan ->
+       j = i + 1;
+       do
+       :: j < ncan -> REQUIRE(no_reclaim_race, cby[i] != cby[j]); j++
+       :: else -> break
+       od;
+       i++
   :: else -> break
   od;
   /* no-failed-request: a client saw its run fail */

@@ -20,6 +20,27 @@ from simulator.process import Done
 from simulator.system import System
 
 PINS: dict[str, dict] = {
+    # issue 15: owners that fail, and whether anyone is told
+    "dbos-owner-fails-reported": {
+        "verdict": "holds",
+        "states": 32,
+        "properties": {"no-silent-loss": "holds", "result-matches-owner": "holds"},
+    },
+    "inngest-dropped-owner-fails": {
+        "verdict": "violated",
+        "states": 22,
+        "properties": {"no-silent-loss": "violated"},
+        "message": "req1 was answered ('started', 1) but no run did the work for key 'order:1' "
+        "and no caller was told it failed",
+        "trace": [
+            "arrive req1: Arrive('req1') -> 0",
+            "req1: KeyedStart('order', 1, 'order:1', (), 'req1') -> Started(1)",
+            "r1: StartRun(1) -> Ok(None)",
+            "r1: FailRun(1, ('ApplicationError', 'order', 'order:1', 1)) -> Ok(None)",
+            "arrive req2: Arrive('req2') -> 0",
+            "req2: KeyedStart('order', 2, 'order:1', (), 'req2') -> Dropped()",
+        ],
+    },
     "dbos-different-workflow": {
         "verdict": "violated",
         "states": 34,

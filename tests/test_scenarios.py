@@ -97,7 +97,7 @@ def test_defaults():
         ),
         (
             GOOD.replace('key = "k"', 'key = "k"\noptions = {x = 1}'),
-            "f.toml: requests[1].options.x: unknown option; allowed: hold",
+            "f.toml: requests[1].options.x: unknown option; allowed: ends, hold",
         ),
     ],
 )

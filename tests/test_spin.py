@@ -21,7 +21,7 @@ EXPECTED = {
     ("reject", 2): (92, {"at-most-once-effect", "no-wasted-run"}),
     ("reject", 3): (2144, {"at-most-once-effect", "no-wasted-run"}),
     ("supersede", 2): (569, {"at-most-once-effect", "newest-wins"}),
-    ("supersede", 3): (375118, {"at-most-once-effect", "newest-wins"}),
+    ("supersede", 3): (375118, {"at-most-once-effect", "newest-wins", "no-reclaim-race"}),
 }
 
 needs_spin = pytest.mark.skipif(
