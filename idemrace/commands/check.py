@@ -241,7 +241,7 @@ def _run_all(args, scenarios, progress, dask_client, results: list) -> list:
     if dask_client is not None:
         from simulator.explorers.distributed import check_distributed, submit_whole
 
-        # every BFS search is put on the workers at once, so they run side by side
+        # the searches are put on the workers at once, so they run side by side
         whole = submit_whole(dask_client, [(s, options_for(s)) for s in scenarios])
     for position, scenario in enumerate(scenarios):
         explorer = args.explorer or scenario.explorer
