@@ -41,6 +41,9 @@ Key = tuple  # (wid, pids, arrivals, crashes, lost, order)
 # process slot kinds, by interned id
 _ABSENT, _DONE, _READY, _BLOCKING = 0, 1, 2, 3
 
+MEMO_TRIAL = 20_000  # misses before a memo's hit rate is judged
+MEMO_MIN_HITS = 10  # kept when at least one probe in this many hits
+
 
 class Engine:
     def __init__(self, system: System) -> None:
@@ -76,6 +79,13 @@ class Engine:
         self._arrive_ok: dict[tuple[int, int], bool] = {}
         self._spawn: dict[tuple[int, int], tuple[int, ...]] = {}
         self._moves_memo: dict[tuple[int, tuple[int, ...]], tuple] = {}
+        # the moves memo pays only where (world, procs) pairs recur (supersede-aba: 375k states
+        # over 63k pairs); on reject shapes every pair is met once (reject, 4 requests: 80,624
+        # states, 80,624 entries, never read), so after MEMO_TRIAL misses it is dropped when
+        # fewer than one probe in MEMO_MIN_HITS hit
+        self._memo_moves = True
+        self._moves_calls = 0
+        self._moves_misses = 0
         self.client_start = [self.intern_proc(c.start()) for c in system._clients]
         self.names: list[str] = []
         self.lost_labels = list(system._lost_labels)
@@ -268,12 +278,20 @@ class Engine:
                     step = self._proc_step(wid, pid, slot)
                 crash.append((self._crash_label(slot), step[1], pids, 2))
         out = (tuple(with_lost), tuple(without), tuple(crash))
-        self._moves_memo[(wid, pids)] = out
+        if self._memo_moves:
+            self._moves_memo[(wid, pids)] = out
+            self._moves_misses += 1
+            if self._moves_misses == MEMO_TRIAL:
+                hits = self._moves_calls - self._moves_misses
+                if hits * MEMO_MIN_HITS < self._moves_calls:
+                    self._memo_moves = False
+                    self._moves_memo.clear()
         return out
 
     def successors(self, key: Key) -> list[tuple[str, Key]]:
         """``System.successors`` over keys: same actions, same order, same next states."""
         wid, pids, arrivals, crashes, lost, order = key
+        self._moves_calls += 1
         moves = self._moves_memo.get((wid, pids))
         if moves is None:
             moves = self._moves(wid, pids)
