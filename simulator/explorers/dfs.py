@@ -122,7 +122,10 @@ def _dfs(system, book, budget, progress, engine, canon, expand):
         path.append(label)
         stack.append((iter(nexts), child_depth))
         if progress is not None and not len(seen) & 0x1FFF:
-            progress(len(seen), max_states)
+            halt = progress(len(seen), max_states)
+            if halt:
+                cut_off = halt
+                break
     stats.states = len(seen)
     stats.transitions = transitions
     stats.max_depth = deepest

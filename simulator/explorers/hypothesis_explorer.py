@@ -197,6 +197,12 @@ class _Found(AssertionError):
     """Raised inside the machine when a hunted property fails (Hypothesis then shrinks it)."""
 
 
+class _Stopped(KeyboardInterrupt):
+    """Raised inside the machine when the progress callback asks to stop (--time-limit).
+    Hypothesis lets a KeyboardInterrupt through at once (any other exception is a failure to
+    shrink); caught right around the campaign, never seen outside this module."""
+
+
 class _Recorder:
     """Every failure Hypothesis provokes; keeps the shortest schedule per property."""
 
@@ -438,14 +444,19 @@ def hypothesis_explore(
 
         def report_progress() -> None:  # examples so far (the CLI's bar), every 64
             if not stats.schedules & 0x3F:
-                progress(stats.schedules, total)
+                halt = progress(stats.schedules, total)
+                if halt:
+                    raise _Stopped(halt)
 
         recorder.on_example = report_progress
+    halted = None
     try:
         with _shrink_cap(chosen.max_shrinks):
             run_state_machine_as_test(machine, settings=the_settings)
     except _Found:
         pass  # the shrunk counterexample; the recorder has kept it
+    except _Stopped as exc:  # the time limit: keep what was found so far
+        halted = str(exc)
     except HypothesisException as exc:  # a definition problem, not a counterexample
         raise ValueError(f"hypothesis explorer: {type(exc).__name__}: {exc}") from None
     by_name = {p.name: p for p in invariants + finals}
@@ -457,6 +468,7 @@ def hypothesis_explore(
     stats.states = len(seen)
     stats.seconds = time.perf_counter() - start
     cut_off = None if recorder.best else f"{stats.schedules} examples, no counterexample"
+    cut_off = halted or cut_off
     return stats, False, cut_off
 
 

@@ -74,7 +74,10 @@ def _walks(
             deepest = len(path)
         stats.schedules = walk + 1
         if progress is not None and not walk & 0x3F:
-            progress(walk, walks)
+            halt = progress(walk, walks)
+            if halt:
+                cut_off = halt
+                break
     stats.states = len(seen)
     stats.transitions = transitions
     stats.max_depth = deepest
