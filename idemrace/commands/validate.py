@@ -157,6 +157,8 @@ def run(args) -> int:
     progress = None if args.json else Progress(backend.name, settings.rounds)
     try:
         backend.start()
+        if progress is not None:
+            progress.started()
         report = validate(
             backend,
             settings,
@@ -218,8 +220,12 @@ class Progress:
     """Prints each mode's lines as it finishes (a real backend's run takes minutes)."""
 
     def __init__(self, backend: str, rounds: int) -> None:
+        self.backend = backend
         self.rounds = rounds
-        print(f"backend {backend}", flush=True)
+
+    def started(self) -> None:
+        """The header, once the store is up (an unreachable one prints only its error line)."""
+        print(f"backend {self.backend}", flush=True)
 
     def round(self, r: int, seed: int) -> None:
         if self.rounds > 1:
