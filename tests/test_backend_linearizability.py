@@ -255,3 +255,24 @@ def test_an_observation_the_model_cannot_reach_is_shown_as_a_state_diff():
     assert diff[0].startswith("run 4: model Run(4, 'wf-a', 'pending', 1, 'a', ")
     assert diff[0].endswith("backend absent")
     assert any(line.startswith("key 'a': model KeyEntry('a', 4, ") for line in diff)
+
+
+def _claim_lock_history():
+    """r1's claim answers the claim lock's error although it did claim (r2 then meets r1)."""
+    lock = O.Error("WorkflowWorldError", "Could not acquire Hook token claim lock")
+    return [
+        op(1, 0, "k", O.CreateRun("wf", 1), O.Ok(1), 0, 10),
+        op(2, 0, "k", O.StartRun(1), O.Ok(), 20, 30),
+        op(3, 0, "k", O.ClaimHook(1, "h1", "k"), lock, 40, 50),
+        op(4, 1, "k", O.CreateRun("wf", 2), O.Ok(2), 60, 70),
+        op(5, 1, "k", O.StartRun(2), O.Ok(), 80, 90),
+        op(6, 1, "k", O.ClaimHook(2, "h1", "k"), O.HookConflict(1), 100, 110),
+    ]
+
+
+def test_an_answer_the_profile_calls_uncertain_is_no_answer():
+    # vercel-v5 declares the claim lock's error uncertain: the claim may have happened, so r2
+    # meeting r1 is explained; a profile without that declaration blames the World for it
+    history = _claim_lock_history()
+    assert check_history(make_profile("vercel-v5"), history).verdict == LINEARIZABLE
+    assert check_history(make_profile("vercel-today"), history).verdict == NOT_LINEARIZABLE
