@@ -229,3 +229,13 @@ def test_strategies_issue_only_the_ops_they_declare(name: str):
             assert type(step.op) in spec.ops, (
                 f"{spec.name} issued {type(step.op).__name__}, not among its declared ops"
             )
+
+
+def test_validate_help_names_every_built_in_backend():
+    from backends import BUILTIN
+    from idemrace.commands.validate import DESCRIPTION
+
+    listed = DESCRIPTION.split("BACKEND:", 1)[1].split("(", 1)[0]
+    names = {n.strip() for n in listed.replace("\n", " ").split(",")}
+    # the deliberately broken backend is the harness's own test, not a user's choice
+    assert names == set(BUILTIN.builtin_names()) - {"broken"}

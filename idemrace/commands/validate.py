@@ -39,8 +39,9 @@ differential (explorer schedules replayed on the backend, answers and final stat
 concurrent (histories of concurrent clients checked for linearizability against the model),
 faults (client killed, connection dropped, store restarted mid-operation).
 
-BACKEND: memory, sqlite, postgres, vercel-local, vercel-postgres, dbos, temporal
-(`idemrace list backends`), or package.module:ClassName for your own. Servers it starts
+BACKEND: memory, sqlite, postgres, vercel-local, vercel-postgres, vercel-redis,
+vercel-mongodb, dbos, temporal, restate (`idemrace list backends`; a test keeps this list
+current), or package.module:ClassName for your own. Servers it starts
 (a throwaway PostgreSQL, the Temporal dev server) are stopped and their folders removed on
 exit, Ctrl-C and SIGTERM.
 
@@ -63,8 +64,7 @@ def add_arguments(p) -> None:
     p.add_argument(
         "backend",
         metavar="BACKEND",
-        help="memory, sqlite, postgres, vercel-local, vercel-postgres, dbos, temporal, "
-        "or module.path:ClassName",
+        help="a built-in backend (`idemrace list backends`) or module.path:ClassName",
     )
     p.add_argument("--clients", type=positive, default=4, help="concurrent clients (default 4)")
     p.add_argument("--ops", type=positive, default=400, help="concurrent operations (default 400)")
