@@ -66,7 +66,19 @@ def test_sigterm_is_an_orderly_stop_too():
 def test_ctrl_c_on_a_local_dask_cluster_is_one_line():
     """Ctrl-C at a terminal reaches the whole process group: the workers must not each print
     their tracebacks (68 lines before)."""
-    proc = start("check", "--workers", "2", "--stable", group=True)
+    # a campaign that cannot finish before the interrupt (a holds scenario, a walk budget of
+    # days), so the test does not depend on how fast the machine is
+    proc = start(
+        "check",
+        "keyed-start-safe",
+        "--explorer",
+        "random",
+        "--walks",
+        "100000000",
+        "--workers",
+        "2",
+        group=True,
+    )
     _out, err = stop(proc, signal.SIGINT, after=15, group=True)
     assert proc.returncode == 130, err
     assert err.count("\n") == 1 and "Traceback" not in err, err

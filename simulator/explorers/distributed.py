@@ -144,6 +144,10 @@ def connect(workers: int | None, scheduler: str | None):
             return Client(scheduler, timeout="10s"), None
         except OSError as exc:
             raise ValueError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    # Our own local scheduler runs in this process: when an interrupt closes the cluster under
+    # running chunks, it logs CRITICAL "Closed comm" tracebacks by the dozen. Whatever goes wrong
+    # in it reaches the client as an exception, so its log says nothing a person needs.
+    logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
     cluster = LocalCluster(
         n_workers=workers or 1,
         threads_per_worker=1,
