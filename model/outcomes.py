@@ -22,8 +22,11 @@ from typing import Any, ClassVar, NamedTuple
 _BY_TAG: dict[str, type[Tagged]] = {}
 
 
-class Tagged(tuple):
-    """Base of the tagged-tuple types: ``(TAG, *fields)``. Subclasses set ``TAG`` and ``FIELDS``."""
+class TaggedTuple(tuple):
+    """A typed value that is, on the wire, the tuple ``(TAG, *FIELDS)``: its fields are read by
+    name, it is built with exactly its fields, it pickles through ``__new__`` and it renders as
+    the plain tuple. ``Tagged`` (outcomes and answers) and ``simulator.process.Phase`` (process
+    locals) are the two families built on it."""
 
     __slots__ = ()
     TAG: ClassVar[str] = ""
@@ -31,13 +34,10 @@ class Tagged(tuple):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not cls.TAG or cls.TAG in _BY_TAG:
-            raise TypeError(f"{cls.__name__}: TAG must be set and unique, got {cls.TAG!r}")
-        _BY_TAG[cls.TAG] = cls
         for position, name in enumerate(cls.FIELDS, start=1):
             setattr(cls, name, property(lambda self, i=position: self[i], doc=f"field {name}"))
 
-    def __new__(cls, *values: Any) -> Tagged:
+    def __new__(cls, *values: Any) -> TaggedTuple:
         if len(values) != len(cls.FIELDS):
             raise TypeError(f"{cls.__name__} takes {cls.FIELDS}, got {values!r}")
         return tuple.__new__(cls, (cls.TAG, *cls.normalise(values)))
@@ -51,6 +51,19 @@ class Tagged(tuple):
 
     # rendered exactly as the tuple it replaced: trace files and reports keep their text
     __repr__ = tuple.__repr__
+
+
+class Tagged(TaggedTuple):
+    """Base of the outcome and answer types. Subclasses set a ``TAG`` unique among them, which
+    ``typed`` uses to turn a plain tuple back into its type."""
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.TAG or cls.TAG in _BY_TAG:
+            raise TypeError(f"{cls.__name__}: TAG must be set and unique, got {cls.TAG!r}")
+        _BY_TAG[cls.TAG] = cls
 
 
 class OwnerEnded(tuple):
@@ -231,6 +244,7 @@ __all__ = [
     "Succeeded",
     "Superseded",
     "Tagged",
+    "TaggedTuple",
     "WorkResult",
     "error",
     "ok",

@@ -20,16 +20,14 @@ import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from model.outcomes import Done, error, ok
+from model.outcomes import Done, TaggedTuple, error, ok
 
 
-class Phase(tuple):
+class Phase(TaggedTuple):
     """Base of process local states: ``(TAG, *FIELDS)``. ``RUN_IDS`` names the fields that hold a
     run id, ``OUTPUTS`` those that hold a run output or error reason (which may hold run ids)."""
 
     __slots__ = ()
-    TAG: ClassVar[str] = ""
-    FIELDS: ClassVar[tuple[str, ...]] = ()
     RUN_IDS: ClassVar[tuple[str, ...]] = ()
     OUTPUTS: ClassVar[tuple[str, ...]] = ()
 
@@ -40,20 +38,11 @@ class Phase(tuple):
         unknown = set(cls.RUN_IDS + cls.OUTPUTS) - set(cls.FIELDS)
         if unknown:
             raise TypeError(f"phase {cls.__name__}: RUN_IDS/OUTPUTS name no field: {unknown}")
-        for position, name in enumerate(cls.FIELDS, start=1):
-            setattr(cls, name, property(lambda self, i=position: self[i]))
-
-    def __new__(cls, *values: Any) -> Phase:
-        if len(values) != len(cls.FIELDS):
-            raise TypeError(f"{cls.__name__} takes {cls.FIELDS}, got {values!r}")
-        return tuple.__new__(cls, (cls.TAG, *values))
 
     def __reduce__(self):
         # phases made by ``phase()`` have no importable class name: pickle (Dask workers) finds
         # the class again by its module and shape
         return (_rebuild, (type(self).__module__, self.TAG, self.FIELDS, tuple(self[1:])))
-
-    __repr__ = tuple.__repr__
 
     def renumber(self, run_id: Callable[[int], int], output: Callable[[Any], Any]) -> Phase:
         """This phase with its run ids mapped by ``run_id`` and its outputs by ``output``."""
