@@ -57,6 +57,11 @@ def _unraisable(previous):
             again.daemon = True
             again.start()
             return
+        if _received is not None:
+            # once we are stopping, an exception "ignored" in a library's finaliser or gc
+            # callback is fallout of the interrupt unwinding its state half-way (distributed's
+            # GC diagnosis asserted on its timer): the command's one line says what happened
+            return
         previous(unraisable)
 
     return hook

@@ -344,7 +344,8 @@ def test_list_reads_the_registries(what, capsys):
 
 
 @pytest.mark.parametrize(
-    "command", ["check", "report", "replay", "scenarios", "list", "validate", "matrix"]
+    "command",
+    ["check", "report", "replay", "scenarios", "list", "validate", "matrix", "export-finding"],
 )
 def test_every_command_help_has_examples_and_exit_codes(command, capsys):
     with pytest.raises(SystemExit) as stop:

@@ -45,8 +45,12 @@ def summary(result):
 def test_seeded_campaign_is_independent_of_worker_count(two_workers, explorer):
     scenario = catalog()["signal-forward-race"]
     with _cluster(1) as cluster, Client(cluster) as one_worker:
-        alone = check_distributed(scenario, SearchOptions(explorer, seed=5, walks=800), client=one_worker)
-    together = check_distributed(scenario, SearchOptions(explorer, seed=5, walks=800), client=two_workers)
+        alone = check_distributed(
+            scenario, SearchOptions(explorer, seed=5, walks=800), client=one_worker
+        )
+    together = check_distributed(
+        scenario, SearchOptions(explorer, seed=5, walks=800), client=two_workers
+    )
     assert summary(alone) == summary(together)
     assert together.properties["no-lost-signal"] == "violated"
 
@@ -78,7 +82,9 @@ def test_bfs_on_a_worker_is_the_in_process_search(two_workers, name):
 def test_a_worker_killed_mid_run_loses_no_result(two_workers):
     scenario = catalog()["keyed-start-safe"]  # holds: every chunk must run
     walks = 16 * CHUNK
-    undisturbed = check_distributed(scenario, SearchOptions("random", seed=2, walks=walks), client=two_workers)
+    undisturbed = check_distributed(
+        scenario, SearchOptions("random", seed=2, walks=walks), client=two_workers
+    )
     pids = two_workers.run(os.getpid)
     killed_at = []
 
@@ -90,7 +96,9 @@ def test_a_worker_killed_mid_run_loses_no_result(two_workers):
     killer = threading.Thread(target=kill_one)
     started = time.monotonic()
     killer.start()
-    disturbed = check_distributed(scenario, SearchOptions("random", seed=2, walks=walks), client=two_workers)
+    disturbed = check_distributed(
+        scenario, SearchOptions("random", seed=2, walks=walks), client=two_workers
+    )
     finished = time.monotonic()
     killer.join()
     assert started < killed_at[0] < finished, "the kill must land while the campaign runs"
@@ -109,3 +117,50 @@ def test_unreachable_scheduler_is_a_one_line_error(capsys):
     assert code == 2
     assert err.startswith("idemrace: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
     assert err.count("\n") == 1
+
+
+def test_an_address_that_answers_but_is_not_a_scheduler_is_a_one_line_error(capsys):
+    """Something listens there (here a server that sends garbage and hangs up): one line, exit 2,
+    never the Dask client's traceback."""
+    import socket
+    import threading
+
+    from idemrace.cli import main
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def answer_garbage() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\nnot dask\r\n" * 64)
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    try:
+        code = main(
+            [
+                "check",
+                "flat-namespace",
+                "--scheduler",
+                f"tcp://127.0.0.1:{port}",
+                "--explorer",
+                "random",
+            ]
+        )
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+    _, err = capsys.readouterr()
+    assert code == 2, err
+    assert err.startswith(
+        f"idemrace: error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"
+    )
+    assert err.count("\n") == 1 and "Traceback" not in err, err

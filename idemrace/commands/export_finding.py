@@ -11,6 +11,17 @@ from idemrace.commands.common import EXIT_OK, UsageError
 
 NAME = "export-finding"
 HELP = "export a Vercel World finding as a standalone node:test file"
+DESCRIPTION = """\
+Export a finding under race-reports/backends/ as a standalone Node test file (node:test): the
+recorded interleaving replayed on two World instances of the package, held in the package's own
+driver, asserting the culprit answers as the model allows. A World author drops the file into
+their repository and runs it against their package with no Python.
+
+examples:
+  idemrace export-finding vercel-postgres-token-race -o token-race.test.mjs
+  idemrace export-finding vercel-claim-after-end-leaks-token --package @workflow/world-local@4.4.1
+  node --test token-race.test.mjs
+"""
 
 
 def add_arguments(p) -> None:

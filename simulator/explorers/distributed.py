@@ -144,6 +144,12 @@ def connect(workers: int | None, scheduler: str | None):
             return Client(scheduler, timeout="10s"), None
         except OSError as exc:
             raise ValueError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        except Exception as exc:  # something answers there, but not a Dask scheduler
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise ValueError(
+                f"cannot reach the Dask scheduler at {scheduler}: the address answers but not "
+                f"as a Dask scheduler ({type(exc).__name__}: {first})"
+            ) from None
     # Our own local scheduler runs in this process: when an interrupt closes the cluster under
     # running chunks, it logs CRITICAL "Closed comm" tracebacks by the dozen. Whatever goes wrong
     # in it reaches the client as an exception, so its log says nothing a person needs.
@@ -157,6 +163,13 @@ def connect(workers: int | None, scheduler: str | None):
         # interrupted or terminated run closing its cluster); their real failures reach the client
         silence_logs=logging.CRITICAL,
     )
+    # The scheduler (in this process) installs distributed's GC diagnosis, a gc callback that
+    # times full collections only to log them (and we silence that log). An interrupt raised
+    # inside it leaves its timer half-started, and every later collection then prints "Exception
+    # ignored in GCDiagnosis._gc_callback ... AssertionError" (CI saw it after a Ctrl-C): off.
+    from distributed.gc import disable_gc_diagnosis
+
+    disable_gc_diagnosis(force=True)
     return Client(cluster), cluster
 
 
