@@ -451,11 +451,20 @@ def _own_properties(scenario: Scenario) -> tuple[str, ...]:
     return tuple(n for n, p in sorted(PROPERTIES.items()) if p.applies_to(strategies))
 
 
-def _properties(design: Design, run: _Runner, catalog: dict[str, Scenario]) -> dict[str, Cell]:
+def _properties(
+    design: Design, run: _Runner, catalog: dict[str, Scenario], memory: Cell | None = None
+) -> dict[str, Cell]:
     scenarios = _catalog_for(design, catalog)
     for strategy in design.strategies:
         scenarios.append(probe(design, strategy, "concurrent"))
         scenarios.append(probe(design, strategy, "late", 0))
+    if memory is not None and memory.verdict == VIOLATED and memory.result is not None:
+        # the memory column's late retry (within its own dedupe window) broke at-most-once: the
+        # row's property cells see that probe too, or a row could say at-most-once-effect holds
+        # beside a memory cell showing it violated (Temporal use-existing + reject-duplicate did)
+        late = memory.result.scenario
+        if all(s.name != late.name for s in scenarios):
+            scenarios.append(late)
     # one search per scenario: a catalog scenario for its own properties (so a cell it decides
     # says what its report says), a probe for every property that applies to it
     searched: list[tuple[Scenario, CheckResult, System]] = []
@@ -533,7 +542,7 @@ def compute_matrix(
             skipped.append(f"{design.label} (profile {design.profile!r} not available)")
             continue
         cells = _lifecycle(design, run)
-        cells.update(_properties(design, run, catalog))
+        cells.update(_properties(design, run, catalog, memory=cells.get("memory")))
         rows.append(Row(design, cells))
     return Matrix(LIFECYCLE + tuple(sorted(PROPERTIES)), tuple(rows), tuple(skipped))
 

@@ -106,6 +106,34 @@ def test_v5_and_upstream_atomic_start_against_p0(matrix):
     assert p1["at-most-once-effect"].scenario == "attribute-lookup-stale-read"
 
 
+def test_a_row_never_says_at_most_once_holds_beside_a_memory_cell_that_broke_it(matrix):
+    # the memory probe's late retry falls inside its own dedupe window: a violation there is a
+    # violation of at-most-once-effect for the row (Temporal use-existing + reject-duplicate and
+    # Restate's workflow rows said holds before)
+    for r in matrix.rows:
+        if r.cells["memory"].verdict == "violated":
+            assert r.cells["at-most-once-effect"].verdict == "violated", r.design.label
+    temporal = row(matrix, "Temporal (use-existing, reject-duplicate)")
+    assert temporal["at-most-once-effect"].scenario.endswith(":late-2")
+
+
+def test_lapsed_retained_rows_show_in_the_token_liveness_columns(matrix):
+    base = row(matrix, "Vercel v5 (hook min retention)")
+    kept = row(matrix, "Vercel v5, lapsed rows kept (world-postgres)")
+    blocking = row(matrix, "Vercel v5, lapsed rows block claims")
+    assert base["no-retained-row-outlives-window"].verdict == "holds"
+    assert base["tokens-eventually-freed"].verdict == "holds"
+    # world-postgres (the PR #3276 review): the token is freed, the row is never deleted
+    assert kept["no-retained-row-outlives-window"].scenario == "v5-lapsed-row-kept"
+    assert kept["no-retained-row-outlives-window"].verdict == "violated"
+    assert kept["tokens-eventually-freed"].verdict == "holds"
+    assert kept["memory"].text == "forgets within 2 ticks"
+    # a World whose claim still conflicts on a lapsed row never frees the token
+    assert blocking["tokens-eventually-freed"].scenario == "v5-lapsed-row-blocking"
+    assert blocking["tokens-eventually-freed"].verdict == "violated"
+    assert blocking["memory"].verdict == "holds"
+
+
 def test_violated_cells_replay_to_the_same_violation(matrix):
     checked = 0
     for r in matrix.rows:

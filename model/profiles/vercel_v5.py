@@ -68,6 +68,21 @@ class VercelV5(VercelToday):
             ("adopt", "reject", "inspect", "signal", "supersede", "resume-or-start"),
             rank=42,
         ),
+        # the two ways a World can get lapsed rows wrong, each its own row so the token-liveness
+        # columns show violated where the catalog says so (a row's cells come from scenarios with
+        # the row's own options)
+        MatrixRow(
+            "Vercel v5, lapsed rows kept (world-postgres)",
+            (("min_retention", 2), ("lapsed_rows", "kept")),
+            ("adopt", "reject", "inspect", "signal", "supersede", "resume-or-start"),
+            rank=43,
+        ),
+        MatrixRow(
+            "Vercel v5, lapsed rows block claims",
+            (("min_retention", 2), ("lapsed_rows", "blocking")),
+            ("adopt", "reject", "inspect", "signal", "supersede", "resume-or-start"),
+            rank=44,
+        ),
     )
     OPTIONS = {
         **VercelToday.OPTIONS,
