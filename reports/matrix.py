@@ -98,6 +98,11 @@ def matrix_markdown(
             return f"[{text}]({report_base}/{cell.scenario}/report.md) ({cell.scenario})"
         if traces and (row.design.label, column) in traces:
             return f"[{text}]({trace_base}/{traces[(row.design.label, column)]})"
+        if column not in LIFECYCLE_TITLES and cell.verdict == "holds" and cell.evidence:
+            # a generated probe decided it: say which and what exercised the property there
+            # (``matrix:<row>:<strategy>:<kind>``; a catalog scenario is linked above)
+            which = ":".join(cell.scenario.split(":")[2:]) or cell.scenario
+            return f"{text} (probe {which}: {cell.evidence})".replace("|", "\\|")
         return text
 
     lines = [
