@@ -121,7 +121,7 @@ def test_an_interrupt_lost_in_a_finaliser_is_delivered_again():
 
 
 def _postgres_processes(marker: str) -> list[str]:
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
     return [line for line in ps.splitlines() if marker in line and "postgres" in line]
 
 
@@ -179,6 +179,43 @@ def test_a_throwaway_server_nobody_stopped_is_stopped_at_exit():
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip().startswith(str(tmp))
         assert not _postgres_processes(str(tmp))
+        assert not list(tmp.iterdir())
+    finally:
+        subprocess.run(["rm", "-rf", str(tmp)])
+
+
+def _temporal_processes(marker: str) -> list[str]:
+    ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if marker in line and "start-dev" in line]
+
+
+def test_sigterm_stops_validates_temporal_dev_server_and_removes_its_folder():
+    """The same orderly stop for the other server we start: the Temporal dev server (its own
+    process group, its SQLite file in a temporary folder)."""
+    from backends.protocol import BackendUnavailable
+    from backends.temporal.server import temporal_binary
+
+    try:
+        temporal_binary()
+    except BackendUnavailable as exc:  # scripts/test.sh installs it: a missing one is a failure
+        pytest.fail(str(exc))
+    tmp = _private_tmpdir()
+    try:
+        proc = start("validate", "temporal", env={"TMPDIR": str(tmp)})
+        for _ in range(300):  # until its server is up
+            if _temporal_processes(str(tmp)) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        if not _temporal_processes(str(tmp)):
+            ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+            seen = [line for line in ps.splitlines() if "temporal" in line]
+            proc.kill()
+            pytest.fail(f"no dev server under {tmp}; running: {seen}; {proc.communicate()}")
+        _out, err = stop(proc, signal.SIGTERM, after=1)
+        assert proc.returncode == 143, err
+        assert err.strip().splitlines()[-1].startswith("idemrace: terminated (SIGTERM)"), err
+        assert "Traceback" not in err
+        assert not _temporal_processes(str(tmp))
         assert not list(tmp.iterdir())
     finally:
         subprocess.run(["rm", "-rf", str(tmp)])
