@@ -112,7 +112,7 @@ class VercelBackend(Backend):
         # per World generation, once the probe bridge has said which (instance attributes: the
         # harness reads them after start)
         if self.generation == "v5":
-            self.PROFILES = {"vercel-v5": ("atomic_release",)}  # type: ignore[misc]
+            self.PROFILES = {"vercel-v5": ("atomic_release", "stale_claims")}  # type: ignore[misc]
             self.CONCURRENT_PROFILES = (("vercel-v5", {}),)  # type: ignore[misc]
 
     def adapter_error(self, err: WorldError) -> AdapterCallError:
@@ -148,8 +148,20 @@ class VercelBackend(Backend):
     # linearizability checker cannot place the world's own release steps; there the gap between
     # the two writes shows up as a discrepancy, which is the finding.
 
+    @property
+    def stale_claims(self) -> str:
+        """vercel-v5's ``stale_claims`` for this World: a v5 World that advertises hook retention
+        (world-local 5: ``capabilities.hookRetention``) claims through
+        ``isHookTokenClaimReleasable``, replacing an ended owner's leftover row; one that does
+        not (world-postgres 5.0.0-beta.29 has no ``capabilities``) conflicts on any row holding
+        the token."""
+        caps = self.world_info.get("capabilities") or {}
+        return "replaced" if "hookRetention" in caps else "conflict"
+
     def adapt_scenario(self, scenario: Any) -> Any:
         self.start()  # the World's generation decides
+        if self.profile_name == "vercel-v5" and scenario.profile_name == "vercel-v5":
+            return self._with_stale_claims(scenario)  # a v5 catalog scenario
         if scenario.profile_name != "vercel-today":
             return scenario
         if self.profile_name == "vercel-v5":
@@ -160,11 +172,19 @@ class VercelBackend(Backend):
             scenario = replace(
                 scenario, name=f"{scenario.name}@vercel-v5", profile_name="vercel-v5"
             )
+            scenario = self._with_stale_claims(scenario)
         if self.atomic_release:
             return scenario
         if dict(scenario.profile_options).get("atomic_release", True) is False:
             return scenario
         return with_profile_option(scenario, "atomic_release", False)
+
+    def _with_stale_claims(self, scenario: Any) -> Any:
+        """A vercel-v5 scenario under this World's ``stale_claims`` (the option's default is
+        world-local 5's)."""
+        if self.stale_claims == "replaced" or "stale_claims" in dict(scenario.profile_options):
+            return scenario
+        return with_profile_option(scenario, "stale_claims", self.stale_claims)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -7,9 +7,13 @@ does differently, read from world-local 5.0.0-beta.46 ``dist/storage/events-stor
 ``workflow`` 5.0.0-beta.55 docs (``docs/foundations/idempotency.mdx``,
 ``docs/api-reference/workflow/create-hook.mdx``):
 
-* ``hook_received`` on an ended run throws ``RunExpiredError`` ("Workflow run ... is already in a
+* ``hook_received`` on an ended run whose hook row is still stored (retained, or not yet deleted
+  by the end's second write) throws ``RunExpiredError`` ("Workflow run ... is already in a
   terminal state", checked before the append and again before the promote), not
-  ``HookNotFoundError``: a forward that loses the race to the owner's end sees this error.
+  ``HookNotFoundError``: a forward that loses the race to the owner's end sees this error. The
+  hook row is looked up first, though (world-local ``events-storage.js``, "Hook-related event
+  validation"; world-postgres ``storage.js`` likewise): once the end has deleted it, the answer is
+  ``HookNotFoundError``, as on v4.
 * Replaying one's own claim answers ``EntityConflictError`` (the claim's ``owned`` branch), as v4.
 * **Hook minimum retention** (``createHook({ token, experimental_minRetention })``, vercel/workflow
   PRs #2865, #2866, #3276; ``hook_created.eventData.tokenRetentionUntil``, capability
@@ -25,7 +29,11 @@ does differently, read from world-local 5.0.0-beta.46 ``dist/storage/events-stor
   resumed (the ``RunExpiredError`` above).
 * The release gap of v4 (``atomic_release = false``: the run ends, its hooks are deleted in a
   second write) cannot block a successor: a claim finding a claim whose owner is terminal and past
-  retention replaces it under the token's claim lock (issue #2778).
+  retention replaces it under the token's claim lock (issue #2778). Option ``stale_claims``:
+  ``replaced`` (that, world-local 5.0.0-beta.46) or ``conflict`` (world-postgres 5.0.0-beta.29,
+  which has neither retention nor #2778: its ``hook_created`` conflicts on any row holding the
+  token, ``dist/storage.js`` ``getHookByToken`` then ``hook_conflict``, so its release gap blocks
+  a successor as v4's does).
 * The claim lock itself (``withHookTokenClaimLock``, 350 retries 100 ms apart) can fail with
   ``WorkflowWorldError: Could not acquire Hook token claim lock``. It fails before anything is
   written and the runtime retries the invocation, which the replayed log makes invisible, so the
@@ -94,6 +102,12 @@ class VercelV5(VercelToday):
             choices=("deleted", "kept", "blocking"),
             doc="a retained hook past its deadline is deleted, kept (leaks), or kept and blocking",
         ),
+        "stale_claims": Option(
+            "replaced",
+            choices=("replaced", "conflict"),
+            doc="a claim finding the still-stored hook of an ended run (not retained) replaces it "
+            "(world-local 5, issue #2778) or conflicts on it (world-postgres 5.0.0-beta.29)",
+        ),
     }
     # answers a backend may give that mean "this may or may not have happened" (issue 17)
     UNCERTAIN: ClassVar[dict[type, tuple[str, ...]]] = {O.ClaimHook: (CLAIM_LOCK,)}
@@ -111,7 +125,11 @@ class VercelV5(VercelToday):
     def releasable(self, world: WorldState, hook: Hook) -> bool:
         """May a new claimant take ``hook``'s token (world-local ``isHookTokenClaimReleasable``)?"""
         run = world.run(hook.run_id)
-        return run is None or (run.status in TERMINAL and not self.retained(world, hook))
+        if run is None:
+            return True
+        if run.status not in TERMINAL or self.options["stale_claims"] == "conflict":
+            return False
+        return not self.retained(world, hook)
 
     def deadline(self, world: WorldState) -> int | None:
         minimum = self.options["min_retention"]
@@ -188,7 +206,15 @@ class VercelV5(VercelToday):
         return world.with_hooks((*world.hooks, hook)), O.HookCreated()
 
     def deliver_payload(self, world: WorldState, op: O.DeliverPayload):
+        # both v5 Worlds look the hook row up first (HookNotFoundError once the end has deleted
+        # it) and only then check the run (RunExpiredError): an ended run's hook that is still
+        # stored (retained, or not yet released under atomic_release = false) is readable, not
+        # resumable
         run = world.run(op.run_id)
-        if run is not None and run.status in TERMINAL:
-            return world, RUN_EXPIRED  # a retained hook is readable, not resumable
+        if (
+            run is not None
+            and run.status in TERMINAL
+            and world.hook_of(op.run_id, op.hook_id) is not None
+        ):
+            return world, RUN_EXPIRED
         return super().deliver_payload(world, op)

@@ -1,7 +1,8 @@
 """hook_created racing the run's end leaves a live hook on an ended run: the token is held for good.
 
 Run from the repository root: ``.venv/bin/python race-reports/backends/vercel-claim-after-end-leaks-token/repro.py
-[vercel-local|vercel-postgres] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
+[vercel-local|vercel-postgres|vercel-redis|vercel-mongodb ...] [--package NAME@VERSION]
+[--url URL] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
 process (a bridge); "held" = that client's ``events.create`` paused inside the World, after the World's validation read (the run is running) and before its first write.
 """
 

@@ -1,7 +1,8 @@
 """Two concurrent hook_disposed of one hook: the loser gets EntityConflictError, not HookNotFoundError.
 
 Run from the repository root: ``.venv/bin/python race-reports/backends/vercel-dispose-race-conflict/repro.py
-[vercel-local|vercel-postgres] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
+[vercel-local|vercel-postgres|vercel-redis|vercel-mongodb ...] [--package NAME@VERSION]
+[--url URL] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
 process (a bridge); "held" = that client's ``events.create`` paused inside the World, after the World's existence check and before its first write.
 """
 

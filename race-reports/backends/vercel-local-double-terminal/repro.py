@@ -1,7 +1,8 @@
 """world-local: two terminal events of one run both succeed (cancel, then complete).
 
 Run from the repository root: ``.venv/bin/python race-reports/backends/vercel-local-double-terminal/repro.py
-[vercel-local|vercel-postgres] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
+[vercel-local|vercel-postgres|vercel-redis|vercel-mongodb ...] [--package NAME@VERSION]
+[--url URL] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
 process (a bridge); "held" = that client's ``events.create`` paused inside the World, after the World's validation read and before its first write.
 """
 

@@ -1,7 +1,8 @@
 """world-postgres: two concurrent hook_created with one token both succeed: two live hooks own it.
 
 Run from the repository root: ``.venv/bin/python race-reports/backends/vercel-postgres-token-race/repro.py
-[vercel-postgres|vercel-local] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
+[vercel-postgres|vercel-local|vercel-redis|vercel-mongodb ...] [--package NAME@VERSION]
+[--url URL] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
 process (a bridge); "held" = that client's ``events.create`` paused inside the World, after the World's token lookup and before its first write.
 """
 

@@ -1,7 +1,8 @@
 """A run's end and the release of its hooks are two writes: seen between them, and a kill there leaks the token.
 
 Run from the repository root: ``.venv/bin/python race-reports/backends/vercel-release-not-atomic/repro.py
-[vercel-local|vercel-postgres] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
+[vercel-local|vercel-postgres|vercel-redis|vercel-mongodb ...] [--package NAME@VERSION]
+[--url URL] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
 process (a bridge); "held" = that client's ``events.create`` paused inside the World, after its first write (the run's terminal state) and before the hooks are deleted.
 """
 

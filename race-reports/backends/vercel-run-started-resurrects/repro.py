@@ -1,7 +1,8 @@
 """run_started racing a terminal event brings the ended run back to ``running``.
 
 Run from the repository root: ``.venv/bin/python race-reports/backends/vercel-run-started-resurrects/repro.py
-[vercel-local|vercel-postgres] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
+[vercel-local|vercel-postgres|vercel-redis|vercel-mongodb ...] [--package NAME@VERSION]
+[--url URL] [--write]`` (``--write`` refreshes trace.json here). Each client is its own World
 process (a bridge); "held" = that client's ``events.create`` paused inside the World, after the World's validation read and before its first write.
 """
 
