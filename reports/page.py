@@ -9,7 +9,12 @@ hover (or click, or use the arrow keys on) a step in the swimlane or in the step
 * who issued it: the process, its request's strategy, whether it is the client or the workflow
   body, and the method of the strategy's code that chose the op (file and line), with the
   process's local state before and after;
-* the world's storage and every process before and after the step, what changed highlighted.
+* the world's storage and every process before and after the step, what changed highlighted
+  (lines compared as multisets: a second copy of a line, a repeated effect, is a change).
+
+``#step-N`` in the address, on load or changed later, pins step N and brings the explorer into
+view; hovering a state of the path in the state graph shows the step into it. The script comes
+last in the page, after the pictures it wires.
 
 Everything shown comes from the check's result: the counterexample's schedule is replayed
 through the ``System`` to recover the states along it (replay, not search). Plain HTML, CSS and a
@@ -21,6 +26,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 from reports.causal import Marks
@@ -45,6 +51,7 @@ td,th{border:1px solid #ddd;padding:3px 6px;vertical-align:top;text-align:left}
 align-items:start}
 .lane{overflow:auto;max-height:85vh;border:1px solid #e0e0e0}
 .lane svg{height:auto;max-width:none}
+.lane g[id^="swimlane-step-"] path{pointer-events:all}
 .panel{position:sticky;top:.5em;border:1px solid #bdbdbd;border-radius:6px;padding:.6em .9em;
 background:#fafafa;font-size:13px;max-height:92vh;overflow:auto}
 .panel h3{margin:.1em 0 .4em}.panel .who{color:#455a64}
@@ -59,22 +66,49 @@ monospace;font-size:11.5px}
 .key{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.3em;
 vertical-align:middle}
 .graph{overflow:auto;border:1px solid #e0e0e0}
+.graph svg text{pointer-events:none}
 """
 SCRIPT = r"""
 (function(){
+// runs at the end of the body, once the swimlane, the table and the state graph are all there
 const steps=JSON.parse(document.getElementById('steps-data').textContent);
-const panel=document.getElementById('panel');let current=0,pinned=false;
+const panel=document.getElementById('panel'),explorer=document.getElementById('explorer');
+const lane=document.querySelector('.lane'),pic=lane&&lane.querySelector('svg'),
+ fit=document.getElementById('fit');
+let current=0,pinned=false;
 function esc(s){return s.replace(/[&<>]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));}
-function list(now,other,mark){return '<ul>'+now.map(l=>'<li class="'+
- (other.includes(l)?'':mark)+'">'+esc(l)+'</li>').join('')+'</ul>';}
-function pane(title,before,after){return '<h4>'+title+'</h4><div class="cols"><div><b>before</b>'+
- list(before,after,'removed')+'</div><div><b>after</b>'+list(after,before,'added')+'</div></div>';}
-function show(k){const s=steps[k-1];if(!s)return;current=k;
+// which lines changed is computed in Python, as multisets: a second copy of a line is a change
+function list(lines,marked,mark){const m=new Set(marked);return '<ul>'+lines.map((l,i)=>
+ '<li class="'+(m.has(i)?mark:'')+'">'+esc(l)+'</li>').join('')+'</ul>';}
+function pane(title,before,after,removed,added){return '<h4>'+title+
+ '</h4><div class="cols"><div><b>before</b>'+list(before,removed,'removed')+
+ '</div><div><b>after</b>'+list(after,added,'added')+'</div></div>';}
+function row(k){return pic&&pic.querySelector('g[id="swimlane-step-'+k+'"] path');}
+// scroll the swimlane's box (not the page) so step k's row shows: vertically the row, and
+// horizontally its process's lane to the world's results (the violating step: the label at right)
+function reveal(k){const hit=row(k);if(!hit)return;
+ const box=lane.getBoundingClientRect(),r=hit.getBoundingClientRect(),
+  scale=r.width/pic.width.baseVal.value||1,pad=r.height;
+ const top=r.top-box.top+lane.scrollTop,bottom=top+r.height;
+ if(top-pad<lane.scrollTop)lane.scrollTop=top-pad;
+ else if(bottom+pad>lane.scrollTop+lane.clientHeight)lane.scrollTop=bottom+pad-lane.clientHeight;
+ const x=name=>{const h=pic.querySelector('g[id="lane-'+name+'"]');if(!h)return null;
+  const b=h.getBoundingClientRect();return b.left+b.width/2-box.left+lane.scrollLeft;};
+ const world=x('world'),own=x(steps[k-1].lane),full=r.right-box.left+lane.scrollLeft;if(world===null)return;
+ const left=Math.max(0,Math.min(own===null?world:own,world)-80*scale),
+  right=k===steps.length?full:Math.min(full,world+260*scale),width=lane.clientWidth;
+ if(right-left<=width){if(left<lane.scrollLeft)lane.scrollLeft=left;
+  else if(right>lane.scrollLeft+width)lane.scrollLeft=right-width;}
+ else lane.scrollLeft=k===steps.length?right-width:left;}
+function show(k,scroll){const s=steps[k-1];if(!s)return;current=k;
  document.querySelectorAll('table.steps tr.current').forEach(r=>r.classList.remove('current'));
- const row=document.getElementById('row-'+k);if(row)row.classList.add('current');
- document.querySelectorAll('svg g[id^="step-"] path').forEach(p=>{p.style.opacity='0';});
- const hit=document.querySelector('svg g[id="step-'+k+'"] path');
- if(hit){hit.style.fill='#ffb300';hit.style.opacity='0.22';}
+ const tr=document.getElementById('row-'+k);if(tr)tr.classList.add('current');
+ if(pic)pic.querySelectorAll('g[id^="swimlane-step-"] path').forEach(p=>{p.style.opacity='0';});
+ // the current row is outlined, and tinted unless it is the violation's (whose pink stays)
+ const hit=row(k);if(hit){hit.style.fill=k===steps.length?'none':'#ffb300';
+  hit.style.fillOpacity='0.2';hit.style.stroke='#ff8f00';hit.style.strokeWidth='2.5';
+  hit.style.opacity='1';}
+ if(scroll)reveal(k);
  panel.innerHTML='<h3>step '+k+' of '+steps.length+(s.causal?' · leads to the violation':'')+
  (k===steps.length?' · <span class="badge violated">violates</span>':'')+'</h3>'+
  '<div class="who"><span class="key" style="background:'+s.colour+'"></span>'+esc(s.who)+'</div>'+
@@ -83,29 +117,37 @@ function show(k){const s=steps[k-1];if(!s)return;current=k;
  '<p>'+esc(s.phrase)+'</p>'+
  (s.local_before!==null?'<p><b>'+esc(s.lane)+'</b> local state: <code>'+esc(s.local_before)+
  '</code> → <code>'+esc(s.local_after)+'</code></p>':'')+
- pane('world',s.world_before,s.world_after)+pane('processes',s.procs_before,s.procs_after);}
-function bind(el,k){el.addEventListener('mouseenter',()=>{if(!pinned)show(k);});
- el.addEventListener('click',()=>{pinned=!(pinned&&current===k);show(k);});}
-document.querySelectorAll('svg g[id^="step-"]').forEach(g=>bind(g,+g.id.slice(5)));
-document.querySelectorAll('table.steps tr[id^="row-"]').forEach(r=>bind(r,+r.id.slice(4)));
+ pane('world',s.world_before,s.world_after,s.world_removed,s.world_added)+
+ pane('processes',s.procs_before,s.procs_after,s.procs_removed,s.procs_added);}
+// hovering the swimlane itself does not scroll it; the table and the graph bring the row in
+function bind(el,k,scroll){el.addEventListener('mouseenter',()=>{if(!pinned)show(k,scroll);});
+ el.addEventListener('click',()=>{pinned=!(pinned&&current===k);show(k,scroll);});}
+if(pic)pic.querySelectorAll('g[id^="swimlane-step-"]').forEach(g=>bind(g,+g.id.slice(14),false));
+document.querySelectorAll('table.steps tr[id^="row-"]').forEach(r=>bind(r,+r.id.slice(4),true));
 // a state of the path in the graph is the state after its step: hovering it shows that step
-document.querySelectorAll('svg g[id^="node-s"]').forEach(g=>{const k=+g.id.slice(6);
- if(k>=1&&steps[k-1])bind(g,k);});
+document.querySelectorAll('.graph svg g[id^="node-s"]').forEach(g=>{const k=+g.id.slice(6);
+ if(k>=1&&steps[k-1])bind(g,k,true);});
 document.addEventListener('keydown',e=>{if(e.key==='ArrowDown'||e.key==='j'){pinned=true;
- show(Math.min(steps.length,current+1));e.preventDefault();}
- if(e.key==='ArrowUp'||e.key==='k'){pinned=true;show(Math.max(1,current-1));e.preventDefault();}});
-const lane=document.querySelector('.lane'),pic=lane&&lane.querySelector('svg'),
- fit=document.getElementById('fit');
+ show(Math.min(steps.length,current+1),true);e.preventDefault();}
+ if(e.key==='ArrowUp'||e.key==='k'){pinned=true;show(Math.max(1,current-1),true);
+ e.preventDefault();}});
 function size(fitted){if(!pic)return;pic.style.width=fitted?'100%':'';
  fit.textContent=fitted?'actual size':'fit to width';fit.dataset.fitted=fitted?'1':'';}
-if(pic&&fit){fit.addEventListener('click',()=>size(!fit.dataset.fitted));
+if(pic&&fit){fit.addEventListener('click',()=>{size(!fit.dataset.fitted);reveal(current);});
  // a picture a little wider than its column is shrunk to fit; a crowd's stays readable
  size(pic.width.baseVal.value<=lane.clientWidth*1.6);}
-const wanted=/^#step-(\d+)$/.exec(location.hash);
-if(wanted&&steps[+wanted[1]-1]){pinned=true;show(+wanted[1]);
- document.getElementById('explorer').scrollIntoView();}else{show(steps.length);}
+// #step-N (on load, or changed later) pins step N and brings the explorer into view; no
+// element has the id step-N, so the browser's own jump does not take the page elsewhere
+function wanted(){const m=/^#step-(\d+)$/.exec(location.hash);
+ if(!m||!steps[+m[1]-1])return false;pinned=true;show(+m[1],true);
+ explorer.scrollIntoView();return true;}
+window.addEventListener('hashchange',wanted);
+if(!wanted())show(steps.length,true);
 })();
 """
+# the swimlane's step rows, inlined, are ``swimlane-step-<k>``: ``#step-<k>`` is the explorer's
+# anchor (its script selects the step), and the browser must not jump to the row itself
+_STEP_ID = re.compile(r'id="step-(\d+)"')
 _GENERIC_ID = re.compile(
     r'id="((?:figure|axes|patch|text|line2d|legend|PathCollection|LineCollection|'
     r'matplotlib\.axis)_\d+)"'
@@ -128,6 +170,19 @@ def _where(cls: type, method: str) -> str:
 
 def _lane(step: Step) -> str:
     return step.op.actor if isinstance(step.op, (Arrive, Crash)) else step.actor
+
+
+def changed(lines: list[str], other: list[str]) -> list[int]:
+    """Indices of ``lines`` that ``other`` lacks, the two taken as multisets: the n-th copy of a
+    line is a change when ``other`` has fewer than n copies (a repeated effect is one)."""
+    left = Counter(other)
+    out = []
+    for i, line in enumerate(lines):
+        if left[line] > 0:
+            left[line] -= 1
+        else:
+            out.append(i)
+    return out
 
 
 def step_rows(system: System, schedule: list[str], steps: list[Step], marks: Marks | None):
@@ -164,6 +219,8 @@ def step_rows(system: System, schedule: list[str], steps: list[Step], marks: Mar
         else:
             who = "environment" if step.actor == "env" else f"{step.actor} (world-internal)"
         seen.add(lane)
+        world_before, world_after = world_lines(state.world), world_lines(after.world)
+        procs_before, procs_after = process_lines(system, state), process_lines(system, after)
         rows.append(
             {
                 "k": k,
@@ -179,10 +236,14 @@ def step_rows(system: System, schedule: list[str], steps: list[Step], marks: Mar
                 "key": marks.keys.get(lane) if marks is not None else None,
                 "local_before": local_before,
                 "local_after": local_after,
-                "world_before": world_lines(state.world),
-                "world_after": world_lines(after.world),
-                "procs_before": process_lines(system, state),
-                "procs_after": process_lines(system, after),
+                "world_before": world_before,
+                "world_after": world_after,
+                "world_removed": changed(world_before, world_after),
+                "world_added": changed(world_after, world_before),
+                "procs_before": procs_before,
+                "procs_after": procs_after,
+                "procs_removed": changed(procs_before, procs_after),
+                "procs_added": changed(procs_after, procs_before),
             }
         )
         state = after
@@ -238,7 +299,6 @@ def _explorer(rows, swimlane_svg: str, marks: Marks | None) -> str:
             *table,
             "</div><div class='panel' id='panel'></div></div>",
             f"<script type='application/json' id='steps-data'>{data}</script>",
-            f"<script>{SCRIPT}</script>",
         ]
     )
 
@@ -265,9 +325,13 @@ def write_report_page(
     body = _markdown().render(markdown)
     # links between reports go to their pages
     body = re.sub(r'href="(\.\./[^"/]+/)report\.md"', r'href="\1report.html"', body)
-    if rows is not None and (folder / "swimlane.svg").exists():
-        picture = '<p><img src="swimlane.png" alt="swimlane" /></p>'
-        body = body.replace(picture, _explorer(rows, inline_svg(folder / "swimlane.svg"), marks))
+    script = []
+    picture = '<p><img src="swimlane.png" alt="swimlane" /></p>'
+    if rows is not None and (folder / "swimlane.svg").exists() and picture in body:
+        swimlane = _STEP_ID.sub(r'id="swimlane-step-\1"', inline_svg(folder / "swimlane.svg"))
+        body = body.replace(picture, _explorer(rows, swimlane, marks))
+        # the explorer's script goes last, once the state graph (whose states it wires) is in
+        script = [f"<script>{SCRIPT}</script>"]
     if (folder / "state-graph.svg").exists():
         picture = '<p><img src="state-graph.png" alt="state graph" /></p>'
         graph = inline_svg(folder / "state-graph.svg", prefix="graph-")
@@ -295,6 +359,7 @@ def write_report_page(
             f"<style>{STYLE}</style></head><body>",
             f"<nav><a href='../index.html'>← all reports</a>{nav}</nav>",
             body,
+            *script,
             "</body></html>",
         ]
     )

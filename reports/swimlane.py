@@ -12,7 +12,8 @@ others are faded: the causal thread stands out of a crowd.
 
 SVG ids, so tools (and the tests, and the HTML report's hover) can read the picture itself:
 ``lane-<name>`` on each lane header, ``step-<k>`` on an invisible band over each step's row (its
-``<title>`` is the step in full, a browser's tooltip), ``causal-<k>`` on each causal band,
+``<title>`` is the step in full, a browser's tooltip; ``swimlane-step-<k>`` once inlined in the
+HTML page, whose ``#step-<k>`` anchor is the explorer's), ``causal-<k>`` on each causal band,
 ``key-<n>`` on the legend swatch of the n-th key.
 """
 

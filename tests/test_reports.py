@@ -12,6 +12,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections import Counter
+from html.parser import HTMLParser
 from typing import NamedTuple
 
 import networkx as nx
@@ -24,6 +26,7 @@ from model.ops import describe
 from reports.causal import marks, parties
 from reports.graph import MAX_BRANCHES
 from reports.index import index_matrix
+from reports.page import changed
 from reports.render import (
     FILES_NO_VIOLATION,
     FILES_VIOLATED,
@@ -348,7 +351,7 @@ def test_every_report_has_an_html_page_and_its_links_resolve(results, rendered):
         assert "<script src" not in page and "<link" not in page
         assert not [link for link in _links(page) if "://" in link]
         if result.violations:
-            assert 'id="step-1"' in page and 'id="node-s0"' in page
+            assert 'id="swimlane-step-1"' in page and 'id="node-s0"' in page
             assert "id='steps-data'" in page and "<img" not in page
         else:
             assert "steps-data" not in page
@@ -373,6 +376,77 @@ def test_the_step_explorer_has_every_step_with_the_states_around_it(results, ren
         assert rows[-1]["causal"]
         bodies = [r for r in rows if "workflow body" in r["who"]]
         assert all("op chosen by " in r["code"] and ".py:" in r["code"] for r in bodies)
+
+
+class _Ids(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.ids += [value for name, value in attrs if name == "id"]
+
+
+def test_the_explorer_is_wired_after_the_graph_and_follows_the_anchor(results, rendered):
+    out, _ = rendered
+    for result in results:
+        if featured(result) is None:
+            continue
+        page = (out / result.scenario.name / "report.html").read_text()
+        parser = _Ids()
+        parser.feed(page)
+        ids = parser.ids
+        assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1]
+        # #step-N is the explorer's: no element of the page (the swimlane's rows included) has
+        # that id, or the browser would jump to it instead of the explorer
+        assert not [i for i in ids if re.fullmatch(r"step-\d+", i)]
+        n = len(featured(result).steps)
+        assert re.findall(r'<g id="swimlane-step-(\d+)"><title>', page) == [
+            str(k) for k in range(1, n + 1)
+        ]
+        # the script runs once the state graph's nodes exist (it binds their hover), last
+        script = page.rindex("<script>")
+        assert page.index('id="node-s0"') < script and page.index("id='steps-data'") < script
+        assert page[script:].count("</script>") == 1 and page.endswith(
+            "</script>\n</body></html>\n"
+        )
+        tail = page[script:]
+        assert "addEventListener('hashchange'" in tail
+        assert "scrollIntoView" in tail and 'g[id^="node-s"]' in tail
+        assert 'g[id^="swimlane-step-"]' in tail and 'g[id^="step-"]' not in tail
+
+
+def test_the_step_diff_counts_repeated_lines():
+    assert changed(["a", "b", "a"], ["a", "b"]) == [2]  # the second copy is new
+    assert changed(["a", "b"], ["a", "b", "a"]) == []
+    assert changed(["x", "a", "a", "a"], ["a"]) == [0, 2, 3]
+    assert changed([], ["a"]) == [] and changed(["a"], []) == [0]
+
+
+def test_the_step_explorer_marks_a_repeated_effect_as_added(results, rendered):
+    out, _ = rendered
+    repeated, crowd = 0, False
+    for result in results:
+        if featured(result) is None:
+            continue
+        page = (out / result.scenario.name / "report.html").read_text()
+        data = page.split("id='steps-data'>", 1)[1].split("</script>", 1)[0]
+        for row in json.loads(data.replace("<\\/", "</")):
+            for part in ("world", "procs"):
+                before, after = row[f"{part}_before"], row[f"{part}_after"]
+                added = [after[i] for i in row[f"{part}_added"]]
+                removed = [before[i] for i in row[f"{part}_removed"]]
+                assert Counter(added) == Counter(after) - Counter(before)
+                assert Counter(removed) == Counter(before) - Counter(after)
+                # a line already there before, added once more (a duplicate effect)
+                repeated += any(line in before for line in added)
+        if result.scenario.name == "crowd-reject-crashes":
+            last = json.loads(data.replace("<\\/", "</"))[-1]
+            effect = last["world_after"][-1]
+            assert effect.startswith("effect ") and last["world_after"].count(effect) == 2
+            assert last["world_added"] == [len(last["world_after"]) - 1]
+            crowd = True
+    assert repeated > 0 and crowd
 
 
 def test_ops_are_labelled_in_renderings_and_positional_in_traces(results, rendered):
