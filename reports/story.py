@@ -55,7 +55,12 @@ def phrase(step: Step) -> str:
     if kind is Arrive:
         return f"request {op.actor} arrives at t={result}"
     if kind is Crash:
-        return f"the workflow body of {op.actor} crashes and restarts from its beginning"
+        # crashes replay the durable log (model/ops.py StepCrashed): the completed steps return
+        # their recorded results, only the step in flight runs again
+        return (
+            f"the workflow body of {op.actor} crashes before its step is recorded; replayed "
+            "from its log, it runs that step again"
+        )
     if kind is O.AdvanceClock:
         return f"the clock advances to t={result}"
     if isinstance(result, O.LostResponse):

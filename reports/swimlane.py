@@ -258,7 +258,14 @@ def _draw_step(
     if isinstance(op, Crash):
         i = x[op.actor]
         plot([i], [y], marker="X", color=env, ms=10)
-        text(i + 0.1, y, "crashes, restarts from the top", va="center", fontsize=9, color=env)
+        text(
+            i + 0.1,
+            y,
+            "crashes before its step is recorded; replays its log",
+            va="center",
+            fontsize=9,
+            color=env,
+        )
         return
     if isinstance(op, O.AdvanceClock):
         plot([-0.4, world_x + 0.05], [y, y], color=env, lw=0.9, ls="--")
