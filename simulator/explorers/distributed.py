@@ -341,8 +341,8 @@ def check_distributed(
 ) -> CheckResult:
     """Run a campaign on Dask: a local cluster of ``workers`` processes, or the scheduler at
     ``scheduler`` (``tcp://host:port``), or an existing ``client``. ``options`` as for ``check``
-    (a plain string names the explorer); BFS runs level-synchronous over the cluster, an explorer
-    that declares ``samples`` in seeded chunks, any other does not distribute.
+    (a plain string names the explorer); BFS runs whole on a worker (below), an explorer that
+    declares ``samples`` in seeded chunks, any other does not distribute.
 
     BFS runs whole on one worker, with the reductions and the memoized engine (``run_whole``;
     ``submit_whole`` puts several scenarios on the workers at once): measured on this 2-core
