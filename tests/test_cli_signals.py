@@ -120,11 +120,6 @@ def test_an_interrupt_lost_in_a_finaliser_is_delivered_again():
     assert done.stdout.strip() == "stopped", done.stderr
 
 
-def _postgres_processes(marker: str) -> list[str]:
-    ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
-    return [line for line in ps.splitlines() if marker in line and "postgres" in line]
-
-
 def _private_tmpdir() -> Path:
     # the server runs as an unprivileged user when we are root: it must reach the folder
     folder = Path(tempfile.mkdtemp(prefix="idemrace-test-term-", dir="/tmp"))
@@ -138,24 +133,40 @@ needs_postgres = pytest.mark.skipif(
 )
 
 
-@needs_postgres
-def test_sigterm_stops_validates_throwaway_postgres_and_removes_its_folder():
+def _processes(marker: str, kind: str) -> list[str]:
+    """Command lines (whole: ``-ww``) of running processes that name ``marker`` and ``kind``."""
+    ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if marker in line and kind in line]
+
+
+def _sigterm_stops_the_server_of(backend: str, kind: str) -> None:
+    """``validate BACKEND`` with its temporary folders under a folder of ours: once its server
+    (a process naming that folder and ``kind``) runs, SIGTERM; then exit 143 in one line, the
+    server gone and the folder empty."""
     tmp = _private_tmpdir()
     try:
-        proc = start("validate", "postgres", env={"TMPDIR": str(tmp)})
-        for _ in range(600):  # until its server is up
-            if _postgres_processes(str(tmp)) or proc.poll() is not None:
+        proc = start("validate", backend, env={"TMPDIR": str(tmp)})
+        deadline = time.monotonic() + 120  # until its server runs (not a timing assertion)
+        while time.monotonic() < deadline:
+            if _processes(str(tmp), kind) or proc.poll() is not None:
                 break
             time.sleep(0.1)
-        assert _postgres_processes(str(tmp)), proc.communicate()[1]
+        if not _processes(str(tmp), kind):
+            proc.kill()
+            pytest.fail(f"no {kind} process under {tmp}: {proc.communicate()}")
         _out, err = stop(proc, signal.SIGTERM, after=1)
         assert proc.returncode == 143, err
-        assert err.strip().splitlines()[-1] == "idemrace: terminated (SIGTERM)"
+        assert err.strip().splitlines()[-1].startswith("idemrace: terminated (SIGTERM)"), err
         assert "Traceback" not in err
-        assert not _postgres_processes(str(tmp))
+        assert not _processes(str(tmp), kind)
         assert not list(tmp.iterdir())
     finally:
         subprocess.run(["rm", "-rf", str(tmp)])
+
+
+@needs_postgres
+def test_sigterm_stops_validates_throwaway_postgres_and_removes_its_folder():
+    _sigterm_stops_the_server_of("postgres", "postgres")
 
 
 @needs_postgres
@@ -178,15 +189,10 @@ def test_a_throwaway_server_nobody_stopped_is_stopped_at_exit():
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip().startswith(str(tmp))
-        assert not _postgres_processes(str(tmp))
+        assert not _processes(str(tmp), "postgres")
         assert not list(tmp.iterdir())
     finally:
         subprocess.run(["rm", "-rf", str(tmp)])
-
-
-def _temporal_processes(marker: str) -> list[str]:
-    ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
-    return [line for line in ps.splitlines() if marker in line and "start-dev" in line]
 
 
 def test_sigterm_stops_validates_temporal_dev_server_and_removes_its_folder():
@@ -199,23 +205,4 @@ def test_sigterm_stops_validates_temporal_dev_server_and_removes_its_folder():
         temporal_binary()
     except BackendUnavailable as exc:  # scripts/test.sh installs it: a missing one is a failure
         pytest.fail(str(exc))
-    tmp = _private_tmpdir()
-    try:
-        proc = start("validate", "temporal", env={"TMPDIR": str(tmp)})
-        for _ in range(300):  # until its server is up
-            if _temporal_processes(str(tmp)) or proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        if not _temporal_processes(str(tmp)):
-            ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
-            seen = [line for line in ps.splitlines() if "temporal" in line]
-            proc.kill()
-            pytest.fail(f"no dev server under {tmp}; running: {seen}; {proc.communicate()}")
-        _out, err = stop(proc, signal.SIGTERM, after=1)
-        assert proc.returncode == 143, err
-        assert err.strip().splitlines()[-1].startswith("idemrace: terminated (SIGTERM)"), err
-        assert "Traceback" not in err
-        assert not _temporal_processes(str(tmp))
-        assert not list(tmp.iterdir())
-    finally:
-        subprocess.run(["rm", "-rf", str(tmp)])
+    _sigterm_stops_the_server_of("temporal", "start-dev")
