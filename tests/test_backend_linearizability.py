@@ -276,3 +276,28 @@ def test_an_answer_the_profile_calls_uncertain_is_no_answer():
     history = _claim_lock_history()
     assert check_history(make_profile("vercel-v5"), history).verdict == LINEARIZABLE
     assert check_history(make_profile("vercel-today"), history).verdict == NOT_LINEARIZABLE
+
+
+def test_a_core_never_drops_ops_others_depend_on_nor_mistakes_cancel_by_0_for_a_run():
+    """The world-local double terminal in a concurrent history (issue 17's audit): a run ends
+    twice (fail, then cancel, both Ok). Before, ``CancelRun.by = 0`` counted as naming run 0, so
+    every shrink step dropped the cancel with the run it "named", and dropping the creator of
+    run 35 dropped the claim a conflict named: the core failed by construction and blamed a
+    claim the backend answered right. The core is the creator, the fail and the cancel."""
+    v4 = make_profile("vercel-today", atomic_release=True)
+    h = [
+        op(1, 2, "b", O.CreateRun("wf-b", 2), O.Ok(35), 0, 10),
+        op(2, 0, "b", O.CreateRun("wf-b", 1), O.Ok(34), 1, 11),
+        op(3, 2, "b", O.StartRun(35), O.Ok(), 20, 30),
+        op(4, 2, "b", O.ClaimHook(35, "h1", "b"), O.HookCreated(), 40, 50),
+        op(5, 0, "b", O.StartRun(34), O.Ok(), 41, 51),
+        op(6, 0, "b", O.ClaimHook(34, "h1", "b"), O.HookConflict(35), 60, 70),
+        op(7, 0, "b", O.GetRun(35), O.RunInfo(35, "wf-b", "running", None, 2), 80, 90),
+        op(8, 2, "b", O.FailRun(35, "err"), O.Ok(), 100, 110),
+        op(9, 0, "b", O.CancelRun(35, 0), O.Ok(), 101, 120),
+    ]
+    v = check_history(v4, h)
+    assert v.verdict == NOT_LINEARIZABLE
+    assert v.core.culprit == 9
+    assert [o.index for o in v.core.ops] == [1, 8, 9]
+    assert O.Error("EntityConflictError") in v.core.allowed

@@ -89,6 +89,11 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_run_id(value: Any) -> bool:
+    """A backend run id (positive): ``CancelRun.by = 0`` is code outside any run, not an id."""
+    return _is_id(value) and value > 0
+
+
 def to_model(mapping: Mapping, b: Any) -> Any:
     """The model id of backend id ``b`` (an id the model never saw becomes a non-existent one)."""
     if not isinstance(b, int) or isinstance(b, bool) or b <= 0:
@@ -577,19 +582,19 @@ def result_ids(o: Operation) -> set[int]:
     ids: set[int] = set()
     positions = _ID_FIELDS.get(type(r))
     if positions is not None:
-        ids |= {r[i] for i in positions if _is_id(r[i])}
+        ids |= {r[i] for i in positions if _is_run_id(r[i])}
     elif type(r) is O.RunList:
-        ids |= {i for i in r.run_ids if _is_id(i)}
-    elif type(r) is O.Error and _is_id(r.detail):
+        ids |= {i for i in r.run_ids if _is_run_id(i)}
+    elif type(r) is O.Error and _is_run_id(r.detail):
         ids.add(r.detail)
-    elif type(r) is O.Ok and type(o.op) in _OK_IS_ID and _is_id(r.value):
+    elif type(r) is O.Ok and type(o.op) in _OK_IS_ID and _is_run_id(r.value):
         ids.add(r.value)
     return ids
 
 
 def op_ids(o: Operation) -> set[int]:
     """The backend run ids ``o``'s op names (ids it learned from earlier answers)."""
-    return {v for f in _OP_ID_FIELDS.get(type(o.op), ()) if _is_id(v := getattr(o.op, f))}
+    return {v for f in _OP_ID_FIELDS.get(type(o.op), ()) if _is_run_id(v := getattr(o.op, f))}
 
 
 def _with_dependents(kept: list[Operation], victim: Operation) -> set[int]:
@@ -628,9 +633,13 @@ def shrink(checker: Checker, failing: PartitionResult, deadline: float | None) -
     effect anywhere after its call, or not at all), so every history tried is *weaker* than the
     backend's: the core's answers cannot all be right whatever the dropped operations did, and a
     core is never an artefact of forgetting an admission an ``Existing`` relied on. Real-time order
-    is kept (times are never changed), and an op goes with the ops that use the run ids only it had
-    told (the session structure: ids are learned from answers). Reads, which cannot change the
-    world, and dependents, which name an id nothing kept binds any more, are dropped outright."""
+    is kept (times are never changed). Reads, which cannot change the world, are dropped outright.
+
+    An op is not dropped while other kept ops depend on it (they name a run id only its answer
+    told): dropped with it, their effects would go too, effects the rest of the core may rely on
+    (a conflict naming that run's claim, say), and the core would fail by construction, blaming
+    answers the backend got right (seen on world-local: a core of 21 operations marking a claim,
+    where the real contradiction was a cancel and a fail of one run, both ``Ok``)."""
     kept = sorted(failing.ops, key=lambda o: o.index)
     maybe: list[Operation] = []  # dropped writes, searched as unanswered
     minimal = True
@@ -638,6 +647,8 @@ def shrink(checker: Checker, failing: PartitionResult, deadline: float | None) -
         if victim not in kept:
             continue
         gone = _with_dependents(kept, victim)
+        if len(gone) > 1:
+            continue
         rest = [o for o in kept if o.index not in gone]
         weaker = [] if type(victim.op) in _READS or victim.pending else [pending(victim)]
         step_deadline = time.monotonic() + SHRINK_STEP_SECONDS
@@ -705,7 +716,8 @@ def _model_side(checker, core, maybe, culprit, deadline) -> tuple[dict[int, Any]
             if raw is None or O.describe(raw) in excluded:
                 break
             excluded.add(O.describe(raw))
-            allowed.append(answers[culprit])
+            if answers[culprit] not in allowed:  # model runs differ, the backend's name is one
+                allowed.append(answers[culprit])
     finally:
         checker.free = None
         checker.excluded = frozenset()
