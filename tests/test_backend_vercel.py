@@ -394,3 +394,20 @@ def test_finding_release_is_not_atomic_and_a_kill_leaks_the_token(name):
     assert raw["completed"] == O.Ok()
     assert raw["run2_after_kill"].status == "completed"
     assert raw["k2_after_kill"] == O.HookInfo(2, "h1")
+
+
+def test_the_read_back_keeps_each_hooks_deliveries_in_the_worlds_order():
+    """On the 5.0 betas an event id is a per-run slot whose createdAt need not follow slot order:
+    a hook's inbox is read back in the World's listing order, the log interleaves hooks by time."""
+    from backends.vercel.session import _in_world_order
+
+    listed = [
+        (9, "s3", "h", "a", 1),
+        (12, "s4", "h", "b", 1),
+        (9, "s5", "h", "c", 1),  # stamped earlier than the slot before it
+        (10, "x1", "g", "z", 2),
+    ]
+    ordered = _in_world_order(listed)
+    assert [d[3] for d in ordered if d[2] == "h"] == ["a", "b", "c"]  # the World's order
+    assert [d[3] for d in ordered] == ["a", "b", "z", "c"]  # hooks interleaved by time
+    assert sorted(ordered) == sorted(listed)

@@ -485,7 +485,7 @@ class VercelSession(Session):
                             self._id(r["runId"]),
                         )
                     )
-        deliveries.sort(key=lambda d: (d[0], d[1]))
+        deliveries = _in_world_order(deliveries)
         conn = self.side._conn()
         consumed_rows = conn.execute(
             "SELECT corr, run, payload FROM consumed ORDER BY seq"
@@ -523,6 +523,26 @@ class VercelSession(Session):
             self.bridge.close()
             self.bridge = None
         self.backend._forget(self)
+
+
+def _in_world_order(deliveries: list[tuple[int, str, str, Any, int]]) -> list:
+    """Deliveries ``(createdAt ms, eventId, correlationId, payload, run)`` as one log: across
+    hooks by time (ms, then event id), but each hook's own deliveries in the order the World lists
+    them (``events.list``, the order its polls and ``listByCorrelationId`` give). On the 5.0 betas
+    an event id is a per-run slot whose ``createdAt`` need not follow slot order (world-local
+    5.0.0-beta.46: slots 3, 4, 5 stamped ...009, ...012, ...009), so a sort by time alone
+    reordered one hook's inbox and the read-back looked like a FIFO violation: our false red."""
+    by_time = sorted(range(len(deliveries)), key=lambda i: (deliveries[i][0], deliveries[i][1]))
+    queues: dict[str, list[int]] = {}
+    for i, d in enumerate(deliveries):  # listing order, per hook
+        queues.setdefault(d[2], []).append(i)
+    taken = {corr: 0 for corr in queues}
+    ordered = []
+    for i in by_time:  # each slot a hook holds in time order gets that hook's next delivery
+        corr = deliveries[i][2]
+        ordered.append(deliveries[queues[corr][taken[corr]]])
+        taken[corr] += 1
+    return ordered
 
 
 class Paused:
