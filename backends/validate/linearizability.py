@@ -525,7 +525,11 @@ def check_history(
     if failing:
         smallest = min(failing, key=lambda r: (r.operations, r.key))
         smallest = shortest_failing_prefix(checker, smallest, deadline)
-        core = shrink(checker, smallest, deadline)
+        # the verdict is decided; the core is its explanation, and shrinking a long history can
+        # take the whole budget (a mutant's run took 2 minutes, 4 histories x 30 s of shrinking):
+        # it gets at most SHRINK_SECONDS, and a core cut short says it may not be minimal
+        cap = time.monotonic() + SHRINK_SECONDS
+        core = shrink(checker, smallest, cap if deadline is None else min(deadline, cap))
         return HistoryVerdict(NOT_LINEARIZABLE, results, smallest, problem, seconds, core)
     if problem is not None:
         return HistoryVerdict(NOT_LINEARIZABLE, results, None, problem, seconds)
@@ -572,6 +576,8 @@ def shortest_failing_prefix(
 _READS = frozenset({O.GetRun, O.ListRuns, O.GetHookByToken, O.PollPayload, O.AwaitRun, Observe})
 # each removal's search gets at most this long (a removal it cannot decide in time is kept)
 SHRINK_STEP_SECONDS = 5.0
+# the whole shrink of one failing history gets at most this long (within the check's budget)
+SHRINK_SECONDS = 10.0
 
 
 def result_ids(o: Operation) -> set[int]:
