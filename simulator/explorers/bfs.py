@@ -7,11 +7,17 @@ The search runs over the engine's interned keys (``simulator/engine.py``), with 
 collector paused: the search allocates millions of acyclic tuples and keeps them all, so every
 collection would walk the whole ``seen`` table for nothing.
 
-With a ``canon`` function (symmetry reduction) ``seen`` holds canonical forms and the queue the
-concrete representative first met for each orbit: every stored path is a real schedule, and BFS
-over orbits reaches each orbit at the depth of its nearest member, so counterexample lengths are
-those of the unreduced search. With ``expand`` (partial-order reduction) a state's successors
-are a persistent subset of all of them.
+With a ``canon`` function (symmetry reduction) ``seen`` holds canonical forms and BFS expands the
+canonical forms themselves, not the member of the orbit it first met. Profiling showed why: the
+engine memoizes moves on (world, processes), and the first-met members of 62,524 orbits of
+supersede-aba carried 62,000 distinct pairs (the memo never hit), while the canonical forms share
+about a sixth as many, so the reduced search paid the full per-state cost 6x less often only in
+dedupe. The labels stored along a path were fired at canonical states, so a counterexample is
+turned back into a real schedule by ``concretize`` (one orbit-matching step per label: the
+canonical form is a function of the orbit, so some successor of the concrete state is in the next
+stored state's orbit). BFS over orbits reaches each orbit at the depth of its nearest member, so
+counterexample lengths are those of the unreduced search. With ``expand`` (partial-order
+reduction) a state's successors are a persistent subset of all of them.
 """
 
 from __future__ import annotations
@@ -46,6 +52,31 @@ def _path(parents: list[tuple[int, str | None]], index: int) -> list[str]:
     return labels
 
 
+def concretize(engine: Engine, canon: Callable[[Key], Key], labels: list[str]) -> list[str]:
+    """The real schedule behind ``labels`` fired from canonical state to canonical state (what
+    BFS stores under ``canon``): replays them over canonical forms and, beside them, picks at each
+    step the successor of the concrete state that lies in the same orbit as the next canonical
+    state. Raises RuntimeError if none does (``canon`` is then not a function of the orbit: a
+    bug of ours, never a wrong trace)."""
+    concrete = engine.initial()
+    rep = canon(concrete)
+    out = []
+    for step, label in enumerate(labels):
+        fired = next((nxt for name, nxt in engine.successors(rep) if name == label), None)
+        if fired is None:
+            raise RuntimeError(f"concretize: step {step}: {label!r} is not enabled in the orbit")
+        target = canon(fired)
+        for name, nxt in engine.successors(concrete):
+            if canon(nxt) == target:
+                out.append(name)
+                concrete = nxt
+                break
+        else:
+            raise RuntimeError(f"concretize: step {step}: no successor reaches the orbit")
+        rep = target
+    return out
+
+
 def bfs(
     system: System,
     book: PropertyBook,
@@ -59,12 +90,18 @@ def bfs(
 ):
     paused = gc.isenabled()
     gc.disable()
+    engine = engine or Engine(system)
+    before = set(book.found)
     try:
         if storage != "full":
-            return _bfs_compact(
-                system, book, budget, progress, engine or Engine(system), canon, expand, storage
-            )
-        return _bfs(system, book, budget, progress, engine or Engine(system), canon, expand)
+            out = _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
+        else:
+            out = _bfs(system, book, budget, progress, engine, canon, expand)
+        if canon is not None:
+            for name, (message, labels) in list(book.found.items()):
+                if name not in before:
+                    book.found[name] = (message, concretize(engine, canon, labels))
+        return out
     finally:
         if paused:
             gc.enable()
@@ -77,8 +114,10 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
     clock = Clock()
     stats = Stats()
     init = engine.initial()
-    seen: dict = {canon(init) if canon else init: 0}
-    keys: list[Key] = [init]  # state index -> the concrete key first met for it
+    if canon is not None:
+        init = canon(init)
+    seen: dict = {init: 0}
+    keys: list[Key] = [init]  # state index -> its key (its canonical form under ``canon``)
     parents: list[tuple[int, str | None]] = [(-1, None)]
     successors = engine.successors
     setdefault = seen.setdefault
@@ -134,13 +173,13 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
                 stop = True
                 break
             append_parent((index, label))
-            append_key(nxt)
+            append_key(dedupe)
             if invariants:
-                if token is not None and token(nxt) in clean:
+                if token is not None and token(dedupe) in clean:
                     continue
                 # every property violated: this state's other successors are still numbered
                 # (as before), then the search stops
-                if check(nxt, False, _path, parents, child) and book.all_found:
+                if check(dedupe, False, _path, parents, child) and book.all_found:
                     all_found = True
         if stop:
             break
@@ -300,6 +339,8 @@ def _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
     clock = Clock()
     stats = Stats()
     init = engine.initial()
+    if canon is not None:
+        init = canon(init)
     arrivals_ids: dict = {}
 
     def fingerprint(key: Key) -> int:
@@ -313,7 +354,7 @@ def _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
         return fp or 1
 
     seen = _Fingerprints() if storage == "fingerprint" else _Bitstate(budget.max_states)
-    seen.add(fingerprint(canon(init) if canon else init))
+    seen.add(fingerprint(init))
     parent_of = array("i", [-1])
     label_of = array("i", [-1])
     label_ids: dict[str, int] = {}
@@ -364,7 +405,9 @@ def _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
                 continue
             transitions += len(nexts)
             for position, (label, nxt) in enumerate(nexts):
-                fp = fingerprint(nxt if canon is None else canon(nxt))
+                if canon is not None:
+                    nxt = canon(nxt)
+                fp = fingerprint(nxt)
                 if not seen.add(fp):
                     continue
                 if count >= max_states:
