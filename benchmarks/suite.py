@@ -18,7 +18,12 @@ Sections (each reusing the benchmark script that measures it in detail):
 5. ``history``: linearizability checking time of recorded concurrent histories (memory and sqlite
    backends, ``run_concurrent``, 10 clients on 10 keys; ``check_history``, partitioned by key);
 6. ``spin``: SPIN (generate + compile + verify) against our BFS on the cross-check scenarios
-   (``spin_vs_python.compare``), skipped with a note when spin or gcc is missing.
+   (``spin_vs_python.compare``), skipped with a note when spin or gcc is missing;
+7. ``exhaust``: the shapes issue 20 asks about (supersede and reject, one key and two keys)
+   exhausted under the default reductions: states, seconds, and whether the space was exhausted
+   (``--long`` adds supersede with 5 requests on one key, under a 10-minute limit);
+8. ``workers``: ``idemrace check`` on the whole catalog, in-process and with ``--workers 2``
+   (wall-clock seconds of the command, interpreter start included).
 
 Not a test and not part of the test run: the seconds depend on the machine and its load. The
 machine line names the CPU model, core count and Python version the README quotes.
@@ -231,25 +236,129 @@ def spin_rows() -> list[Row]:
     return rows
 
 
+# (strategy, keys, storage): the issue's shapes; fingerprints where the space is millions
+EXHAUST = (
+    ("reject", ("a",) * 5, "full"),
+    ("reject", ("a", "a", "a", "b", "b", "b"), "full"),
+    ("supersede", ("a", "a", "a", "b", "b", "b"), "full"),
+    ("supersede", ("a",) * 4, "fingerprint"),
+)
+LONG = (("supersede", ("a",) * 5, "fingerprint"),)
+
+
+def _time_limit(deadline: float):
+    def progress(_states: int, _budget: int) -> str | None:
+        return "time limit 600 s" if time.perf_counter() > deadline else None
+
+    return progress
+
+
+def exhaust_rows(long: bool) -> list[Row]:
+    rows = []
+    for strategy, keys, storage in EXHAUST + (LONG if long else ()):
+        scenario = _multi_key(strategy, keys)
+        started = time.perf_counter()
+        result = check(
+            scenario,
+            SearchOptions("bfs", storage=storage, max_states=200_000_000),
+            progress=_time_limit(started + 600.0),
+        )
+        seconds = time.perf_counter() - started
+        outcome = "exhausted" if result.exhausted else f"cut off: {result.cut_off}"
+        rows.append(
+            (
+                "exhaust",
+                f"{strategy} on {','.join(keys)}",
+                f"{seconds:.1f} s",
+                f"{result.stats.states:,} states ({'+'.join(result.stats.reductions) or 'none'}, "
+                f"{storage}), {outcome}, verdict {result.verdict}",
+            )
+        )
+    return rows
+
+
+def symmetry_time_rows() -> list[Row]:
+    """Time against states under symmetry alone, supersede-aba: the issue asks that time fall at
+    least half as much as the state count."""
+    scenario = catalog()["supersede-aba"]
+    t = time.perf_counter()
+    plain = check(scenario, SearchOptions("bfs", reductions=frozenset()))
+    plain_s = time.perf_counter() - t
+    t = time.perf_counter()
+    sym = check(scenario, SearchOptions("bfs", reductions=frozenset({"symmetry"})))
+    sym_s = time.perf_counter() - t
+    states = plain.stats.states / sym.stats.states
+    return [
+        (
+            "reduce",
+            "supersede-aba symmetry: time vs states",
+            f"{plain_s / sym_s:.1f}x less time",
+            f"for {states:.1f}x fewer states ({plain_s:.2f} -> {sym_s:.2f} s); "
+            f"time/state-ratio {plain_s / sym_s / states:.2f} (goal >= 0.5)",
+        )
+    ]
+
+
+def workers_rows() -> list[Row]:
+    import subprocess
+
+    rows = []
+    base = None
+    for label, extra in (("in-process", []), ("--workers 2", ["--workers", "2"])):
+        t = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "idemrace", "check", "--stable", *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        seconds = time.perf_counter() - t
+        base = base or seconds
+        rows.append(
+            (
+                "workers",
+                f"check, whole catalog, {label}",
+                f"{seconds:.1f} s",
+                f"exit {done.returncode}; {base / seconds:.2f}x the in-process speed",
+            )
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="five races in the explorer section")
     parser.add_argument("--no-spin", action="store_true", help="leave out the SPIN comparison")
+    parser.add_argument(
+        "--long", action="store_true", help="add supersede x5 on one key (up to 10 minutes)"
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated sections to run (bfs, reduce, store, explore, history, spin, "
+        "exhaust, workers); default all",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     print(f"machine: {machine()}", flush=True)
-    sections = [
-        bfs_rows,
-        reduction_rows,
-        storage_rows,
-        lambda: explorer_rows(args.quick),
-        history_rows,
-    ]
-    if not args.no_spin:
-        sections.append(spin_rows)
+    sections = {
+        "bfs": [bfs_rows],
+        "reduce": [reduction_rows, symmetry_time_rows],
+        "store": [storage_rows],
+        "explore": [lambda: explorer_rows(args.quick)],
+        "history": [history_rows],
+        "spin": [] if args.no_spin else [spin_rows],
+        "exhaust": [lambda: exhaust_rows(args.long)],
+        "workers": [workers_rows],
+    }
+    wanted = [name.strip() for name in args.only.split(",") if name.strip()] or list(sections)
+    unknown = [name for name in wanted if name not in sections]
+    if unknown:
+        parser.error(f"unknown section {unknown[0]!r}; allowed: {', '.join(sections)}")
     rows: list[Row] = []
-    for section in sections:
-        rows.extend(section())
+    for name in wanted:
+        for section in sections[name]:
+            rows.extend(section())
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     print(f"{'section':<{widths[0]}}  {'subject':<{widths[1]}}  {'figure':>{widths[2]}}  detail")
     for section_name, subject, figure, detail in rows:

@@ -7,6 +7,11 @@
   when it finds violations, ``check`` searches again without it (symmetry still on), for the
   violated properties only, and reports those shortest counterexamples: the verdicts and state
   counts come from the reduced search, the traces are the unreduced search's.
+* ``private`` (``simulator/private.py``): singleton persistent sets of steps nobody else can
+  observe (a read of an ended run, a body's step on a run no one else knows yet); the one-key
+  contention case, where ``key`` gets nothing. Same verdicts; shortest counterexamples are
+  recomputed as for ``key``. Where both apply, a private step is taken first, else a key
+  cluster's ample set.
 
 Both are on by default (``DEFAULT``): the soundness tests (``tests/test_reductions.py``) compare
 every catalog scenario's per-property verdicts and shortest counterexample lengths with and
@@ -21,7 +26,7 @@ from dataclasses import dataclass, field
 
 from simulator.engine import Engine, Key
 
-REDUCTIONS = ("symmetry", "key")
+REDUCTIONS = ("symmetry", "key", "private")
 DEFAULT = frozenset(REDUCTIONS)
 
 
@@ -50,6 +55,7 @@ class Plan:
 
 def plan(system, reductions: frozenset[str], extra_properties: tuple = ()) -> Plan:
     from simulator.por import make_key_reduction
+    from simulator.private import make_private_steps
     from simulator.symmetry import make_symmetry
 
     engine = Engine(system)
@@ -74,10 +80,38 @@ def plan(system, reductions: frozenset[str], extra_properties: tuple = ()) -> Pl
         out.canon = key.normal
     elif sym is not None:
         out.canon = sym.canon
-    if key is not None:
+    private = None
+    if "private" in reductions:
+        private, note = make_private_steps(engine, extra_properties)
+        out.notes["private"] = note if private is not None else f"not applied: {note}"
+        if private is not None:
+            applied.append("private")
+    if key is not None and private is not None:
+        out.expand = Chained(private, key).expand
+    elif key is not None:
         out.expand = key.expand
+    elif private is not None:
+        out.expand = private.expand
     out.applied = tuple(applied)
     return out
+
+
+class Chained:
+    """A private step when there is one, else the key reduction's ample set: each is persistent
+    on its own, so either choice is."""
+
+    def __init__(self, first, second) -> None:
+        self.first, self.second = first, second
+
+    @property
+    def reduced(self) -> int:
+        return self.first.reduced + self.second.reduced
+
+    def expand(self, key: Key) -> tuple[list, bool]:
+        nexts, reduced = self.first.expand(key)
+        if reduced:
+            return nexts, True
+        return self.second.expand(key)
 
 
 __all__ = ["DEFAULT", "REDUCTIONS", "Plan", "parse", "plan"]

@@ -1,6 +1,7 @@
 """Soundness of the state-space reductions (``simulator/reductions.py``), and their pinned counts.
 
-For every catalog scenario and every reduction choice (``symmetry`` alone, ``key`` alone, both):
+For every catalog scenario and every reduction choice (``symmetry`` alone, ``key`` alone, both,
+``private`` alone, all three):
 
 * when the reduction applies, BFS under it gives the same per-property verdicts and the same
   shortest counterexample length for every violated property as BFS without reductions, DFS
@@ -45,6 +46,8 @@ CHOICES = {
     "symmetry": frozenset({"symmetry"}),
     "key": frozenset({"key"}),
     "both": frozenset({"symmetry", "key"}),
+    "private": frozenset({"private"}),
+    "all": frozenset({"symmetry", "key", "private"}),
 }
 
 
@@ -88,6 +91,22 @@ EXTRA: dict[str, Scenario] = {
         "two-keys-crash",
         "max_crashes = 1\n",
         _request("reject", "a") + _request("reject", "a") + _request("reject", "b"),
+    ),
+    # one key (private steps: the key reduction has nothing to split here)
+    "one-key-crash-lost": _scenario(
+        "one-key-crash-lost",
+        "max_crashes = 1\nmax_lost_responses = 1\n",
+        _request("reject", "a") + _request("reject", "a") + _request("reject", "a"),
+    ),
+    "one-key-adopt-inspect": _scenario(
+        "one-key-adopt-inspect",
+        "max_ticks = 1\ndedupe_window = 1\n",
+        _request("adopt", "a") + _request("inspect", "a", (0, 1)) + _request("reject", "a"),
+    ),
+    "one-key-mixed": _scenario(
+        "one-key-mixed",
+        "max_crashes = 1\n",
+        _request("supersede", "a") + _request("adopt", "a") + _request("inspect", "a"),
     ),
 }
 

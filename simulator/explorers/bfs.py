@@ -146,8 +146,14 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
             nexts = successors(key)
         else:
             nexts, reduced = expand(key)
-            # cycle proviso: a reduced expansion that reaches a known state is made full
-            if reduced and any(canon(nxt) in seen for _, nxt in nexts):
+            # cycle proviso (BFS form): a reduced expansion with an edge back to this level or
+            # an earlier one is made full. Every cycle has such an edge, so every cycle has a
+            # fully expanded state; an edge to a state this level already discovered (the next
+            # level) closes no cycle. The form "any successor known" made full expansions of
+            # those too, and kept 2x the states on one-key supersede.
+            if reduced and any(
+                seen.get(canon(nxt) if canon else nxt, level_end) < level_end for _, nxt in nexts
+            ):
                 nexts = successors(key)
         if not nexts:
             if check(key, True, _path, parents, index):
@@ -385,6 +391,7 @@ def _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
     count = 1
     while level and not all_found:
         nxt_level: list[Key] = []
+        next_fps: set[int] = set()  # the next level's fingerprints, for the proviso
         stop = False
         for offset, key in enumerate(level):
             index = first + offset
@@ -392,8 +399,14 @@ def _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
                 nexts = successors(key)
             else:
                 nexts, reduced = expand(key)
-                if reduced and any(fingerprint(canon(n)) in seen for _, n in nexts):
-                    nexts = successors(key)
+                if reduced:
+                    # the proviso of ``_bfs``: full when an edge goes back to a known state that
+                    # is not one of the next level's
+                    for _, n in nexts:
+                        fp = fingerprint(canon(n) if canon else n)
+                        if fp in seen and fp not in next_fps:
+                            nexts = successors(key)
+                            break
             if not nexts:
                 if check(key, True, path, index):
                     all_found = book.all_found
@@ -425,6 +438,8 @@ def _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
                 parent_of.append(index)
                 label_of.append(lid)
                 nxt_level.append(nxt)
+                if expand is not None:
+                    next_fps.add(fp)
                 if invariants:
                     if token is not None and token(nxt) in clean:
                         continue

@@ -60,7 +60,7 @@ def _dfs(system, book, budget, progress, engine, canon, expand):
             return full(key)
         nexts, reduced = expand(key)
         # cycle proviso: a reduced expansion that reaches a known state is made full
-        if reduced and any(canon(nxt) in seen for _, nxt in nexts):
+        if reduced and any((canon(nxt) if canon else nxt) in seen for _, nxt in nexts):
             return full(key)
         return nexts
 

@@ -40,7 +40,8 @@ def explore_reduced(
 ):
     """Run ``search`` (``bfs`` or ``dfs``) under ``reductions``; returns what ``search`` returns.
     ``shortest``: the search promises shortest counterexamples (BFS), so the violated properties
-    are searched again without the key reduction when it cut anything. ``search_options`` go to
+    are searched again without the partial-order reductions (key, private) when they cut
+    anything. ``search_options`` go to
     ``search`` as they are (BFS's ``storage``)."""
     p = plan(system, reductions, extra_properties)
     stats, exhaustive, cut_off = search(
@@ -54,18 +55,19 @@ def explore_reduced(
         **search_options,
     )
     stats.reductions = p.applied
-    key_reduction = getattr(p.expand, "__self__", None)
-    cut = key_reduction is not None and key_reduction.reduced > 0
+    partial_order = getattr(p.expand, "__self__", None)  # key, private, or both chained
+    cut = partial_order is not None and partial_order.reduced > 0
     if cut and book.found and shortest:
         # the reduced graph keeps verdicts, not shortest invariant counterexamples: find the
-        # violated properties' shortest counterexamples again without the key reduction
+        # violated properties' shortest counterexamples again without the partial-order
+        # reductions
         violated = set(book.found)
         names = tuple(
             n for n in book.names if n in violated and n in set(system.scenario.properties)
         )
         extra = tuple(prop for prop in extra_properties if prop.name in violated)
         again = PropertyBook(system, names, extra)
-        sym = plan(system, reductions - {"key"}, extra_properties)
+        sym = plan(system, reductions - {"key", "private"}, extra_properties)
         search(system, again, budget, None, engine=sym.engine, canon=sym.canon, **search_options)
         for name, found in again.found.items():
             book.found[name] = found
