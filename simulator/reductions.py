@@ -7,6 +7,9 @@
   when it finds violations, ``check`` searches again without it (symmetry still on), for the
   violated properties only, and reports those shortest counterexamples: the verdicts and state
   counts come from the reduced search, the traces are the unreduced search's.
+* ``split`` (``simulator/split.py``): independent key clusters searched one at a time, each
+  under the other reductions, verdicts combined; counterexamples rebuilt as schedules of the
+  whole scenario, as short as the unreduced search's. Same audit as ``key``.
 * ``private`` (``simulator/private.py``): singleton persistent sets of steps nobody else can
   observe (a read of an ended run, a body's step on a run no one else knows yet); the one-key
   contention case, where ``key`` gets nothing. Same verdicts; shortest counterexamples are
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 
 from simulator.engine import Engine, Key
 
-REDUCTIONS = ("symmetry", "key", "private")
+REDUCTIONS = ("symmetry", "key", "private", "split")
 DEFAULT = frozenset(REDUCTIONS)
 
 
@@ -80,6 +83,15 @@ def plan(system, reductions: frozenset[str], extra_properties: tuple = ()) -> Pl
         out.canon = key.normal
     elif sym is not None:
         out.canon = sym.canon
+    if "split" in reductions:
+        from simulator.split import why_not_split
+
+        reason = why_not_split(engine.system, extra_properties)
+        if reason is None:
+            out.notes["split"] = "each key cluster is searched alone"
+            applied.append("split")
+        else:
+            out.notes["split"] = f"not applied: {reason}"
     private = None
     if "private" in reductions:
         private, note = make_private_steps(engine, extra_properties)

@@ -1,8 +1,9 @@
 """The shapes issue 20 asks about, exhausted under the default reductions, with pinned counts.
 
-Reject on one key with 5 requests (over 900k states unreduced; symmetry: 38,769 orbits) and reject
-on two keys with 3 requests each (symmetry and key). Both take tens of seconds, so they are
-marked ``slow`` (``pytest -m slow``). Re-pin by reading the new figure off the failure, after an
+Reject and supersede on one key (5 and 4 requests) and on two keys with 3 requests each, under
+the default reductions (symmetry, private steps, and for two keys split by key). Reject on one key
+with 5 requests has over 900k states unreduced (symmetry alone: 38,769 orbits); supersede on one
+key with 4 requests takes about a minute. They are marked ``slow`` (``pytest -m slow``). Re-pin by reading the new figure off the failure, after an
 intended change to the model."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.parse import parse_scenario
-from simulator.explorers import check
+from simulator.explorers import SearchOptions, check
 
 
 def _scenario(strategy: str, keys: tuple[str, ...]):
@@ -27,17 +28,40 @@ def _scenario(strategy: str, keys: tuple[str, ...]):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("keys", "reductions", "states"),
+    ("strategy", "keys", "storage", "reductions", "states"),
     [
-        (("a",) * 5, ("symmetry",), 38_769),
-        (("a", "a", "a", "b", "b", "b"), ("symmetry", "key"), 130_677),
+        ("reject", ("a",) * 5, "full", ("symmetry", "private"), 9_516),
+        (
+            "reject",
+            ("a", "a", "a", "b", "b", "b"),
+            "full",
+            ("symmetry", "key", "split", "private"),
+            308,
+        ),
+        (
+            "supersede",
+            ("a", "a", "a", "b", "b", "b"),
+            "full",
+            ("symmetry", "key", "split", "private"),
+            23_504,
+        ),
+        # about a minute: 3 million orbits, kept as 64-bit fingerprints
+        ("supersede", ("a",) * 4, "fingerprint", ("symmetry", "private"), 3_057_925),
     ],
-    ids=["reject-one-key-5", "reject-two-keys-3x3"],
+    ids=[
+        "reject-one-key-5",
+        "reject-two-keys-3x3",
+        "supersede-two-keys-3x3",
+        "supersede-one-key-4",
+    ],
 )
-def test_exhausted_with_pinned_counts(keys, reductions, states):
-    result = check(_scenario("reject", keys), "bfs")
+def test_exhausted_with_pinned_counts(strategy, keys, storage, reductions, states):
+    result = check(_scenario(strategy, keys), SearchOptions("bfs", storage=storage))
     assert result.exhausted and result.cut_off is None
     assert result.stats.reductions == reductions
     assert result.stats.states == states
     assert result.properties["at-most-once-effect"] == "violated"
     assert result.properties["single-owner"] == "holds"
+    if strategy == "supersede":
+        assert result.properties["newest-wins"] == "violated"
+        assert result.properties["no-reclaim-race"] == "violated"  # three on a key: ABA

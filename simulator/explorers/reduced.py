@@ -44,6 +44,25 @@ def explore_reduced(
     anything. ``search_options`` go to
     ``search`` as they are (BFS's ``storage``)."""
     p = plan(system, reductions, extra_properties)
+    if "split" in p.applied:
+        from simulator.split import explore_split
+
+        def alone(sub_system: System, sub_book: PropertyBook):
+            return explore_reduced(
+                search,
+                sub_system,
+                sub_book,
+                budget,
+                progress,
+                reductions - {"split"},
+                shortest=shortest,
+                **search_options,
+            )
+
+        split = explore_split(search, system, book, budget, progress, alone)
+        if split is not None:
+            split[0].reductions = p.applied
+            return split
     stats, exhaustive, cut_off = search(
         system,
         book,
