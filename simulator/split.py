@@ -119,8 +119,8 @@ def explore_split(
     progress,
     run: Callable,
 ):
-    """Search each key cluster alone with ``run(sub_system, sub_book)`` (the rest of the
-    reductions), and record in ``book`` what the whole scenario's search would have: per
+    """Search each key cluster alone with ``run(sub_system, sub_book, budget)`` (the rest of the
+    reductions; the state budget is what the clusters before it left), and record in ``book`` what the whole scenario's search would have: per
     property, the shortest counterexample over the clusters. Returns (stats, exhaustive,
     cut_off) as a search does, or None when the scenario has a single cluster."""
     cluster, count = clusters_of(system)
@@ -132,19 +132,33 @@ def explore_split(
     exhaustive, cut_off = True, None
     subs = []
     final_names = {p.name for p in book.finals} | {p.name for p in book.settles}
+    storages = []
     for indices in groups:
+        # the state budget bounds the whole search: each cluster gets what the others left
+        left = budget.max_states - stats.states
+        if left <= 0:
+            cut_off = cut_off or f"state budget {budget.max_states} reached"
+            break
         sub_system = System(restrict(scenario, indices))
         sub_book = PropertyBook(sub_system, tuple(book.names))
-        sub_stats, sub_exhaustive, sub_cut = run(sub_system, sub_book)
+        sub_stats, sub_exhaustive, sub_cut = run(
+            sub_system, sub_book, Budget(budget.max_depth, left)
+        )
         stats.states += sub_stats.states
         stats.transitions += sub_stats.transitions
         stats.max_depth += sub_stats.max_depth
-        stats.reductions = tuple(sub_stats.reductions)
+        stats.stored_bytes += sub_stats.stored_bytes
+        if sub_stats.storage:
+            storages.append((sub_stats.states, sub_stats.storage))
         exhaustive = exhaustive and sub_exhaustive
+        if sub_cut is not None and sub_cut.startswith("state budget"):
+            sub_cut = f"state budget {budget.max_states} reached"
         cut_off = cut_off or sub_cut
         subs.append((indices, sub_system, sub_book))
-        if sub_cut is not None:
-            break
+    if storages:
+        stats.storage = (
+            f"{len(storages)} key clusters searched alone; the largest: {max(storages)[1]}"
+        )
     # counterexamples of the whole scenario
     finals: dict[int, tuple[list[str], int] | None] = {}
 

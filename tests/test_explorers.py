@@ -201,7 +201,7 @@ def test_a_wrong_explorer_registration_fails_naming_the_file():
         ),
         (
             {"reductions": {"keys"}},
-            "unknown reduction 'keys'; allowed: symmetry, key, private",
+            "unknown reduction 'keys'; allowed: symmetry, key, private, split",
         ),
         ({"reductions": "key"}, "reductions must be a set of names, got 'key'"),
     ],

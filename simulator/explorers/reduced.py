@@ -47,12 +47,12 @@ def explore_reduced(
     if "split" in p.applied:
         from simulator.split import explore_split
 
-        def alone(sub_system: System, sub_book: PropertyBook):
+        def alone(sub_system: System, sub_book: PropertyBook, sub_budget: Budget):
             return explore_reduced(
                 search,
                 sub_system,
                 sub_book,
-                budget,
+                sub_budget,
                 progress,
                 reductions - {"split"},
                 shortest=shortest,
