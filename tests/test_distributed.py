@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -165,3 +166,36 @@ def test_an_address_that_answers_but_is_not_a_scheduler_is_a_one_line_error(caps
         f"idemrace: error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"
     )
     assert err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def _check_json(capsys, *argv) -> tuple[int, dict]:
+    from idemrace.cli import main
+
+    code = main(["check", *argv, "--json", "--stable"])
+    document = json.loads(capsys.readouterr().out)
+    for result in document["results"]:
+        result.pop("seconds", None)
+        result.get("stats", {}).pop("seconds", None)
+    return code, document
+
+
+@pytest.mark.parametrize("after", [0.0, 3600.0], ids=["cluster-started-midway", "never-started"])
+def test_workers_on_several_scenarios_give_the_in_process_results(capsys, monkeypatch, after):
+    """``check --workers 2`` on several scenarios starts its local cluster only once the
+    in-process searches have taken ``LOCAL_CLUSTER_AFTER`` seconds (the catalog ran 1.8x slower
+    when the cluster came first); either way each result is the in-process one."""
+    import idemrace.commands.check as check_command
+
+    names = ["supersede-aba", "reject-retry-after-completion", "keyed-start-safe", "flat-namespace"]
+    monkeypatch.setattr(check_command, "LOCAL_CLUSTER_AFTER", after)
+    started = []
+    real_start = check_command._Cluster.start
+
+    def start(self):
+        started.append(True)
+        return real_start(self)
+
+    monkeypatch.setattr(check_command._Cluster, "start", start)
+    spread = _check_json(capsys, *names, "--workers", "2")
+    assert bool(started) == (after == 0.0)
+    assert spread == _check_json(capsys, *names)
