@@ -358,6 +358,7 @@ class Checker:
             events.append((call.time, 0, bit, call))
             events.append((ret.time, 1, bit, ret))
         events.sort(key=lambda e: (e[0], e[1], e[2]))
+        _deliveries_first_read_first(events, ops)
         head = _Entry(None, -1, False, float("-inf"))
         prev = head
         for *_, entry in events:
@@ -423,6 +424,46 @@ class Checker:
             raw = self.model_result(before, e.op)
             order.append((e.op, raw, to_backend(e.op.op, raw, final)))
         return LINEARIZABLE, explored, order
+
+
+def _deliveries_first_read_first(events: list, ops: tuple[Operation, ...]) -> None:
+    """Reorder, in place, each run of consecutive call events (no return between them) so that
+    deliveries whose payload some op reads back earlier come first.
+
+    Which call the search tries first among those it may linearize is free: the candidates are
+    the calls before the first return not yet matched, and reordering calls between two returns
+    changes neither that set nor any real-time order, so the verdict is the same. It decides the
+    speed: a burst of 10 concurrent ``DeliverPayload`` to one hook, then 10 concurrent polls,
+    has 10! inbox orders, and trying deliveries in call order searched 840,000 steps over 5 s
+    on a 70-op partition without finding the one the polls read (sqlite backend, 1,000-op
+    workload). The payload a poll returns names where its delivery sits in the inbox, so the
+    deliveries are tried in the order their payloads are first read (by the reader's call)."""
+    first_read: dict[Any, float] = {}
+    for o in ops:
+        if type(o.result) is O.Payload:
+            value = o.result.value
+            if value not in first_read or o.call < first_read[value]:
+                first_read[value] = o.call
+
+    def priority(event) -> tuple:
+        o = event[3].op
+        if type(o.op) is O.DeliverPayload:
+            return (first_read.get(o.op.payload, float("inf")), event[0])
+        return (float("inf"), event[0])
+
+    if not first_read:
+        return
+    start = 0
+    while start < len(events):
+        if events[start][1] != 0:  # a return
+            start += 1
+            continue
+        end = start
+        while end < len(events) and events[end][1] == 0:
+            end += 1
+        if end - start > 1:
+            events[start:end] = sorted(events[start:end], key=priority)
+        start = end
 
 
 def partitions(history: Iterable[Operation]) -> dict[str, list[Operation]]:
