@@ -349,6 +349,18 @@ class Checker:
     def _search(
         self, ops: tuple[Operation, ...], deadline: float | None
     ) -> tuple[str, int, list[tuple[Operation, Any, Any]]]:
+        """Wing & Gong's search with Lowe's cache, trying the candidates of each step in
+        deadline order (``_deadlines``).
+
+        The candidates at a step are the calls before the first return not yet matched (any of
+        them may be linearized next; the rest must wait). Which one is tried first does not
+        change the verdict, only how soon a linearization is found. Classic WGL tries them in
+        list order and, after each success, restarts from the head: every DeliverPayload
+        succeeds, so it took a burst's deliveries in call order, and a 70-op partition (10
+        concurrent deliveries to one hook, then polls reading them back in another order)
+        searched 840,000 steps for 5 s without a verdict. Here each step sorts its candidates
+        by deadline: a delivery by when its payload is first read back, any other op by its
+        own return (Lowe's just-in-time order)."""
         # event list: calls before returns at equal times (touching operations are concurrent)
         events: list[tuple[float, int, int, _Entry]] = []
         for bit, o in enumerate(ops):
@@ -358,13 +370,13 @@ class Checker:
             events.append((call.time, 0, bit, call))
             events.append((ret.time, 1, bit, ret))
         events.sort(key=lambda e: (e[0], e[1], e[2]))
-        _deliveries_first_read_first(events, ops)
         head = _Entry(None, -1, False, float("-inf"))
         prev = head
         for *_, entry in events:
             prev.next = entry
             entry.prev = prev
             prev = entry
+        deadline_of = _deadlines(ops)
 
         def lift(entry: _Entry) -> None:
             entry.prev.next = entry.next
@@ -384,86 +396,83 @@ class Checker:
             if entry.next is not None:
                 entry.next.prev = entry
 
+        def candidates() -> list[_Entry]:
+            out = []
+            entry = head.next
+            while entry is not None and entry.is_call:
+                out.append(entry)
+                entry = entry.next
+            out.sort(key=lambda e: deadline_of[e.bit])
+            return out
+
         state: tuple = (self.profile.initial(), ())
         linearized = 0
         cache: set[tuple[int, tuple]] = set()
-        calls: list[tuple[_Entry, tuple]] = []
-        entry = head.next
+        # one frame per linearized call: [the call, the state before it, the candidates of
+        # that step, the position of the next one to try there]
+        frames: list[list] = []
+        todo = candidates()
+        position = 0
         explored = 0
         step = self.step
         while head.next is not None:
             explored += 1
             if deadline is not None and explored % 512 == 0 and time.monotonic() > deadline:
                 return UNKNOWN, explored, []
-            if entry.is_call:
+            if position < len(todo):
+                entry = todo[position]
+                position += 1
                 new_state = step(state, entry.op)
-                if new_state is not None:
-                    new_linearized = linearized | (1 << entry.bit)
-                    memo = (new_linearized, new_state)
-                    if memo not in cache:
-                        cache.add(memo)
-                        calls.append((entry, state))
-                        state = new_state
-                        linearized = new_linearized
-                        lift(entry)
-                        entry = head.next
-                        continue
-                entry = entry.next
-            else:
-                if not calls:
-                    return NOT_LINEARIZABLE, explored, []
-                entry, state = calls.pop()
-                linearized &= ~(1 << entry.bit)
-                unlift(entry)
-                entry = entry.next
+                if new_state is None:
+                    continue
+                new_linearized = linearized | (1 << entry.bit)
+                memo = (new_linearized, new_state)
+                if memo in cache:
+                    continue
+                cache.add(memo)
+                frames.append([entry, state, todo, position])
+                state = new_state
+                linearized = new_linearized
+                lift(entry)
+                todo = candidates()
+                position = 0
+                continue
+            # every candidate of this step failed: undo the last linearized call
+            if not frames:
+                return NOT_LINEARIZABLE, explored, []
+            entry, state, todo, position = frames.pop()
+            linearized &= ~(1 << entry.bit)
+            unlift(entry)
         # the linearization: the calls in the order taken, each with the model's answer in the
         # backend's run ids (the renaming the whole linearization settled on)
         final = state[1]
         order = []
-        for e, before in calls:
+        for e, before, _todo, _position in frames:
             raw = self.model_result(before, e.op)
             order.append((e.op, raw, to_backend(e.op.op, raw, final)))
         return LINEARIZABLE, explored, order
 
 
-def _deliveries_first_read_first(events: list, ops: tuple[Operation, ...]) -> None:
-    """Reorder, in place, each run of consecutive call events (no return between them) so that
-    deliveries whose payload some op reads back earlier come first.
-
-    Which call the search tries first among those it may linearize is free: the candidates are
-    the calls before the first return not yet matched, and reordering calls between two returns
-    changes neither that set nor any real-time order, so the verdict is the same. It decides the
-    speed: a burst of 10 concurrent ``DeliverPayload`` to one hook, then 10 concurrent polls,
-    has 10! inbox orders, and trying deliveries in call order searched 840,000 steps over 5 s
-    on a 70-op partition without finding the one the polls read (sqlite backend, 1,000-op
-    workload). The payload a poll returns names where its delivery sits in the inbox, so the
-    deliveries are tried in the order their payloads are first read (by the reader's call)."""
+def _deadlines(ops: tuple[Operation, ...]) -> list[float]:
+    """Per op (by position), the time by which it is best linearized: a delivery, the call of
+    the first op that reads its payload back (the inbox order is the order of those reads); any
+    other op, its return (an op with no response, its call)."""
     first_read: dict[Any, float] = {}
     for o in ops:
         if type(o.result) is O.Payload:
             value = o.result.value
             if value not in first_read or o.call < first_read[value]:
                 first_read[value] = o.call
-
-    def priority(event) -> tuple:
-        o = event[3].op
-        if type(o.op) is O.DeliverPayload:
-            return (first_read.get(o.op.payload, float("inf")), event[0])
-        return (float("inf"), event[0])
-
-    if not first_read:
-        return
-    start = 0
-    while start < len(events):
-        if events[start][1] != 0:  # a return
-            start += 1
-            continue
-        end = start
-        while end < len(events) and events[end][1] == 0:
-            end += 1
-        if end - start > 1:
-            events[start:end] = sorted(events[start:end], key=priority)
-        start = end
+    out = []
+    for o in ops:
+        # an op with no response: by its call, as if it took effect when called (the likelier
+        # story, and the one an explanation should tell first)
+        own = float(o.call if o.ret is None else o.ret)
+        if type(o.op) is O.DeliverPayload and o.op.payload in first_read:
+            out.append(min(own, first_read[o.op.payload]))
+        else:
+            out.append(own)
+    return out
 
 
 def partitions(history: Iterable[Operation]) -> dict[str, list[Operation]]:
