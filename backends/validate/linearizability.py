@@ -469,7 +469,8 @@ def _deadlines(ops: tuple[Operation, ...]) -> list[float]:
         # story, and the one an explanation should tell first)
         own = float(o.call if o.ret is None else o.ret)
         if type(o.op) is O.DeliverPayload and o.op.payload in first_read:
-            out.append(min(own, first_read[o.op.payload]))
+            # not its own return: concurrent deliveries are ordered by their readers alone
+            out.append(first_read[o.op.payload])
         else:
             out.append(own)
     return out
