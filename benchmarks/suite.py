@@ -193,13 +193,23 @@ def history_rows() -> list[Row]:
         t = time.perf_counter()
         verdict = check_history(profile, history, budget=60)
         seconds = time.perf_counter() - t
+        kept = ""
+        if verdict.verdict != "linearizable":
+            # a reference backend's history should be linearizable: keep it for diagnosis
+            import pickle
+            import tempfile
+
+            folder = Path(tempfile.mkdtemp(prefix="idemrace-history-"))
+            (folder / "history.pickle").write_bytes(pickle.dumps(history))
+            (folder / "history.txt").write_text("".join(f"{o!r}\n" for o in history))
+            kept = f"; kept in {folder} ({verdict.problem})"
         rows.append(
             (
                 "history",
                 f"{name} {len(history):,} ops",
                 f"{seconds * 1000:,.1f} ms",
                 f"{verdict.verdict}, {len(verdict.partitions)} key partitions, "
-                f"{len(history) / seconds:,.0f} ops/s checked",
+                f"{len(history) / seconds:,.0f} ops/s checked{kept}",
             )
         )
     return rows
