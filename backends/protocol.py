@@ -28,6 +28,7 @@ integers and tuples strategies use.
 from __future__ import annotations
 
 import ast
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -82,8 +83,17 @@ def encode(value: Any) -> str:
     return text
 
 
+# CPython 3.11's AST validation keeps its recursion depth in per-interpreter state, so
+# ``literal_eval`` from several threads at once can fail with "SystemError: AST constructor
+# recursion depth mismatch" (found by the benchmark suite: the sqlite backend's GetRun, read by
+# 10 client threads, raised it once in about 20 runs, and the linearizability check then, rightly
+# by what it saw, called our own reference backend non-linearizable). One parse at a time.
+_PARSE = threading.Lock()
+
+
 def decode(text: str) -> Any:
-    return ast.literal_eval(text)
+    with _PARSE:
+        return ast.literal_eval(text)
 
 
 def with_profile_option(scenario: Any, option: str, value: Any) -> Any:
