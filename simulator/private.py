@@ -35,9 +35,22 @@ one token, two effects, a cancel entry, a completed run's output, a finished req
 A path that reaches a violation without ``a`` is matched by the path that fires ``a`` first, whose
 states are the same states with ``a`` applied.
 
+Two more persistent sets, tried when no private step is enabled:
+
+* **arrivals**: with no ticks left and no ``after``/``during`` guard, every request that can still
+  arrive can arrive now and stays able to; no process reads arrivals or their order, so the set
+  of enabled arrivals is persistent (one arrival alone when the order is not recorded). An
+  arrival adds an arrival tick, a place in the order and a client that has not acted: a witness
+  of an audited invariant is about effects, cancels, completed runs or finished requests, which
+  it does not change;
+* **run creation**: once every request has arrived no new ``CreateRun`` can become enabled, and a
+  ``CreateRun`` conflicts only with another (run ids are allocation order), so the enabled ones
+  form a persistent set. A new pending run is no witness either.
+
 Preconditions checked here: the process has no other enabled action (no crash or lost-response
 alternative), and no more clock ticks can happen (``tick`` would change what a step records). The
-cycle proviso is the explorers' own (a reduced expansion reaching a known state is made full).
+cycle proviso is the explorers' own (BFS: a reduced expansion with an edge back to its own level
+or an earlier one is made full; DFS: one reaching a known state).
 
 Not preserved: shortest counterexample lengths (the violation may be met one step later), so
 ``check`` searches violated properties again without this reduction (``explore_reduced``); and a
