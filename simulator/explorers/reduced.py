@@ -87,7 +87,12 @@ def explore_reduced(
         extra = tuple(prop for prop in extra_properties if prop.name in violated)
         again = PropertyBook(system, names, extra)
         sym = plan(system, reductions - {"key", "private"}, extra_properties)
-        search(system, again, budget, None, engine=sym.engine, canon=sym.canon, **search_options)
+        # under the same progress callback, so --time-limit bounds this search too (it went
+        # unbounded: supersede on a,a,a,b,b,b with a crash and a lost response ran 355 s under
+        # a 240 s limit); a counterexample it has not found again stays the reduced search's
+        search(
+            system, again, budget, progress, engine=sym.engine, canon=sym.canon, **search_options
+        )
         for name, found in again.found.items():
             book.found[name] = found
     return stats, exhaustive, cut_off
