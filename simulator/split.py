@@ -83,8 +83,9 @@ def rename(labels: list[str], requests: list[int], run_offset: int) -> list[str]
     return [_ACTOR.sub(one, label) for label in labels]
 
 
-def _to_final(system: System, budget: Budget) -> list[str] | None:
-    """A shortest schedule of ``system`` (one cluster) from its start to a final state."""
+def _to_final(system: System, budget: Budget) -> tuple[list[str] | None, str | None]:
+    """A shortest schedule of ``system`` (one cluster) from its start to a final state, and
+    None; or None and why none was found within the budgets (None and None: it has none)."""
     from simulator.engine import Engine
 
     engine = Engine(system)
@@ -92,7 +93,9 @@ def _to_final(system: System, budget: Budget) -> list[str] | None:
     parents: dict = {start: None}
     frontier = [start]
     depth = 0
-    while frontier and depth <= budget.max_depth:
+    while frontier:
+        if depth > budget.max_depth or len(parents) > budget.max_states:
+            return None, "no final state of another key cluster within the budgets"
         nxt_frontier = []
         for key in frontier:
             nexts = engine.successors(key)
@@ -101,14 +104,14 @@ def _to_final(system: System, budget: Budget) -> list[str] | None:
                 while parents[key] is not None:
                     key, label = parents[key]
                     path.append(label)
-                return path[::-1]
+                return path[::-1], None
             for label, nxt in nexts:
                 if nxt not in parents:
                     parents[nxt] = (key, label)
                     nxt_frontier.append(nxt)
         frontier = nxt_frontier
         depth += 1
-    return None
+    return None, None
 
 
 def explore_split(
@@ -163,9 +166,13 @@ def explore_split(
     finals: dict[int, tuple[list[str], int] | None] = {}
 
     def to_final(k: int):
+        nonlocal cut_off
         if k not in finals:
             _, sub_system, _ = subs[k]
-            path = _to_final(sub_system, budget)
+            path, why = _to_final(sub_system, budget)
+            if why is not None:
+                # a final-state violation that cannot be completed is not a pass: unknown
+                cut_off = cut_off or f"split: {why}"
             runs = 0
             if path is not None:
                 runs = len(sub_system.replay(path)[0].world.runs)
