@@ -212,9 +212,11 @@ class KeyReduction:
             self._pid_global[pid] = out
         return out
 
-    def expand(self, key: Key) -> tuple[list[tuple[str, Key]], bool]:
-        """(successors to explore, whether they are a proper subset of all of them)."""
-        nexts = self.engine.successors(key)
+    def expand(self, key: Key, nexts: list | None = None) -> tuple[list[tuple[str, Key]], bool]:
+        """(successors to explore, whether they are a proper subset of all of them); ``nexts``:
+        the state's successors when the caller has them."""
+        if nexts is None:
+            nexts = self.engine.successors(key)
         if len(nexts) < 2 or self.engine.w_clock[key[0]] < self.max_ticks:
             return nexts, False
         groups: dict[int, list[tuple[str, Key]]] = {}

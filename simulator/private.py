@@ -184,10 +184,12 @@ class PrivateSteps:
                 out.append(slot)
         return tuple(out)
 
-    def expand(self, key: Key) -> tuple[list[tuple[str, Key]], bool]:
-        """(successors to explore, whether they are a proper subset of all of them)."""
+    def expand(self, key: Key, nexts: list | None = None) -> tuple[list[tuple[str, Key]], bool]:
+        """(successors to explore, whether they are a proper subset of all of them); ``nexts``:
+        the state's successors when the caller has them."""
         engine = self.engine
-        nexts = engine.successors(key)
+        if nexts is None:
+            nexts = engine.successors(key)
         if len(nexts) < 2 or engine.w_clock[key[0]] < self.max_ticks:
             return nexts, False
         if None in key[2]:

@@ -123,7 +123,7 @@ class Chained:
         nexts, reduced = self.first.expand(key)
         if reduced:
             return nexts, True
-        return self.second.expand(key)
+        return self.second.expand(key, nexts)  # all successors: not computed twice
 
 
 __all__ = ["DEFAULT", "REDUCTIONS", "Plan", "parse", "plan"]
