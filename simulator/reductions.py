@@ -59,23 +59,25 @@ class Plan:
 def plan(system, reductions: frozenset[str], extra_properties: tuple = ()) -> Plan:
     from simulator.por import make_key_reduction
     from simulator.private import make_private_steps
+    from simulator.split import make_split
     from simulator.symmetry import make_symmetry
 
     engine = Engine(system)
     out = Plan(engine)
     applied = []
-    sym = None
-    if "symmetry" in reductions:
-        sym, note = make_symmetry(engine, extra_properties)
-        out.notes["symmetry"] = note if sym is not None else f"not applied: {note}"
-        if sym is not None:
-            applied.append("symmetry")
-    key = None
-    if "key" in reductions:
-        key, note = make_key_reduction(engine, extra_properties)
-        out.notes["key"] = note if key is not None else f"not applied: {note}"
-        if key is not None:
-            applied.append("key")
+
+    def use(name: str, make):
+        """``make(engine, extra_properties)`` -> (reduction or None, note), when asked for."""
+        if name not in reductions:
+            return None
+        made, note = make(engine, extra_properties)
+        out.notes[name] = note if made is not None else f"not applied: {note}"
+        if made is not None:
+            applied.append(name)
+        return made
+
+    sym = use("symmetry", make_symmetry)
+    key = use("key", make_key_reduction)
     if key is not None and sym is not None:
         normal, symcanon = key.normal, sym.canon
         out.canon = lambda k: symcanon(normal(k))
@@ -83,21 +85,8 @@ def plan(system, reductions: frozenset[str], extra_properties: tuple = ()) -> Pl
         out.canon = key.normal
     elif sym is not None:
         out.canon = sym.canon
-    if "split" in reductions:
-        from simulator.split import why_not_split
-
-        reason = why_not_split(engine.system, extra_properties)
-        if reason is None:
-            out.notes["split"] = "each key cluster is searched alone"
-            applied.append("split")
-        else:
-            out.notes["split"] = f"not applied: {reason}"
-    private = None
-    if "private" in reductions:
-        private, note = make_private_steps(engine, extra_properties)
-        out.notes["private"] = note if private is not None else f"not applied: {note}"
-        if private is not None:
-            applied.append("private")
+    use("split", make_split)  # a flag: ``explore_reduced`` runs it
+    private = use("private", make_private_steps)
     if key is not None and private is not None:
         out.expand = Chained(private, key).expand
     elif key is not None:

@@ -42,11 +42,15 @@ from simulator.system import System
 _ACTOR = re.compile(r"\b(req|r)(\d+)\b")
 
 
-def why_not_split(system: System, extra_properties: tuple = ()) -> str | None:
-    return why_not(system, extra_properties)
+def make_split(engine, extra_properties: tuple = ()) -> tuple[bool | None, str]:
+    """(True, what it does) when the clusters can be searched alone, else (None, why not)."""
+    reason = why_not(engine.system, extra_properties)
+    if reason is not None:
+        return None, reason
+    return True, "each key cluster is searched alone"
 
 
-def sub_scenarios(scenario: Scenario, cluster: list[int], count: int) -> list[list[int]]:
+def sub_scenarios(cluster: list[int], count: int) -> list[list[int]]:
     """1-based request indices of each cluster, in scenario order."""
     members: list[list[int]] = [[] for _ in range(count)]
     for i, c in enumerate(cluster):
@@ -114,23 +118,17 @@ def _to_final(system: System, budget: Budget) -> tuple[list[str] | None, str | N
     return None, None
 
 
-def explore_split(
-    search: Callable,
-    system: System,
-    book: PropertyBook,
-    budget: Budget,
-    progress,
-    run: Callable,
-):
+def explore_split(system: System, book: PropertyBook, budget: Budget, run: Callable):
     """Search each key cluster alone with ``run(sub_system, sub_book, budget)`` (the rest of the
-    reductions; the state budget is what the clusters before it left), and record in ``book`` what the whole scenario's search would have: per
-    property, the shortest counterexample over the clusters. Returns (stats, exhaustive,
-    cut_off) as a search does, or None when the scenario has a single cluster."""
+    reductions; the state budget is what the clusters before it left), and record in ``book``
+    what the whole scenario's search would have: per property, the shortest counterexample over
+    the clusters. Returns (stats, exhaustive, cut_off) as a search does, or None when the
+    scenario has a single cluster."""
     cluster, count = clusters_of(system)
     if count < 2:
         return None
     scenario = system.scenario
-    groups = sub_scenarios(scenario, cluster, count)
+    groups = sub_scenarios(cluster, count)
     stats = Stats()
     exhaustive, cut_off = True, None
     subs = []
@@ -213,4 +211,4 @@ def explore_split(
     return stats, exhaustive, cut_off
 
 
-__all__ = ["explore_split", "rename", "restrict", "why_not_split"]
+__all__ = ["explore_split", "make_split", "rename", "restrict"]

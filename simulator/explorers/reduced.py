@@ -59,7 +59,7 @@ def explore_reduced(
                 **search_options,
             )
 
-        split = explore_split(search, system, book, budget, progress, alone)
+        split = explore_split(system, book, budget, alone)
         if split is not None:
             split[0].reductions = p.applied
             return split
