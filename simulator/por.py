@@ -55,7 +55,6 @@ from model.state import WorldState
 from simulator.actions import ActionKind, parse_action
 from simulator.engine import Engine, Key
 from simulator.process import Done, Phase
-from simulator.strategies import STRATEGIES
 from simulator.symmetry import unaudited
 
 GLOBAL = -1
@@ -91,12 +90,9 @@ def clusters_of(system) -> tuple[list[int], int]:
 
 def why_not(system, extra_properties: tuple = ()) -> str | None:
     """Why the key reduction cannot be used on this system, or None."""
-    reason = unaudited(system, extra_properties, "key independence")
+    reason = unaudited(system, extra_properties, "key independence", strategies=True)
     if reason:
         return reason
-    for r in system.requests:
-        if not STRATEGIES[r.strategy].symmetric:
-            return f"strategy {r.strategy!r} is not audited for key independence"
     if clusters_of(system)[1] < 2:
         return "all requests share one key"
     return None

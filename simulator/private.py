@@ -66,7 +66,6 @@ from model.state import TERMINAL
 from properties import INVARIANT, PROPERTIES
 from simulator.engine import Engine, Key
 from simulator.process import Phase
-from simulator.strategies import STRATEGIES
 from simulator.symmetry import unaudited
 
 # invariants whose violations no private step can take away (module docstring)
@@ -93,12 +92,9 @@ _ID_FIELDS = ("run_id", "by")
 
 def why_not(system, extra_properties: tuple = ()) -> str | None:
     """Why private steps cannot be used on this system, or None."""
-    reason = unaudited(system, extra_properties, "private steps")
+    reason = unaudited(system, extra_properties, "private steps", strategies=True)
     if reason:
         return reason
-    for r in system.requests:
-        if not STRATEGIES[r.strategy].symmetric:
-            return f"strategy {r.strategy!r} is not audited for private steps"
     for r in system.requests:
         if r.after is not None or r.during is not None:
             return f"req{r.index} arrives on a guard (after/during): arrivals read the world"

@@ -43,9 +43,13 @@ from simulator.strategies import STRATEGIES
 MAX_GROUP = 720  # permutations tried per state; larger groups fall back to no reduction
 
 
-def unaudited(system, extra_properties: tuple = (), what: str = "symmetry") -> str | None:
-    """Why the system's profile, properties or strategies are not all audited for the reductions
-    (their own ``SYMMETRIC`` / ``symmetric`` declarations), or None."""
+def unaudited(
+    system, extra_properties: tuple = (), what: str = "symmetry", strategies: bool = False
+) -> str | None:
+    """Why the system's profile, properties or (with ``strategies``) strategies are not all
+    audited for the reductions (their own ``SYMMETRIC`` / ``symmetric`` declarations), or None.
+    Symmetry leaves unaudited strategies out of its classes; the partial-order reductions need
+    every request's strategy audited."""
     if not system.profile.SYMMETRIC:
         return f"profile {system.profile.name!r} is not audited for {what}"
     if extra_properties:
@@ -54,6 +58,10 @@ def unaudited(system, extra_properties: tuple = (), what: str = "symmetry") -> s
         prop = PROPERTIES.get(name)
         if prop is None or not prop.symmetric:
             return f"property {name!r} is not audited for {what}"
+    if strategies:
+        for r in system.requests:
+            if not STRATEGIES[r.strategy].symmetric:
+                return f"strategy {r.strategy!r} is not audited for {what}"
     return None
 
 
