@@ -276,8 +276,8 @@ def _run_all(args, scenarios, progress, cluster: _Cluster, results: list) -> lis
 
     def put_on_workers(first: int) -> None:
         # the searches from ``first`` on are put on the workers at once, side by side
-        jobs = [(s, options_for(s)) for s in scenarios]
-        for i, future in submit_whole(dask_client, jobs[first:]).items():
+        jobs = [(s, options_for(s)) for s in scenarios[first:]]
+        for i, future in submit_whole(dask_client, jobs).items():
             whole[first + i] = future
 
     if dask_client is not None:
