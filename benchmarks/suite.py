@@ -56,7 +56,7 @@ from simulator.scenario import Scenario
 from spin import crosscheck
 
 BFS_SCENARIOS = ("supersede-aba", "crowd-reject-crashes", "crowd-keyed-start-crashes")
-SPIN_CASES = (("reject", 3), ("supersede", 3))
+SPIN_CASES = (("reject", 3), ("supersede", 3), ("reject", 5))
 
 
 def _multi_key(strategy: str, keys: tuple[str, ...]) -> Scenario:

@@ -1,4 +1,4 @@
-"""Run SPIN and the Python BFS on the same scenario: N requests (2 or 3) for one key on
+"""Run SPIN and the Python BFS on the same scenario: N requests (2 to 5) for one key on
 ``vercel-today``, all reject or all supersede (``spin/vercel_today.pml``).
 
 The scenarios are ``scenario(strategy, n)``: every request arrives at tick 0, no ticks, crashes or
@@ -46,7 +46,7 @@ from simulator.scenario import Scenario
 
 MODEL = Path(__file__).with_name("vercel_today.pml")
 STRATEGIES = ("reject", "supersede")
-SIZES = (2, 3)
+SIZES = (2, 3, 4, 5)
 
 # the flag each REQUIRE asserts in the model -> the Python property it checks
 FLAGS = {
@@ -123,12 +123,16 @@ def scenario(strategy: str, n: int) -> Scenario:
     return parse_scenario(scenario_text(strategy, n), f"<spin-{strategy}-{n}>")
 
 
-def run_python(strategy: str, n: int, reductions: frozenset[str] = frozenset()) -> PythonRun:
-    """The Python BFS on the same scenario (no reductions unless asked)."""
+def run_python(
+    strategy: str, n: int, reductions: frozenset[str] = frozenset(), storage: str = "full"
+) -> PythonRun:
+    """The Python BFS on the same scenario (no reductions unless asked; ``storage="fingerprint"``
+    for the millions of states of reject with 5 requests, as pan keeps only its state vectors)."""
     from simulator.explorers import SearchOptions, check
 
     start = time.perf_counter()
-    result = check(scenario(strategy, n), SearchOptions("bfs", reductions=reductions))
+    options = SearchOptions("bfs", reductions=reductions, storage=storage, max_states=50_000_000)
+    result = check(scenario(strategy, n), options)
     seconds = time.perf_counter() - start
     props = result.properties
     return PythonRun(

@@ -261,41 +261,69 @@ inline body_step() {
    fi
 }
 
+/* The options of request/run K (1 <= K <= N); one copy per K below (Promela has no loop over
+ * d_step options, and an index variable in the guard would not be the same transition system). */
+#define ARRIVE(K) \
+  :: d_step { (cph[K] == C_ABSENT) -> cph[K] = C_START; \
+       if :: SUPERSEDE -> ord[nord] = K; nord++ :: else -> skip fi; invariants() }
+/* reqK: CreateRun -> Ok(run id); the new run's body starts at ("start",) */
+#define CREATE(K) \
+  :: d_step { (cph[K] == C_START) -> q = K; nruns++; rstat[nruns] = PENDING; rreq[nruns] = q; \
+       bph[nruns] = B_START; crun[q] = nruns; cph[q] = (SUPERSEDE -> C_AWAIT : C_DONE); \
+       q = 0; invariants() }
+/* reqK: AwaitRun(run) blocks until the run is terminal, then the client is done */
+#define AWAIT(K) \
+  :: d_step { (cph[K] == C_AWAIT && TERMINAL(rstat[crun[K]])) -> cph[K] = C_DONE; invariants() }
+/* rK: one step of run K's body (bodies never block in these strategies) */
+#define BODY(K) \
+  :: d_step { (bph[K] != 0 && bph[K] != B_DONE) -> r = K; body_step(); r = 0; invariants() }
+
 active proctype system() {
 end:
   do
-  /* arrive reqQ */
-  :: d_step { (cph[1] == C_ABSENT) -> cph[1] = C_START;
-       if :: SUPERSEDE -> ord[nord] = 1; nord++ :: else -> skip fi; invariants() }
-  :: d_step { (cph[2] == C_ABSENT) -> cph[2] = C_START;
-       if :: SUPERSEDE -> ord[nord] = 2; nord++ :: else -> skip fi; invariants() }
+  ARRIVE(1)
+  ARRIVE(2)
 #if N >= 3
-  :: d_step { (cph[3] == C_ABSENT) -> cph[3] = C_START;
-       if :: SUPERSEDE -> ord[nord] = 3; nord++ :: else -> skip fi; invariants() }
+  ARRIVE(3)
 #endif
-  /* reqQ: CreateRun -> Ok(run id); the new run's body starts at ("start",) */
-  :: d_step { (cph[1] == C_START) -> q = 1; nruns++; rstat[nruns] = PENDING; rreq[nruns] = q;
-       bph[nruns] = B_START; crun[q] = nruns; cph[q] = (SUPERSEDE -> C_AWAIT : C_DONE);
-       q = 0; invariants() }
-  :: d_step { (cph[2] == C_START) -> q = 2; nruns++; rstat[nruns] = PENDING; rreq[nruns] = q;
-       bph[nruns] = B_START; crun[q] = nruns; cph[q] = (SUPERSEDE -> C_AWAIT : C_DONE);
-       q = 0; invariants() }
-#if N >= 3
-  :: d_step { (cph[3] == C_START) -> q = 3; nruns++; rstat[nruns] = PENDING; rreq[nruns] = q;
-       bph[nruns] = B_START; crun[q] = nruns; cph[q] = (SUPERSEDE -> C_AWAIT : C_DONE);
-       q = 0; invariants() }
+#if N >= 4
+  ARRIVE(4)
 #endif
-  /* reqQ: AwaitRun(run) blocks until the run is terminal, then the client is done */
-  :: d_step { (cph[1] == C_AWAIT && TERMINAL(rstat[crun[1]])) -> cph[1] = C_DONE; invariants() }
-  :: d_step { (cph[2] == C_AWAIT && TERMINAL(rstat[crun[2]])) -> cph[2] = C_DONE; invariants() }
-#if N >= 3
-  :: d_step { (cph[3] == C_AWAIT && TERMINAL(rstat[crun[3]])) -> cph[3] = C_DONE; invariants() }
+#if N >= 5
+  ARRIVE(5)
 #endif
-  /* rR: one step of run R's body (bodies never block in these strategies) */
-  :: d_step { (bph[1] != 0 && bph[1] != B_DONE) -> r = 1; body_step(); r = 0; invariants() }
-  :: d_step { (bph[2] != 0 && bph[2] != B_DONE) -> r = 2; body_step(); r = 0; invariants() }
+  CREATE(1)
+  CREATE(2)
 #if N >= 3
-  :: d_step { (bph[3] != 0 && bph[3] != B_DONE) -> r = 3; body_step(); r = 0; invariants() }
+  CREATE(3)
+#endif
+#if N >= 4
+  CREATE(4)
+#endif
+#if N >= 5
+  CREATE(5)
+#endif
+  AWAIT(1)
+  AWAIT(2)
+#if N >= 3
+  AWAIT(3)
+#endif
+#if N >= 4
+  AWAIT(4)
+#endif
+#if N >= 5
+  AWAIT(5)
+#endif
+  BODY(1)
+  BODY(2)
+#if N >= 3
+  BODY(3)
+#endif
+#if N >= 4
+  BODY(4)
+#endif
+#if N >= 5
+  BODY(5)
 #endif
 #if SUPERSEDE
   :: d_step { timeout -> settle() }
