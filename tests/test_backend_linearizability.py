@@ -335,3 +335,79 @@ def test_a_burst_of_deliveries_is_ordered_by_its_readers():
     refuted = Checker(PROFILE).check("a", _burst(reads, swap_last=True))
     assert refuted.verdict == NOT_LINEARIZABLE
     assert refuted.explored < 10_000
+
+
+# -- clock ticks taken in runs (``_merge_ticks``) -------------------------------------------------
+
+
+def _tick(i, clock, call, ret=None):
+    return op(i, -1, None, O.AdvanceClock(), O.Ok(clock), call, call + 1 if ret is None else ret)
+
+
+def test_only_ticks_nothing_else_can_come_between_are_taken_as_one_step():
+    from backends.validate.linearizability import _merge_ticks, _Ticks
+
+    ticks = [_tick(1, 1, 10), _tick(2, 2, 20), _tick(3, 3, 30)]
+    merged = _merge_ticks(tuple(ticks), free=None)
+    assert [type(o.op) for o in merged] == [_Ticks]
+    assert merged[0].op.count == 3 and merged[0].result == (O.Ok(1), O.Ok(2), O.Ok(3))
+    # an op overlapping the second tick splits the run: it may take effect on either side of it
+    overlapping = op(9, 0, "a", start("a", 1), O.Started(1), 19, 25)
+    merged = _merge_ticks((*ticks, overlapping), free=None)
+    assert [o.index for o in merged] == [1, 2, 3, 9]
+    # an op with no response stays open to the end: no tick after its call is merged
+    pending = op(9, 0, "a", start("a", 1), None, 15, None)
+    assert [o.index for o in _merge_ticks((*ticks, pending), free=None)] == [1, 2, 3, 9]
+    # the op whose answer is not compared stays alone
+    assert [type(o.op) for o in _merge_ticks(tuple(ticks), free=2)] == [O.AdvanceClock] * 3
+
+
+def test_a_wrong_answer_inside_a_run_of_ticks_is_still_caught():
+    h = [op(1, 0, "a", start("a", 1), O.Started(1), 0, 5)]
+    good = [*h, _tick(2, 1, 10), _tick(3, 2, 20), _tick(4, 3, 30)]
+    assert check_history(PROFILE, good).verdict == LINEARIZABLE
+    bad = [*h, _tick(2, 1, 10), _tick(3, 3, 20), _tick(4, 3, 30)]
+    assert check_history(PROFILE, bad).verdict == NOT_LINEARIZABLE
+
+
+def _verdicts(history, merged: bool) -> list[str]:
+    import time
+
+    from backends.validate.linearizability import partitions
+
+    checker = Checker(PROFILE)
+    deadline = time.monotonic() + 60  # each takes milliseconds; a budget, not a measurement
+    return [
+        checker._search(tuple(ops), deadline, explain=not merged)[0]
+        for ops in partitions(history).values()
+    ]
+
+
+def test_taking_ticks_in_runs_never_changes_a_verdict():
+    """Every partition of real histories (the reference backend's, a planted retention bug's,
+    and both with a tenth of the answers dropped, so unanswered calls straddle ticks) gets the
+    same verdict with ticks merged as one tick at a time."""
+    import random
+
+    from backends import make_backend
+    from backends.validate.workload import run_concurrent
+    from tests.mutants.zoo import MUTANTS
+
+    verdicts = set()
+    for make in (lambda: make_backend("memory"), lambda: MUTANTS["RetentionOffByOne"]()):
+        backend = make()
+        backend.start()
+        try:
+            history = run_concurrent(backend, PROFILE, clients=4, ops=300, keys=3, seed=3)
+        finally:
+            backend.close()
+        rng = random.Random(7)
+        dropped = [
+            o._replace(result=None, ret=None) if o.key and rng.random() < 0.1 else o
+            for o in history
+        ]
+        for h in (history, dropped):
+            assert _verdicts(h, merged=True) == _verdicts(h, merged=False)
+            verdicts.update(_verdicts(h, merged=True))
+    # the comparison saw both verdicts (else it could not tell a merge that refutes too much)
+    assert verdicts == {LINEARIZABLE, NOT_LINEARIZABLE}, verdicts
