@@ -41,6 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import porcupine_vs_python as porcupine
 from bfs_throughput import measure
 from explorers import EXPLORERS, race_rows
 from spin_vs_python import compare
@@ -202,35 +203,77 @@ def explorer_rows(quick: bool) -> list[Row]:
 
 
 def history_rows() -> list[Row]:
+    import shutil
+    import tempfile
+
     profile = make_profile("vercel-keyed-start", retention=1)
     rows = []
-    for name, ops in (("memory", 1_000), ("memory", 10_000), ("sqlite", 1_000)):
-        backend = make_backend(name)
-        backend.start()
-        try:
-            history = run_concurrent(backend, profile, clients=10, ops=ops, keys=10, seed=1)
-        finally:
-            backend.close()
-        t = time.perf_counter()
-        verdict = check_history(profile, history, budget=60)
-        seconds = time.perf_counter() - t
-        kept = ""
-        if verdict.verdict != "linearizable":
-            # a reference backend's history should be linearizable: keep it for diagnosis
-            import pickle
-            import tempfile
+    # Porcupine on the same histories (``porcupine_vs_python``), where go and its source are here
+    reason = porcupine.missing()
+    folder = Path(tempfile.mkdtemp(prefix="idemrace-porcupine-"))
+    binary = None
+    try:
+        if reason is None:
+            try:
+                binary = porcupine.build(folder)
+            except Exception as exc:  # a failed build is a row, not the end of the suite
+                reason = f"cannot build Porcupine: {' '.join(str(exc).split())[:200]}"
+        if reason is not None:
+            rows.append(("history", "Porcupine", "skipped", reason))
+        for name, ops in (("memory", 1_000), ("memory", 10_000), ("sqlite", 1_000)):
+            rows += _history_rows(profile, name, ops, binary, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
 
-            folder = Path(tempfile.mkdtemp(prefix="idemrace-history-"))
-            (folder / "history.pickle").write_bytes(pickle.dumps(history))
-            (folder / "history.txt").write_text("".join(f"{o!r}\n" for o in history))
-            kept = f"; kept in {folder} ({verdict.problem})"
+
+def _history_rows(profile, name: str, ops: int, binary, folder: Path) -> list[Row]:
+    backend = make_backend(name)
+    backend.start()
+    try:
+        history = run_concurrent(backend, profile, clients=10, ops=ops, keys=10, seed=1)
+    finally:
+        backend.close()
+    t = time.perf_counter()
+    verdict = check_history(profile, history, budget=60)
+    seconds = time.perf_counter() - t
+    kept = ""
+    if verdict.verdict != "linearizable":
+        # a reference backend's history should be linearizable: keep it for diagnosis
+        import pickle
+        import tempfile
+
+        keep = Path(tempfile.mkdtemp(prefix="idemrace-history-"))
+        (keep / "history.pickle").write_bytes(pickle.dumps(history))
+        (keep / "history.txt").write_text("".join(f"{o!r}\n" for o in history))
+        kept = f"; kept in {keep} ({verdict.problem})"
+    rows = [
+        (
+            "history",
+            f"{name} {len(history):,} ops",
+            f"{seconds * 1000:,.1f} ms",
+            f"{verdict.verdict}, {len(verdict.partitions)} key partitions, "
+            f"{len(history) / seconds:,.0f} ops/s checked{kept}",
+        )
+    ]
+    if binary is not None:
+        path = folder / f"{name}-{ops}.json"
+        try:
+            porcupine.export(profile, history, path)
+            theirs = porcupine.run_porcupine(binary, path, 60.0, False)
+        except (porcupine.ExportError, RuntimeError) as exc:
+            return [*rows, ("history", f"{name} (Porcupine)", "failed", str(exc)[:200])]
+        # the same measure on both sides: the partition searches (HistoryVerdict.seconds)
+        agree = "agrees" if theirs["verdict"] == verdict.verdict else "DISAGREES"
         rows.append(
             (
                 "history",
-                f"{name} {len(history):,} ops",
-                f"{seconds * 1000:,.1f} ms",
-                f"{verdict.verdict}, {len(verdict.partitions)} key partitions, "
-                f"{len(history) / seconds:,.0f} ops/s checked{kept}",
+                f"{name} {len(history):,} ops (Porcupine {porcupine.source_version()})",
+                f"{theirs['seconds'] * 1000:,.1f} ms",
+                f"{theirs['verdict']} ({agree}), {theirs['steps']:,} steps; ours "
+                f"{verdict.seconds * 1000:,.1f} ms searching, "
+                f"{sum(r.explored for r in verdict.partitions):,} steps; ours/Porcupine = "
+                f"{verdict.seconds / max(theirs['seconds'], 1e-9):.2f}x",
             )
         )
     return rows

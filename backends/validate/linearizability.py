@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from backends.validate.history import Observe, Operation
@@ -133,11 +134,20 @@ def to_backend(op: Any, result: Any, mapping: Mapping) -> Any:
     return kind(*(b(v) if i in positions else v for i, v in enumerate(result)))
 
 
+# the same, by position (``translate_op`` runs once per search step)
+_OP_ID_POSITIONS: dict[type, tuple[int, ...]] = {
+    kind: tuple(kind._fields.index(f) for f in fields) for kind, fields in _OP_ID_FIELDS.items()
+}
+
+
 def translate_op(op: Any, mapping: Mapping) -> Any:
-    fields = _OP_ID_FIELDS.get(type(op))
-    if not fields:
+    positions = _OP_ID_POSITIONS.get(type(op))
+    if not positions:
         return op
-    return op._replace(**{f: to_model(mapping, getattr(op, f)) for f in fields})
+    values = list(op)
+    for i in positions:
+        values[i] = to_model(mapping, values[i])
+    return type(op)._make(values)
 
 
 def unify(op: Any, model: Any, backend: Any, mapping: Mapping) -> Mapping | None:
@@ -255,13 +265,14 @@ def unify_world(model: WorldState, backend: WorldState, mapping: Mapping) -> Map
 
 
 class _Entry:
-    __slots__ = ("bit", "is_call", "match", "next", "op", "prev", "time")
+    __slots__ = ("bit", "deadline", "is_call", "match", "next", "op", "prev", "time")
 
     def __init__(self, op: Operation | None, bit: int, is_call: bool, t: float) -> None:
         self.op = op
         self.bit = bit
         self.is_call = is_call
         self.time = t
+        self.deadline = 0.0  # a call's place in the order candidates are tried (``_deadlines``)
         self.match: _Entry | None = None
         self.prev: _Entry | None = None
         self.next: _Entry | None = None
@@ -289,6 +300,7 @@ class Checker:
         # it must not take (to enumerate what the model allows in its place)
         self.free: int | None = None
         self.excluded: frozenset[str] = frozenset()
+        self._apply = profile.apply
 
     def model_result(self, state: tuple[WorldState, Mapping], o: Operation) -> Any:
         """What the model answers ``o`` in ``state`` (the op's ids renamed into the model's)."""
@@ -300,6 +312,21 @@ class Checker:
         return self.profile.apply(world, translate_op(o.op, mapping))[1]
 
     def step(self, state: tuple[WorldState, Mapping], o: Operation) -> tuple | None:
+        """The state after ``o`` takes effect in ``state``, or None if the model cannot give
+        its answer there (up to the renaming, which the answer may extend)."""
+        op = o.op
+        if type(op) in _NOT_APPLIED or o.index == self.free:
+            return self._special_step(state, o)
+        world, mapping = state
+        world2, result = self._apply(world, translate_op(op, mapping))
+        if o.ret is None:
+            return world2, mapping
+        new_mapping = unify(op, result, o.result, mapping)
+        return None if new_mapping is None else (world2, new_mapping)
+
+    def _special_step(self, state: tuple[WorldState, Mapping], o: Operation) -> tuple | None:
+        """``step`` for an op whose answer is not compared (``free``), an observation, and
+        clock ticks (one, or a run of them: ``_Ticks``)."""
         world, mapping = state
         op = o.op
         if o.index == self.free and type(op) is Observe:
@@ -324,17 +351,10 @@ class Checker:
                 world = self.profile.tick(world)
                 ticks.append(O.Ok(world.clock))
             return (world, mapping) if tuple(ticks) == o.result else None
-        if type(op) is O.AdvanceClock:
-            world2 = self.profile.tick(world)
-            result = O.Ok(world2.clock)
-        else:
-            world2, result = self.profile.apply(world, translate_op(op, mapping))
+        world2 = self.profile.tick(world)
         if o.pending:
             return world2, mapping
-        new_mapping = unify(op, result, o.result, mapping)
-        if new_mapping is None:
-            return None
-        return world2, new_mapping
+        return (world2, mapping) if O.Ok(world2.clock) == o.result else None
 
     def _fifo(self) -> bool:
         """Are hook inboxes first in, first out here (``V4World``'s delivery and reads)?"""
@@ -388,14 +408,17 @@ class Checker:
             call.match = ret
             events.append((call.time, 0, bit, call))
             events.append((ret.time, 1, bit, ret))
-        events.sort(key=lambda e: (e[0], e[1], e[2]))
+        events.sort()  # (time, return?, bit) are distinct: the entries are never compared
+        deadline_of = _deadlines(ops)
         head = _Entry(None, -1, False, float("-inf"))
         prev = head
         for *_, entry in events:
             prev.next = entry
             entry.prev = prev
             prev = entry
-        deadline_of = _deadlines(ops)
+        for *_, entry in events:
+            if entry.is_call:
+                entry.deadline = deadline_of[entry.bit]
         required = _fifo_predecessors(ops, self.free) if self._fifo() else {}
 
         def lift(entry: _Entry) -> None:
@@ -416,21 +439,27 @@ class Checker:
             if entry.next is not None:
                 entry.next.prev = entry
 
+        by_deadline = attrgetter("deadline")
+
         def candidates() -> list[_Entry]:
             out = []
             entry = head.next
             while entry is not None and entry.is_call:
                 out.append(entry)
                 entry = entry.next
-            out.sort(key=lambda e: deadline_of[e.bit])
+            out.sort(key=by_deadline)
             return out
 
         state: tuple = (self.profile.initial(), ())
         linearized = 0
-        cache: set[tuple[int, tuple]] = set()
-        # one frame per linearized call: [the call, the state before it, the candidates of
-        # that step, the position of the next one to try there]
-        frames: list[list] = []
+        # Lowe's cache, keyed on the linearized set first (as porcupine does): a state is
+        # compared only with the states met with the same set, and hashed never. On a history
+        # that linearizes without backtracking every set is new, and hashing the world (every
+        # run, hook and key entry of the partition) was a fifth of the cost of a step.
+        cache: dict[int, list[tuple]] = {}
+        # one frame per linearized call: (the call, the state before it, the candidates of
+        # that step, the position of the next one to try there)
+        frames: list[tuple] = []
         todo = candidates()
         position = 0
         explored = 0
@@ -449,11 +478,14 @@ class Checker:
                 if new_state is None:
                     continue
                 new_linearized = linearized | (1 << entry.bit)
-                memo = (new_linearized, new_state)
-                if memo in cache:
+                seen = cache.get(new_linearized)
+                if seen is None:
+                    cache[new_linearized] = [new_state]
+                elif new_state in seen:
                     continue
-                cache.add(memo)
-                frames.append([entry, state, todo, position])
+                else:
+                    seen.append(new_state)
+                frames.append((entry, state, todo, position))
                 state = new_state
                 linearized = new_linearized
                 lift(entry)
@@ -485,6 +517,10 @@ class _Ticks(NamedTuple):
     count: int
 
 
+# ops ``Checker.step`` does not hand to ``Profile.apply``
+_NOT_APPLIED = frozenset({Observe, O.AdvanceClock, _Ticks})
+
+
 def _merge_ticks(ops: tuple[Operation, ...], free: int | None) -> tuple[Operation, ...]:
     """``ops`` with every run of clock ticks that nothing else overlaps merged into one op.
 
@@ -496,47 +532,52 @@ def _merge_ticks(ops: tuple[Operation, ...], free: int | None) -> tuple[Operatio
     between them in any linearization, so taking them as one step (each tick's answer still
     compared) loses no linearization and admits none. A tick with no response, or the op whose
     answer is not compared (``free``), stays alone."""
-    order = sorted(range(len(ops)), key=lambda i: (ops[i].call, i))
+    # in call order (a stable sort: equal calls keep the partition's order)
+    order = sorted(ops, key=attrgetter("call"))
     inf = float("inf")
-    clean = [False] * len(ops)
+    clean = []
     open_until = -inf
-    for i in order:  # every op called before the tick has returned when it is called
-        o = ops[i]
+    for o in order:  # every op called before the tick has returned when it is called
+        clean.append(type(o.op) is O.AdvanceClock and open_until < o.call)
         end = inf if o.ret is None else o.ret
-        clean[i] = (
-            type(o.op) is O.AdvanceClock and o.ret is not None and o.index != free
-        ) and open_until < o.call
-        open_until = max(open_until, end)
+        if end > open_until:
+            open_until = end
     next_call = inf
-    for i in reversed(order):  # and no op is called before it returns
-        o = ops[i]
-        clean[i] = clean[i] and o.ret < next_call
-        next_call = min(next_call, o.call)
+    for i in range(len(order) - 1, -1, -1):  # and no op is called before it returns
+        o = order[i]
+        if clean[i] and (o.ret is None or o.ret >= next_call or o.index == free):
+            clean[i] = False
+        if o.call < next_call:
+            next_call = o.call
     out: list[Operation] = []
     run: list[Operation] = []
-
-    def flush() -> None:
-        if len(run) == 1:
-            out.append(run[0])
-        elif run:
-            first, last = run[0], run[-1]
-            merged = _Ticks(len(run))
-            results = tuple(t.result for t in run)
-            out.append(
-                Operation(first.index, first.client, None, merged, results, first.call, last.ret)
-            )
-        run.clear()
-
-    for i in order:
-        if clean[i]:
-            run.append(ops[i])
+    merged_any = False
+    for o, is_clean in zip(order, clean, strict=True):
+        if is_clean:
+            run.append(o)
             continue
-        flush()
-        out.append(ops[i])
-    flush()
-    if len(out) == len(ops):
+        if run:
+            merged_any |= len(run) > 1
+            out.append(_merged(run))
+            run = []
+        out.append(o)
+    if run:
+        merged_any |= len(run) > 1
+        out.append(_merged(run))
+    if not merged_any:
         return ops
-    return tuple(sorted(out, key=lambda o: o.index))
+    return tuple(sorted(out, key=attrgetter("index")))
+
+
+def _merged(run: list[Operation]) -> Operation:
+    """One op for a run of clean ticks (itself, if it is one tick)."""
+    if len(run) == 1:
+        return run[0]
+    first, last = run[0], run[-1]
+    results = tuple(t.result for t in run)
+    return Operation(
+        first.index, first.client, None, _Ticks(len(run)), results, first.call, last.ret
+    )
 
 
 def _fifo_predecessors(ops: tuple[Operation, ...], free: int | None) -> dict[int, int]:
