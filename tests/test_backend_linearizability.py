@@ -164,36 +164,36 @@ def test_exhausted_budget_is_unknown_never_a_pass():
     assert report.verdict == UNKNOWN != CONFORMANT
 
 
-def test_once_a_partition_is_refuted_the_rest_get_only_a_grace_period(monkeypatch):
-    """The verdict is decided by the first refuted partition; the rest only compete to be the
-    smallest one shown, so they no longer wait out the budget: with no grace at all a partition
-    that needs more than one budget check's worth of steps comes back unknown, and the history
-    is still not linearizable."""
+def test_a_partition_no_search_decides_cannot_hold_up_a_refutation(monkeypatch):
+    """Partitions are searched in two passes: a first one capped at ``FIRST_PASS_SECONDS`` each,
+    then, unless one was refuted (the verdict is decided), the undecided ones again with the
+    rest of the budget. With no first-pass time at all, a partition that needs more than one
+    budget check's worth of steps is undecided in the first pass."""
     import backends.validate.linearizability as lin
 
-    refuted = [
-        op(1, 0, "a", start("a", 1), O.Started(1), 0, 10),
-        op(2, 1, "a", start("a", 2), O.Started(2), 20, 30),
-    ]
-    # key "b" sorts after "a": 600 overlapping reads (as above)
+    def refuted(key):
+        return [
+            op(1, 0, key, start(key, 1), O.Started(1), 0, 10),
+            op(2, 1, key, start(key, 2), O.Started(2), 20, 30),
+        ]
+
+    # 600 overlapping reads on key "b" (as above)
     slow = [
         op(10 + i, i % 10, "b", O.GetHookByToken("b"), O.HOOK_NOT_FOUND, i, 10_000 + i)
         for i in range(1, 601)
     ]
-    assert check_history(PROFILE, slow, budget=None).verdict == LINEARIZABLE
-    monkeypatch.setattr(lin, "AFTER_REFUTED_SECONDS", 0.0)
-    v = check_history(PROFILE, refuted + slow, budget=None)
-    assert v.verdict == NOT_LINEARIZABLE
-    assert [(r.key, r.verdict) for r in v.partitions] == [("a", NOT_LINEARIZABLE), ("b", UNKNOWN)]
-    assert v.failing is not None and v.failing.key == "a"
-    # refuted last, nothing is cut: the grace only follows a refutation
-    late = [o._replace(key="c") for o in refuted]
-    late = [o._replace(op=start("c", o.op.request)) for o in late]
-    v = check_history(PROFILE, slow + late, budget=None)
-    assert [(r.key, r.verdict) for r in v.partitions] == [
-        ("b", LINEARIZABLE),
-        ("c", NOT_LINEARIZABLE),
-    ]
+    monkeypatch.setattr(lin, "FIRST_PASS_SECONDS", 0.0)
+    # alone, the second pass decides it
+    v = check_history(PROFILE, slow, budget=None)
+    assert [(r.key, r.verdict) for r in v.partitions] == [("b", LINEARIZABLE)]
+    assert v.partitions[0].explored > 512  # both passes' steps
+    # refuted before or after it, the history is decided without it
+    for history in (refuted("a") + slow, slow + refuted("c")):
+        v = check_history(PROFILE, history, budget=None)
+        assert v.verdict == NOT_LINEARIZABLE
+        verdicts = {r.key: r.verdict for r in v.partitions}
+        assert verdicts["b"] == UNKNOWN and v.failing is not None
+        assert verdicts[v.failing.key] == NOT_LINEARIZABLE
 
 
 # -- shrinking to a minimal core -----------------------------------------------------------------
