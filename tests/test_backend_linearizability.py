@@ -151,13 +151,29 @@ def test_shortest_failing_prefix_drops_the_irrelevant_tail():
     assert [o.index for o in v.failing.ops] == [1, 2]
 
 
-def test_exhausted_budget_is_unknown_never_a_pass():
-    # 600 overlapping reads: the search needs more than one budget check's worth of steps
-    h = [
-        op(i, i % 10, "a", O.GetHookByToken("a"), O.HOOK_NOT_FOUND, i, 10_000 + i)
+def _hard(key: str, base: int = 0) -> list[Operation]:
+    """A linearizable partition the search needs more than one budget check's worth of steps
+    for, and that no op-at-its-deadline order linearizes: 600 overlapping reads of a token,
+    alternately before and after a start (as long as all of them) took it."""
+    reads = [
+        op(
+            base + i,
+            i % 10,
+            key,
+            O.GetHookByToken(key),
+            O.HOOK_NOT_FOUND if i % 2 else O.HookInfo(7, "h1"),
+            i,
+            10_000 + i,
+        )
         for i in range(1, 601)
     ]
-    assert check_history(PROFILE, h, budget=None).verdict == LINEARIZABLE
+    return [op(base, 10, key, start(key, 1), O.Started(7), 0, 20_000), *reads]
+
+
+def test_exhausted_budget_is_unknown_never_a_pass():
+    h = _hard("a")
+    v = check_history(PROFILE, h, budget=None)
+    assert v.verdict == LINEARIZABLE and v.partitions[0].explored > 512
     v = check_history(PROFILE, h, budget=0.0)
     assert v.verdict == UNKNOWN
     report = Report("x", {"concurrent": {"verdict": UNKNOWN}})
@@ -177,11 +193,7 @@ def test_a_partition_no_search_decides_cannot_hold_up_a_refutation(monkeypatch):
             op(2, 1, key, start(key, 2), O.Started(2), 20, 30),
         ]
 
-    # 600 overlapping reads on key "b" (as above)
-    slow = [
-        op(10 + i, i % 10, "b", O.GetHookByToken("b"), O.HOOK_NOT_FOUND, i, 10_000 + i)
-        for i in range(1, 601)
-    ]
+    slow = _hard("b", base=10)
     monkeypatch.setattr(lin, "FIRST_PASS_SECONDS", 0.0)
     # alone, the second pass decides it
     v = check_history(PROFILE, slow, budget=None)

@@ -383,6 +383,23 @@ class Checker:
         verdict, _explored, order = self._search(tuple(ops), deadline)
         return order if verdict == LINEARIZABLE else None
 
+    def _in_deadline_order(self, ops: tuple[Operation, ...], deadline_of: list[float]) -> int:
+        """Try the one order the search would most likely take first, with none of its
+        machinery: every op at its deadline (``_deadlines``: within its own interval, so the
+        order respects real time). The number of steps it took: positive if every op gave its answer there (a
+        linearization: the history is linearizable), negative if one did not (the search
+        decides; those steps were spent). Most partitions of a correct store's history
+        linearize this way, and then the search's event list, candidate lists and cache,
+        a third of the time on them, are never built."""
+        order = sorted(range(len(ops)), key=deadline_of.__getitem__)
+        state: tuple | None = (self.profile.initial(), ())
+        step = self.step
+        for taken, i in enumerate(order, 1):
+            state = step(state, ops[i])
+            if state is None:
+                return -taken
+        return max(1, len(order))
+
     def _search(
         self, ops: tuple[Operation, ...], deadline: float | None, explain: bool = True
     ) -> tuple[str, int, list[tuple[Operation, Any, Any]]]:
@@ -398,8 +415,14 @@ class Checker:
         searched 840,000 steps for 5 s without a verdict. Here each step sorts its candidates
         by deadline: a delivery by when its payload is first read back, any other op by its
         own return (Lowe's just-in-time order)."""
+        fast_steps = 0
         if not explain:
             ops = _merge_ticks(ops, self.free)
+            deadline_of = _deadlines(ops)
+            fast_steps = self._in_deadline_order(ops, deadline_of)
+            if fast_steps > 0:
+                return LINEARIZABLE, fast_steps, []
+            fast_steps = -fast_steps
         # event list: calls before returns at equal times (touching operations are concurrent)
         events: list[tuple[float, int, int, _Entry]] = []
         for bit, o in enumerate(ops):
@@ -409,7 +432,8 @@ class Checker:
             events.append((call.time, 0, bit, call))
             events.append((ret.time, 1, bit, ret))
         events.sort()  # (time, return?, bit) are distinct: the entries are never compared
-        deadline_of = _deadlines(ops)
+        if explain:
+            deadline_of = _deadlines(ops)
         head = _Entry(None, -1, False, float("-inf"))
         prev = head
         for *_, entry in events:
@@ -462,7 +486,7 @@ class Checker:
         frames: list[tuple] = []
         todo = candidates()
         position = 0
-        explored = 0
+        explored = fast_steps
         step = self.step
         while head.next is not None:
             explored += 1
@@ -624,7 +648,9 @@ def _fifo_predecessors(ops: tuple[Operation, ...], free: int | None) -> dict[int
 def _deadlines(ops: tuple[Operation, ...]) -> list[float]:
     """Per op (by position), the time by which it is best linearized: a delivery, the call of
     the first op that reads its payload back (the inbox order is the order of those reads); any
-    other op, its return (an op with no response, its call)."""
+    other op, its return (an op with no response, its call). Always within the op's own
+    interval (a delivery's is clamped into it), so ops in deadline order respect real time: an
+    op that returned before another was called comes first."""
     first_read: dict[Any, float] = {}
     for o in ops:
         if type(o.result) is O.Payload:
@@ -638,7 +664,8 @@ def _deadlines(ops: tuple[Operation, ...]) -> list[float]:
         own = float(o.call if o.ret is None else o.ret)
         if type(o.op) is O.DeliverPayload and o.op.payload in first_read:
             # not its own return: concurrent deliveries are ordered by their readers alone
-            out.append(first_read[o.op.payload])
+            read = first_read[o.op.payload]
+            out.append(max(float(o.call), read if o.ret is None else min(read, float(o.ret))))
         else:
             out.append(own)
     return out
