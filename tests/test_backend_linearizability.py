@@ -455,3 +455,23 @@ def test_taking_ticks_in_runs_never_changes_a_verdict():
             verdicts.update(_verdicts(h, merged=True))
     # the comparison saw both verdicts (else it could not tell a merge that refutes too much)
     assert verdicts == {LINEARIZABLE, NOT_LINEARIZABLE}, verdicts
+
+
+def test_every_deadline_lies_within_its_ops_interval():
+    """The fast path linearizes ops in deadline order, which respects real time only because
+    each deadline lies within its own op's interval: a delivery whose payload a poll called
+    before it (and still running) read back is clamped to its own call, not the poll's."""
+    from backends.validate.linearizability import _deadlines
+
+    deliver = op(2, 1, "a", O.DeliverPayload(7, "h1", "p"), O.Ok(), 10, 20)
+    poll = op(3, 2, "a", O.PollPayload(7, "h1"), O.Payload("p"), 3, 30)
+    late_reader = op(4, 3, "a", O.PollPayload(7, "h1"), O.Payload("q"), 40, 50)
+    unanswered = op(5, 4, "a", O.GetRun(7), None, 45, None)
+    # read back only after it returned: its own return
+    early = op(6, 5, "a", O.DeliverPayload(7, "h1", "q"), O.Ok(), 32, 35)
+    first = op(1, 0, "a", start("a", 1), O.Started(7), 0, 5)
+    ops = (first, deliver, poll, late_reader, unanswered, early)
+    deadlines = _deadlines(ops)
+    assert deadlines == [5, 10, 30, 50, 45, 35]
+    for o, d in zip(ops, deadlines, strict=True):
+        assert o.call <= d <= (float("inf") if o.ret is None else o.ret)
