@@ -260,7 +260,7 @@ def build(folder: Path) -> Path:
     for name in ("model.go", "main.go"):
         shutil.copy(GO_SOURCES / name, bench / name)
     (bench / "go.mod").write_text(
-        f"module idemrace/porcupinebench\n\ngo 1.16\n\nrequire {MODULE} v0.0.0\n\n"
+        f"module idemrace/porcupinebench\n\ngo 1.18\n\nrequire {MODULE} v0.0.0\n\n"
         f"replace {MODULE} => ../porcupine\n"
     )
     env = {

@@ -700,19 +700,8 @@ func (p *Profile) Step(s *State, op *Op, res *Result) (bool, *State) {
 
 // -- equality and hashing of states (Python: tuple equality and hash of (world, mapping)) ------
 
-func valsEqual(a, b []Val) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func sentEqual(a, b []Sent) bool {
+// sliceEqual: element-wise equality of two slices (inboxes, the delivered and consumed logs)
+func sliceEqual[T comparable](a, b []T) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -740,7 +729,7 @@ func worldEqual(a, b *World) bool {
 	for i := range a.Hooks {
 		x, y := &a.Hooks[i], &b.Hooks[i]
 		if x.Token != y.Token || x.RunID != y.RunID || x.HookID != y.HookID ||
-			!valsEqual(x.Inbox, y.Inbox) {
+			!sliceEqual(x.Inbox, y.Inbox) {
 			return false
 		}
 	}
@@ -754,7 +743,7 @@ func worldEqual(a, b *World) bool {
 			return false
 		}
 	}
-	return sentEqual(a.Delivered, b.Delivered) && sentEqual(a.Consumed, b.Consumed)
+	return sliceEqual(a.Delivered, b.Delivered) && sliceEqual(a.Consumed, b.Consumed)
 }
 
 // StateEqual is the cache's equality.
