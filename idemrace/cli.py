@@ -117,17 +117,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(runner, args) -> int:
     # imported after the arguments are parsed: these pull in the model and its registries
+    from idemrace import signals
     from model.profiles.base import ModelError
     from simulator.scenario import ScenarioError
     from simulator.system import ReplayError
 
     try:
         return runner(args)
-    except (UsageError, ScenarioError, ValueError, ModelError, ReplayError) as exc:
-        print(f"idemrace: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except BrokenPipeError:
-        return EXIT_OK
+    except Exception as exc:
+        if signals.stopped():
+            # fallout of the interrupt, not bad input: a C extension that calls back into Python
+            # (matplotlib's Agg while a report is drawn) turns the KeyboardInterrupt raised in
+            # the callback into its own error ("Invalid affine transformation matrix")
+            signals.raise_if_stopped()
+        if isinstance(exc, (UsageError, ScenarioError, ValueError, ModelError, ReplayError)):
+            print(f"idemrace: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if isinstance(exc, BrokenPipeError):
+            return EXIT_OK
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

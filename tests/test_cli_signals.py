@@ -246,3 +246,40 @@ def test_sigterm_stops_validates_temporal_dev_server_and_removes_its_folder():
     except BackendUnavailable as exc:  # scripts/test.sh installs it: a missing one is a failure
         pytest.fail(str(exc))
     _sigterm_stops_the_server_of("temporal", "start-dev")
+
+
+def test_an_error_raised_by_the_interrupt_unwinding_is_the_interrupt_not_bad_input(monkeypatch):
+    """CI saw `report` interrupted while matplotlib drew: Agg turned the KeyboardInterrupt raised in
+    its callback into "Invalid affine transformation matrix", and we exited 2 (bad input)."""
+    from idemrace import cli, signals
+
+    def drawing_when_interrupted(_args):
+        monkeypatch.setattr(signals, "_received", signal.SIGINT)
+        raise ValueError("Invalid affine transformation matrix")
+
+    with pytest.raises(KeyboardInterrupt) as raised:
+        cli._run(drawing_when_interrupted, None)
+    assert not isinstance(raised.value, signals.Terminated)
+    assert isinstance(raised.value.__context__, ValueError)
+
+    def bad_input(_args):
+        raise ValueError("no such scenario")
+
+    monkeypatch.setattr(signals, "_received", None)
+    assert cli._run(bad_input, None) == cli.EXIT_BAD_INPUT
+
+
+def test_a_backend_error_raised_by_the_interrupt_is_not_recorded_as_the_stores_answer(monkeypatch):
+    """A driver that turns the KeyboardInterrupt into its own error must not put a `Raised` in the
+    history: the verdict would blame the store for our Ctrl-C."""
+    from backends.validate.history import Raised, answer
+    from idemrace import signals
+
+    class Session:
+        def apply(self, _op):
+            raise RuntimeError("connection closed")
+
+    assert isinstance(answer(Session(), None), Raised)  # a real failure of the store
+    monkeypatch.setattr(signals, "_received", signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        answer(Session(), None)

@@ -68,4 +68,10 @@ def answer(session: Any, op: Any) -> Any:
     except (BackendUnavailable, BackendError):
         raise
     except Exception as exc:
+        from idemrace import signals
+
+        # raised by an interrupt unwinding inside the backend's client (a driver turns the
+        # KeyboardInterrupt into its own error): the run is stopping, and recording it as the
+        # store's answer would blame the store for our Ctrl-C
+        signals.raise_if_stopped()
         return Raised(type(exc).__name__, " ".join(str(exc).split())[:200])
