@@ -64,7 +64,7 @@ from typing import Any
 from model import ops as O
 from model.state import TERMINAL
 from properties import INVARIANT, PROPERTIES
-from simulator.engine import Engine, Key
+from simulator.engine import Engine, Key, forget_if_full
 from simulator.process import Phase
 from simulator.symmetry import unaudited
 
@@ -199,6 +199,7 @@ class PrivateSteps:
         pair = (key[0], key[1])
         slots = self._choice.get(pair)
         if slots is None:
+            forget_if_full(self._choice)
             slots = self._choice[pair] = self._private_slots(*pair)
         by_label = dict(nexts)
         n = self.n

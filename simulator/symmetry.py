@@ -36,7 +36,7 @@ from model import ops as O
 from model.outcomes import Tagged, WorkResult
 from model.state import Effect, Run, WorldState
 from properties import PROPERTIES
-from simulator.engine import Engine, Key
+from simulator.engine import Engine, Key, forget_if_full
 from simulator.process import Phase
 from simulator.strategies import STRATEGIES
 
@@ -241,6 +241,7 @@ class Symmetry:
         for i in range(n):
             clients[slots[i]] = renamed[i]
         out = (wid2, (*clients, *renamed[n:]))
+        forget_if_full(self._pairs[k])
         self._pairs[k][(wid, pids)] = out
         return out
 
@@ -308,9 +309,11 @@ class Symmetry:
             sigs = sorted((self._signature(wid, pids, i), i) for i in members)
             for position, (sig, i) in enumerate(sigs):
                 if position and sig == sigs[position - 1][0]:
+                    forget_if_full(self._fixed)
                     self._fixed[(wid, pids)] = None
                     return None
                 image[i - 1] = members[position]
+        forget_if_full(self._fixed)
         k = self._fixed[(wid, pids)] = self._perm(tuple(image))
         return k
 

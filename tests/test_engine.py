@@ -38,3 +38,31 @@ def test_engine_successors_equal_system_successors(name):
                 seen.add(nkey)
                 queue.append((nxt, nkey))
     assert visited == min(STATES, len(seen))
+
+
+@pytest.mark.parametrize("storage", ["full", "fingerprint"])
+@pytest.mark.parametrize(
+    "name", ["supersede-aba", "crowd-keyed-start-crashes", "reject-retry-after-completion"]
+)
+def test_memos_that_start_over_when_full_change_nothing_but_speed(monkeypatch, name, storage):
+    """The (world, procs)- and token-keyed memos are emptied at ``MEMO_CAP`` entries
+    (``forget_if_full``): with a cap of a few entries, so every memo starts over again and again
+    during the search, the verdicts, counts and counterexamples are those of the uncapped search."""
+    import simulator.engine as engine_module
+    from idemrace import check
+    from simulator.explorers.base import SearchOptions
+
+    def run():
+        result = check(catalog()[name], SearchOptions("bfs", storage=storage))
+        return (
+            result.verdict,
+            result.exhausted,
+            result.stats.states,
+            result.stats.transitions,
+            [(v.property, v.steps) for v in result.violations],
+        )
+
+    uncapped = run()
+    monkeypatch.setattr(engine_module, "MEMO_CAP", 3)
+    assert run() == uncapped
+    assert uncapped[2] > 1000  # the memos were filled and emptied many times over
