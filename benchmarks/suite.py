@@ -60,15 +60,18 @@ BFS_SCENARIOS = ("supersede-aba", "crowd-reject-crashes", "crowd-keyed-start-cra
 SPIN_CASES = (("reject", 3), ("supersede", 3), ("reject", 5))
 
 
-def _multi_key(strategy: str, keys: tuple[str, ...]) -> Scenario:
-    """One ``strategy`` request per entry of ``keys`` (a key listed twice gets two requests)."""
+def _multi_key(strategy: str, keys: tuple[str, ...], faults: tuple[int, int] = (0, 0)) -> Scenario:
+    """One ``strategy`` request per entry of ``keys`` (a key listed twice gets two requests),
+    with ``faults`` = (crashes, lost responses) allowed."""
     requests = "".join(
         f'\n[[requests]]\nstrategy = "{strategy}"\nkey = "{key}"\nworkflow = "w"\n' for key in keys
     )
     name = f"{strategy}-{'-'.join(keys)}"
+    crashes, lost = faults
     return parse_scenario(
         f'name = "{name}"\ndescription = "{strategy} requests for keys {keys}"\n'
-        'profile = "vercel-today"\n[bounds]\nmax_depth = 120\nmax_states = 5000000\n' + requests,
+        'profile = "vercel-today"\n[bounds]\nmax_depth = 120\nmax_states = 5000000\n'
+        f"max_crashes = {crashes}\nmax_lost_responses = {lost}\n" + requests,
         f"<{name}>",
     )
 
@@ -310,45 +313,67 @@ def spin_rows() -> list[Row]:
     return rows
 
 
-# (strategy, keys, storage): the issue's shapes; fingerprints where the space is millions
+# (strategy, keys, storage, (crashes, lost responses)): the issue's shapes; fingerprints where
+# the space is millions
 EXHAUST = (
-    ("reject", ("a",) * 5, "full"),
-    ("reject", ("a", "a", "a", "b", "b", "b"), "full"),
-    ("supersede", ("a", "a", "a", "b", "b", "b"), "full"),
-    ("supersede", ("a",) * 4, "fingerprint"),
+    ("reject", ("a",) * 5, "full", (0, 0)),
+    ("reject", ("a", "a", "a", "b", "b", "b"), "full", (0, 0)),
+    ("supersede", ("a", "a", "a", "b", "b", "b"), "full", (0, 0)),
+    ("supersede", ("a",) * 4, "fingerprint", (0, 0)),
+    ("reject", ("a", "a", "a", "b", "b", "b"), "full", (1, 1)),
 )
-LONG = (("supersede", ("a",) * 5, "fingerprint"),)
+# the maintainers' question with a crash and a lost response on one key (about 10 minutes and
+# 8 GB here), and 5 requests on one key (not exhausted in 10 minutes)
+LONG = (
+    ("supersede", ("a",) * 3, "fingerprint", (1, 1)),
+    ("supersede", ("a",) * 5, "fingerprint", (0, 0)),
+)
+LONG_LIMIT_SECONDS = 1200.0
+LIMIT_SECONDS = 600.0
 
 
-def _time_limit(deadline: float):
+def _time_limit(deadline: float, seconds: float):
     def progress(_states: int, _budget: int) -> str | None:
-        return "time limit 600 s" if time.perf_counter() > deadline else None
+        return f"time limit {seconds:.0f} s" if time.perf_counter() > deadline else None
 
     return progress
 
 
 def exhaust_rows(long: bool) -> list[Row]:
     rows = []
-    for strategy, keys, storage in EXHAUST + (LONG if long else ()):
-        scenario = _multi_key(strategy, keys)
+    shapes = [(*shape, LIMIT_SECONDS) for shape in EXHAUST]
+    if long:
+        shapes += [(*shape, LONG_LIMIT_SECONDS) for shape in LONG]
+    for strategy, keys, storage, faults, limit in shapes:
+        scenario = _multi_key(strategy, keys, faults)
         started = time.perf_counter()
         result = check(
             scenario,
             SearchOptions("bfs", storage=storage, max_states=200_000_000),
-            progress=_time_limit(started + 600.0),
+            progress=_time_limit(started + limit, limit),
         )
         seconds = time.perf_counter() - started
         outcome = "exhausted" if result.exhausted else f"cut off: {result.cut_off}"
+        with_faults = " with a crash and a lost response" if faults != (0, 0) else ""
+        violated = sorted(p for p, v in result.properties.items() if v == "violated")
         rows.append(
             (
                 "exhaust",
-                f"{strategy} on {','.join(keys)}",
+                f"{strategy} on {','.join(keys)}{with_faults}",
                 f"{seconds:.1f} s",
                 f"{result.stats.states:,} states ({'+'.join(result.stats.reductions) or 'none'}, "
-                f"{storage}), {outcome}, verdict {result.verdict}",
+                f"{storage}), {outcome}, verdict {result.verdict}"
+                + (f" ({', '.join(violated)})" if violated else "")
+                + f", the suite process's peak RSS so far {_peak_rss_gb():.1f} GB",
             )
         )
     return rows
+
+
+def _peak_rss_gb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
 def workers_rows() -> list[Row]:

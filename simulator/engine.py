@@ -46,9 +46,10 @@ MEMO_MIN_HITS = 10  # kept when at least one probe in this many hits
 # Entries a memo keyed on (world, procs) pairs or on property tokens keeps before it starts over
 # (``forget_if_full``). These memos are caches of pure functions, so emptying one costs only
 # recomputation; kept whole, they grew with the state space and were most of the memory of a
-# fingerprint search (supersede, 3 requests, 1 lost response, 4.3M states: peak RSS 2.26 GB
-# uncapped, 1.35 GB at this cap, 5% more time).
-MEMO_CAP = 1 << 18
+# fingerprint search. Supersede, 3 requests on one key, a crash and a lost response, after 120 s:
+# uncapped 9.5M states at 4.1 GB, at 2^20 8.7M at 2.9 GB (two runs side by side); at 2^18 the
+# memos are emptied so often that the search ran at about half the speed, in half the memory.
+MEMO_CAP = 1 << 20
 
 
 def forget_if_full(memo: dict | set) -> None:

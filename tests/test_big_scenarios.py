@@ -8,6 +8,8 @@ intended change to the model."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from catalog.parse import parse_scenario
@@ -65,3 +67,32 @@ def test_exhausted_with_pinned_counts(strategy, keys, storage, reductions, state
     if strategy == "supersede":
         assert result.properties["newest-wins"] == "violated"
         assert result.properties["no-reclaim-race"] == "violated"  # three on a key: ABA
+
+
+def _with_faults(strategy: str, keys: tuple[str, ...], crashes: int, lost: int):
+    scenario = _scenario(strategy, keys)
+    bounds = dataclasses.replace(
+        scenario.bounds, max_crashes=crashes, max_lost_responses=lost, max_states=200_000_000
+    )
+    return dataclasses.replace(scenario, bounds=bounds)
+
+
+@pytest.mark.huge
+def test_supersede_three_on_one_key_with_a_crash_and_a_lost_response():
+    """The maintainers' question (issue 20): three supersede requests on one key, one crash and
+    one lost response allowed. About 10 minutes and 8 GB here; 64-bit fingerprints."""
+    result = check(
+        _with_faults("supersede", ("a",) * 3, crashes=1, lost=1),
+        SearchOptions("bfs", storage="fingerprint", max_states=200_000_000),
+    )
+    assert result.exhausted and result.cut_off is None
+    assert result.stats.reductions == ("symmetry", "private")
+    assert result.stats.states == 31_753_510
+    violated = {p for p, v in result.properties.items() if v == "violated"}
+    assert violated == {
+        "at-most-once-effect",
+        "newest-wins",
+        "no-failed-request",
+        "no-reclaim-race",
+    }
+    assert result.properties["single-owner"] == "holds"
