@@ -322,8 +322,8 @@ EXHAUST = (
     ("supersede", ("a",) * 4, "fingerprint", (0, 0)),
     ("reject", ("a", "a", "a", "b", "b", "b"), "full", (1, 1)),
 )
-# the maintainers' question with a crash and a lost response on one key (about 10 minutes and
-# 8 GB here), and 5 requests on one key (not exhausted in 10 minutes)
+# the maintainers' question with a crash and a lost response on one key (about 11 minutes and
+# 5 GB here), and 5 requests on one key (not exhausted in 10 minutes)
 LONG = (
     ("supersede", ("a",) * 3, "fingerprint", (1, 1)),
     ("supersede", ("a",) * 5, "fingerprint", (0, 0)),
