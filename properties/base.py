@@ -15,7 +15,9 @@ A property declares, besides its check: ``reads``, the parts of the system state
 depends on (``world``, ``arrivals``, ``order``, ``clients``; the engine memoizes the check on
 exactly those parts, and an undeclared property is checked on every state); ``ghost``, history the
 simulator must keep for it; ``exercised_by``, the strategies it is about (empty: all); and
-``symmetric``, whether it was audited for the symmetry and key reductions (it reads requests only
+``logs``, the world's history logs (``LOGS``) it reads (undeclared: all; a search drops the
+others once no undecided property reads them); ``symmetric``, whether it was audited for the
+symmetry and key reductions (it reads requests only
 through fields the renamings reach); ``evidence``, what in a scenario exercises it (a payload sent,
 a crash injected, a failure possible): ``evidence(system)`` says it in words, or None when a
 search of that system cannot tell the property holds from not being tried (the matrix then says
@@ -37,6 +39,10 @@ FINAL = "final"
 # the parts of a system state a property can read (see ``simulator.engine``'s key layout)
 STATE_PARTS = ("world", "arrivals", "order", "clients")
 GHOSTS = ("arrival_order",)
+# the world's history logs (ghost fields of ``WorldState``): transitions only append to them, so a
+# search may drop one once every property still undecided declares it does not read it
+# (``simulator/history.py``)
+LOGS = ("effects", "delivered", "consumed", "cancels")
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ class Property:
     symmetric: bool = False
     # system -> what in its scenario exercises this property, or None (see the module doc)
     evidence: Callable[[Any], str | None] | None = None
+    # the history logs (``LOGS``) the check and settle read; None = undeclared (all of them)
+    logs: frozenset[str] | None = None
 
     def evidence_in(self, system) -> str | None:
         return "every scenario" if self.evidence is None else self.evidence(system)
@@ -87,6 +95,9 @@ def _check(prop: Property) -> str | None:
     bad = sorted(prop.ghost - set(GHOSTS))
     if bad:
         return f"ghost names unknown history {', '.join(bad)}; allowed: {', '.join(GHOSTS)}"
+    bad = sorted((prop.logs or frozenset()) - set(LOGS))
+    if bad:
+        return f"logs names unknown history logs {', '.join(bad)}; allowed: {', '.join(LOGS)}"
     if prop.reads and prop.kind != INVARIANT:
         return "reads is for invariants (final properties are checked once per final state)"
     return None
@@ -111,6 +122,7 @@ def register(
     reads: tuple[str, ...] = (),
     symmetric: bool = False,
     evidence: Callable[[Any], str | None] | None = None,
+    logs: tuple[str, ...] | None = None,
 ):
     origin = inspect.stack(0)[1].filename
 
@@ -126,6 +138,7 @@ def register(
             frozenset(reads),
             symmetric,
             evidence,
+            None if logs is None else frozenset(logs),
         )
         PROPERTIES.register(prop, origin=origin)
         return fn
@@ -133,4 +146,4 @@ def register(
     return wrap
 
 
-__all__ = ["FINAL", "INVARIANT", "PROPERTIES", "STATE_PARTS", "Property", "register"]
+__all__ = ["FINAL", "INVARIANT", "LOGS", "PROPERTIES", "STATE_PARTS", "Property", "register"]

@@ -27,6 +27,7 @@ from properties.base import FINAL, INVARIANT, register
     reads=("world",),
     symmetric=True,
     evidence=E.contention,
+    logs=(),
 )
 def single_owner(system, state) -> str | None:
     hooks = state.world.hooks
@@ -44,6 +45,7 @@ def single_owner(system, state) -> str | None:
     reads=("world", "arrivals"),
     symmetric=True,
     evidence=E.duplicates,
+    logs=("effects",),
 )
 def at_most_once_effect(system, state) -> str | None:
     effects = state.world.effects
@@ -119,6 +121,7 @@ def _lost_name(outcome) -> str:
     "it handles; no request or run ends on an unhandled HookNotFoundError (v5: RunExpiredError).",
     symmetric=True,
     evidence=E.payload_sent,
+    logs=("effects", "delivered", "consumed"),
 )
 def no_lost_signal(system, state) -> str | None:
     world = state.world
@@ -178,6 +181,7 @@ def _newest_settles(system, state) -> str | None:
     reads=("world", "order"),
     symmetric=True,
     evidence=E.contention,
+    logs=("cancels", "effects"),
 )
 def newest_wins(system, state) -> str | None:
     world = state.world
@@ -201,6 +205,7 @@ def newest_wins(system, state) -> str | None:
     "No run ends up waiting forever for a payload that was already consumed or sent elsewhere.",
     symmetric=True,
     evidence=E.payload_sent,
+    logs=("delivered", "consumed"),
 )
 def no_stranded_run(system, state) -> str | None:
     world = state.world
@@ -231,6 +236,7 @@ def no_stranded_run(system, state) -> str | None:
     reads=("world", "clients"),
     symmetric=True,
     evidence=E.contention,
+    logs=(),
 )
 def result_matches_owner(system, state) -> str | None:
     def check(who: str, request_index: int, output) -> str | None:
@@ -274,6 +280,7 @@ WASTED = (DuplicateOf, Adopted, ForwardedTo)
     reads=("world",),
     symmetric=True,
     evidence=E.duplicates,
+    logs=(),
 )
 def no_wasted_run(system, state) -> str | None:
     wasted = [
@@ -298,6 +305,7 @@ def no_wasted_run(system, state) -> str | None:
     reads=("clients",),
     symmetric=True,
     evidence=E.every,
+    logs=(),
 )
 def no_failed_request(system, state) -> str | None:
     for i, outcome in _client_outcomes(system, state):
@@ -323,6 +331,7 @@ RESULT_ANSWERS = (Adopted, WorkResult, Superseded)
     # swaps) and run ids only in its message; a final property, compares one key's entries only
     symmetric=True,
     evidence=E.failure_possible,
+    logs=("effects",),
 )
 def no_silent_loss(system, state) -> str | None:
     requests = system.requests
@@ -360,6 +369,7 @@ def no_silent_loss(system, state) -> str | None:
     reads=("world",),
     symmetric=True,
     evidence=E.crowd,
+    logs=("cancels",),
 )
 def no_reclaim_race(system, state) -> str | None:
     first: dict[int, int] = {}

@@ -30,6 +30,7 @@ def _ended_hooks(world):
     "claimable again.",
     evidence=E.token_outlives_run,
     symmetric=True,  # audited: hooks of one token at a time, run ids only as identities
+    logs=(),
 )
 def tokens_eventually_freed(system, state) -> str | None:
     ended = _ended_hooks(state.world)
@@ -54,6 +55,7 @@ def tokens_eventually_freed(system, state) -> str | None:
     "passed (storage does not leak).",
     evidence=E.token_outlives_run,
     symmetric=True,  # audited: as tokens-eventually-freed
+    logs=(),
 )
 def no_retained_row_outlives_window(system, state) -> str | None:
     if not _ended_hooks(state.world):

@@ -99,6 +99,10 @@ class Engine:
         self._memo_moves = True
         self._moves_calls = 0
         self._moves_misses = 0
+        # history logs dropped from every world interned (``simulator/history.py``): set before
+        # the search starts, never changed during it
+        self.forget: tuple[str, ...] = ()
+        self._no_logs: dict[str, tuple] = {}
         self.client_start = [self.intern_proc(c.start()) for c in system._clients]
         self.names: list[str] = []
         self.lost_labels = list(system._lost_labels)
@@ -107,7 +111,20 @@ class Engine:
 
     # -- interning -----------------------------------------------------------------------------
 
+    def forget_logs(self, logs: tuple[str, ...]) -> None:
+        """Drop ``logs`` from every world interned from now on; before the first state only
+        (a world interned earlier keeps its logs)."""
+        if self.worlds:
+            raise RuntimeError("forget_logs: the engine has interned worlds already")
+        self.forget = tuple(logs)
+        self._no_logs = {log: () for log in logs}
+
     def intern_world(self, world: WorldState) -> int:
+        if self.forget:
+            for log in self.forget:
+                if getattr(world, log):
+                    world = world._replace(**self._no_logs)
+                    break
         wid = self._wid.get(world)
         if wid is None:
             wid = len(self.worlds)
@@ -399,6 +416,8 @@ class KeyBook:
         self.active = []
         parts: set[str] = set()
         for prop in book.invariants:
+            if prop.name in book.found:  # decided already (a search started over)
+                continue
             reads = None
             declared = getattr(prop, "reads", frozenset())
             if declared:

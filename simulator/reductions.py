@@ -15,6 +15,9 @@
   contention case, where ``key`` gets nothing. Same verdicts; shortest counterexamples are
   recomputed as for ``key``. Where both apply, a private step is taken first, else a key
   cluster's ample set.
+* ``history`` (``simulator/history.py``): the world's history logs that no undecided property
+  reads are dropped (the search starts over when a violation makes one more droppable); same
+  verdicts and shortest counterexamples.
 
 Both are on by default (``DEFAULT``): the soundness tests (``tests/test_reductions.py``) compare
 every catalog scenario's per-property verdicts and shortest counterexample lengths with and
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 
 from simulator.engine import Engine, Key
 
-REDUCTIONS = ("symmetry", "key", "private", "split")
+REDUCTIONS = ("symmetry", "key", "private", "split", "history")
 DEFAULT = frozenset(REDUCTIONS)
 
 
@@ -56,7 +59,16 @@ class Plan:
     notes: dict[str, str] = field(default_factory=dict)  # reduction -> what it did or why not
 
 
-def plan(system, reductions: frozenset[str], extra_properties: tuple = ()) -> Plan:
+def plan(
+    system,
+    reductions: frozenset[str],
+    extra_properties: tuple = (),
+    forget: frozenset[str] | None = None,
+) -> Plan:
+    """The reductions of ``reductions`` that apply to ``system``, over a new engine. ``forget``:
+    the history logs the engine drops (``history``; None: those no property of the scenario or
+    ``extra_properties`` reads)."""
+    from simulator import history
     from simulator.por import make_key_reduction
     from simulator.private import make_private_steps
     from simulator.split import make_split
@@ -65,6 +77,17 @@ def plan(system, reductions: frozenset[str], extra_properties: tuple = ()) -> Pl
     engine = Engine(system)
     out = Plan(engine)
     applied = []
+    if "history" in reductions:
+        reason = history.why_not(system)
+        if reason is None:
+            if forget is None:
+                forget = history.static_forgettable(system, extra_properties)
+            engine.forget_logs(tuple(log for log in history.LOGS if log in forget))
+            out.notes["history"] = (
+                f"drops {', '.join(engine.forget) or 'no log yet'}; more as violations are found"
+            )
+        else:
+            out.notes["history"] = f"not applied: {reason}"
 
     def use(name: str, make):
         """``make(engine, extra_properties)`` -> (reduction or None, note), when asked for."""
@@ -93,6 +116,8 @@ def plan(system, reductions: frozenset[str], extra_properties: tuple = ()) -> Pl
         out.expand = key.expand
     elif private is not None:
         out.expand = private.expand
+    if "history" in out.notes and not out.notes["history"].startswith("not applied"):
+        applied.append("history")
     out.applied = tuple(applied)
     return out
 

@@ -97,10 +97,26 @@ class PropertyBook:
         self.settles: list[Property] = [p for p in props if p.settle is not None]
         self.names = names
         self.found: dict[str, tuple[str, Any]] = {}  # property -> (message, witness)
+        # book -> whether the search should stop and start over (``simulator/history.py``: a
+        # violation made another history log droppable); asked each time a violation is found
+        self.restart_when: Callable[[PropertyBook], bool] | None = None
+        self._asked_at = 0
+        self.restart = False
 
     @property
     def all_found(self) -> bool:
         return len(self.found) == len(self.names)
+
+    @property
+    def done(self) -> bool:
+        """Every property is violated, or the search is to start over (``restart_when``)."""
+        found = len(self.found)
+        if found == len(self.names):
+            return True
+        if self.restart_when is not None and found != self._asked_at:
+            self._asked_at = found
+            self.restart = self.restart_when(self)
+        return self.restart
 
     def check(self, state: SystemState, final: bool, witness: Callable[[], Any]) -> bool:
         """Check ``state``; record the first violation of each property. True if any new one."""

@@ -129,7 +129,7 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
     # the clean-token fast path of ``KeyBook.check``, inlined: one probe per new state
     token = keybook.token
     clean = keybook.clean
-    all_found = check(init, False, lambda: []) and book.all_found
+    all_found = check(init, False, lambda: []) and book.done
     max_depth = budget.max_depth
     max_states = budget.max_states
     transitions = 0
@@ -157,7 +157,7 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
                 nexts = successors(key)
         if not nexts:
             if check(key, True, _path, parents, index):
-                all_found = book.all_found
+                all_found = book.done
             index += 1
             continue
         if depth >= max_depth:
@@ -185,7 +185,7 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
                     continue
                 # every property violated: this state's other successors are still numbered
                 # (as before), then the search stops
-                if check(dedupe, False, _path, parents, child) and book.all_found:
+                if check(dedupe, False, _path, parents, child) and book.done:
                     all_found = True
         if stop:
             break
@@ -380,7 +380,7 @@ def _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
         out.reverse()
         return out
 
-    all_found = check(init, False, lambda: []) and book.all_found
+    all_found = check(init, False, lambda: []) and book.done
     max_depth = budget.max_depth
     max_states = budget.max_states
     transitions = 0
@@ -409,7 +409,7 @@ def _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
                             break
             if not nexts:
                 if check(key, True, path, index):
-                    all_found = book.all_found
+                    all_found = book.done
                     if all_found:
                         break
                 continue
@@ -443,7 +443,7 @@ def _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
                 if invariants:
                     if token is not None and token(nxt) in clean:
                         continue
-                    if check(nxt, False, path, child) and book.all_found:
+                    if check(nxt, False, path, child) and book.done:
                         all_found = True
             if stop or all_found:
                 break

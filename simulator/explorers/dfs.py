@@ -80,7 +80,7 @@ def _dfs(system, book, budget, progress, engine, canon, expand):
         check(init, True, lambda: [])
     stack = [(iter(init_next), 0)]
     finals_checked = set()
-    while stack and not book.all_found:
+    while stack and not book.done:
         frame, depth = stack[-1]
         step = next(frame, None)
         if step is None:

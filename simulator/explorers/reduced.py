@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from simulator import history
 from simulator.explorers.base import Budget, Progress, PropertyBook
 from simulator.reductions import REDUCTIONS, plan
 from simulator.system import System
@@ -24,6 +25,10 @@ def check_reductions(reductions) -> str | None:
     if unknown:
         return f"unknown reduction {unknown[0]!r}; allowed: {', '.join(REDUCTIONS)}"
     return None
+
+
+def _forgettable(book: PropertyBook, reductions: frozenset[str]) -> frozenset[str]:
+    return history.forgettable(book) if "history" in reductions else frozenset()
 
 
 def explore_reduced(
@@ -43,7 +48,7 @@ def explore_reduced(
     are searched again without the partial-order reductions (key, private) when they cut
     anything. ``search_options`` go to
     ``search`` as they are (BFS's ``storage``)."""
-    p = plan(system, reductions, extra_properties)
+    p = plan(system, reductions, extra_properties, forget=_forgettable(book, reductions))
     if "split" in p.applied:
         from simulator.split import explore_split
 
@@ -63,16 +68,31 @@ def explore_reduced(
         if split is not None:
             split[0].reductions = p.applied
             return split
-    stats, exhaustive, cut_off = search(
-        system,
-        book,
-        budget,
-        progress,
-        engine=p.engine,
-        canon=p.canon,
-        expand=p.expand,
-        **search_options,
-    )
+    while True:
+        if "history" in p.applied:
+            # stop and start over when a violation makes one more history log droppable
+            forgotten = frozenset(p.engine.forget)
+            book.restart_when = lambda b, forgotten=forgotten: history.forgettable(b) > forgotten
+        try:
+            stats, exhaustive, cut_off = search(
+                system,
+                book,
+                budget,
+                progress,
+                engine=p.engine,
+                canon=p.canon,
+                expand=p.expand,
+                **search_options,
+            )
+        finally:
+            book.restart_when = None
+        if not book.restart or book.all_found:
+            book.restart = False
+            break
+        # the violations found so far are kept (their schedules are real); the search is run
+        # again over the smaller space, from the start, so every state of it drops the same logs
+        book.restart = False
+        p = plan(system, reductions, extra_properties, forget=_forgettable(book, reductions))
     stats.reductions = p.applied
     partial_order = getattr(p.expand, "__self__", None)  # key, private, or both chained
     cut = partial_order is not None and partial_order.reduced > 0
@@ -86,7 +106,12 @@ def explore_reduced(
         )
         extra = tuple(prop for prop in extra_properties if prop.name in violated)
         again = PropertyBook(system, names, extra)
-        sym = plan(system, reductions - {"key", "private"}, extra_properties)
+        sym = plan(
+            system,
+            reductions - {"key", "private"},
+            extra_properties,
+            forget=_forgettable(again, reductions),
+        )
         # under the same progress callback, so --time-limit bounds this search too (it went
         # unbounded: supersede on a,a,a,b,b,b with a crash and a lost response ran 355 s under
         # a 240 s limit); a counterexample it has not found again stays the reduced search's
