@@ -1,7 +1,7 @@
 """Soundness of the state-space reductions (``simulator/reductions.py``), and their pinned counts.
 
 For every catalog scenario and every reduction choice (``symmetry`` alone, ``key`` alone, both,
-``private`` alone, ``split`` alone, all four):
+``private`` alone, ``split`` alone, all four, ``history`` alone, all five: the default):
 
 * when the reduction applies, BFS under it gives the same per-property verdicts and the same
   shortest counterexample length for every violated property as BFS without reductions, DFS
@@ -49,6 +49,8 @@ CHOICES = {
     "private": frozenset({"private"}),
     "split": frozenset({"split"}),
     "all": frozenset({"symmetry", "key", "private", "split"}),
+    "history": frozenset({"history"}),
+    "default": frozenset({"symmetry", "key", "private", "split", "history"}),
 }
 
 
