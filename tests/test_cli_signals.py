@@ -269,17 +269,23 @@ def test_an_error_raised_by_the_interrupt_unwinding_is_the_interrupt_not_bad_inp
     assert cli._run(bad_input, None) == cli.EXIT_BAD_INPUT
 
 
-def test_a_backend_error_raised_by_the_interrupt_is_not_recorded_as_the_stores_answer(monkeypatch):
+def test_a_backend_error_raised_by_the_interrupt_is_not_recorded_as_the_stores_answer():
     """A driver that turns the KeyboardInterrupt into its own error must not put a `Raised` in the
     history: the verdict would blame the store for our Ctrl-C."""
     from backends.validate.history import Raised, answer
-    from idemrace import signals
 
     class Session:
+        def __init__(self, interrupted: bool) -> None:
+            self.interrupted = interrupted
+
         def apply(self, _op):
+            try:
+                if self.interrupted:
+                    raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise RuntimeError("connection closed") from None  # context kept
             raise RuntimeError("connection closed")
 
-    assert isinstance(answer(Session(), None), Raised)  # a real failure of the store
-    monkeypatch.setattr(signals, "_received", signal.SIGINT)
+    assert isinstance(answer(Session(False), None), Raised)  # a real failure of the store
     with pytest.raises(KeyboardInterrupt):
-        answer(Session(), None)
+        answer(Session(True), None)

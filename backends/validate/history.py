@@ -68,10 +68,12 @@ def answer(session: Any, op: Any) -> Any:
     except (BackendUnavailable, BackendError):
         raise
     except Exception as exc:
-        from idemrace import signals
-
-        # raised by an interrupt unwinding inside the backend's client (a driver turns the
-        # KeyboardInterrupt into its own error): the run is stopping, and recording it as the
-        # store's answer would blame the store for our Ctrl-C
-        signals.raise_if_stopped()
+        # raised by an interrupt unwinding inside the backend's client (a driver that turns the
+        # KeyboardInterrupt into its own error keeps it as the context): the run is stopping,
+        # and recording it as the store's answer would blame the store for our Ctrl-C
+        cause = exc.__cause__ or exc.__context__
+        while cause is not None:
+            if isinstance(cause, KeyboardInterrupt):
+                raise cause from None
+            cause = cause.__cause__ or cause.__context__
         return Raised(type(exc).__name__, " ".join(str(exc).split())[:200])
