@@ -13,7 +13,7 @@ def reject_retry():
 # markers whose tests run only when the marker expression names them
 OPT_IN = {
     "slow": 'slow: run with -m slow (or -m "slow or not slow")',
-    "huge": "huge (about 11 minutes and 5 GB of memory each): run with -m huge",
+    "huge": "huge (several minutes and a few GB of memory each): run with -m huge",
 }
 
 

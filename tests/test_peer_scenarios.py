@@ -99,7 +99,7 @@ PINS: dict[str, dict] = {
     },
     "inngest-long-run": {
         "verdict": "violated",
-        "states": 74,
+        "states": 58,  # 74 before the history reduction
         "properties": {
             "at-most-once-effect": "violated",
             "result-matches-owner": "holds",
@@ -130,7 +130,7 @@ PINS: dict[str, dict] = {
     },
     "temporal-allow-duplicate": {
         "verdict": "violated",
-        "states": 55,
+        "states": 46,  # 55 before the history reduction
         "properties": {
             "at-most-once-effect": "violated",
             "result-matches-owner": "holds",
@@ -167,7 +167,7 @@ PINS: dict[str, dict] = {
     },
     "temporal-failed-only-rerun": {
         "verdict": "violated",
-        "states": 115,
+        "states": 94,  # 115 before the history reduction
         "properties": {"at-most-once-effect": "violated", "result-matches-owner": "holds"},
         "message": "effect for key 'order:1' ran twice, by r1 and r2, for requests req1 (arrived t=0) and req2 (arrived t=0), within the dedupe window of 1 ticks",
         "trace": [
@@ -220,7 +220,7 @@ PINS: dict[str, dict] = {
     },
     "temporal-retry-after-retention": {
         "verdict": "violated",
-        "states": 63,
+        "states": 55,  # 63 before the history reduction
         "properties": {"at-most-once-effect": "violated", "no-failed-request": "holds"},
         "message": "effect for key 'order:1' ran twice, by r1 and r2, for request req1 (twice), within the dedupe window of 3 ticks",
         "trace": [
@@ -237,7 +237,7 @@ PINS: dict[str, dict] = {
     },
     "temporal-terminate-existing": {
         "verdict": "violated",
-        "states": 363,
+        "states": 275,  # 363 before the history reduction
         "properties": {
             "at-most-once-effect": "violated",
             "no-failed-request": "violated",
