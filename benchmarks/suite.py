@@ -323,10 +323,11 @@ EXHAUST = (
     ("supersede", ("a",) * 4, "fingerprint", (0, 0)),
     ("reject", ("a", "a", "a", "b", "b", "b"), "full", (1, 1)),
 )
-# the maintainers' question with a crash and a lost response on one key (a few minutes and about
-# 3 GB here), and 5 requests on one key (not exhausted in 25 minutes)
+# the maintainers' question with a crash and a lost response, on one key and on two (a few minutes
+# and about 3 GB each here), and 5 requests on one key (not exhausted in 25 minutes)
 LONG = (
     ("supersede", ("a",) * 3, "fingerprint", (1, 1)),
+    ("supersede", ("a", "a", "a", "b", "b", "b"), "fingerprint", (1, 1)),
     ("supersede", ("a",) * 5, "fingerprint", (0, 0)),
 )
 LONG_LIMIT_SECONDS = 1200.0

@@ -18,7 +18,7 @@ OPT_IN = {
 
 
 def pytest_collection_modifyitems(config, items):
-    """``slow`` tests (long searches) and ``huge`` ones (searches of tens of millions of states)
+    """``slow`` tests (long searches) and ``huge`` ones (searches of millions of states, minutes each)
     run only when the marker expression names them (``-m slow``, ``-m "slow or not slow"``,
     ``-m huge``); otherwise they are skipped, saying how to run them."""
     expression = config.option.markexpr or ""
