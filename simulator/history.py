@@ -10,8 +10,9 @@ what are 565,621 without it.
 
 Why dropping a log keeps every verdict and every shortest counterexample length:
 
-* transitions never read a log (the audited profiles' handlers and the built-in strategies only
-  append to them; ``tests/test_history.py`` reads their source for any other use), so the
+* transitions never read a log (our profiles' handlers only append to them, and strategies'
+  programs never see the world; ``tests/test_history.py`` compares the successors of reachable
+  states of every catalog scenario with and without their logs), so the
   successors of a state with a log emptied are the successors of the state, with the log emptied:
   the search runs over the quotient by "equal but for the log", one state per class, and every
   path of the real space is a path of the quotient with the same labels, and back;
@@ -64,8 +65,8 @@ def static_forgettable(system, extra_properties: tuple = ()) -> frozenset[str]:
 
 def why_not(system) -> str | None:
     """Why the logs cannot be dropped in ``system`` (transitions that may read them), or None.
-    Profiles and strategies of our own packages are read by ``tests/test_history.py``; a user's
-    may read a log when it steps."""
+    Profiles and strategies of our own packages are checked by ``tests/test_history.py``; a
+    user's may read a log when it steps."""
     from simulator.strategies.base import STRATEGIES
 
     profile = type(system.profile)

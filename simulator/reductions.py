@@ -19,7 +19,7 @@
   reads are dropped (the search starts over when a violation makes one more droppable); same
   verdicts and shortest counterexamples.
 
-Both are on by default (``DEFAULT``): the soundness tests (``tests/test_reductions.py``) compare
+All are on by default (``DEFAULT``): the soundness tests (``tests/test_reductions.py``) compare
 every catalog scenario's per-property verdicts and shortest counterexample lengths with and
 without each. A reduction that does not apply to a scenario (not audited, nothing symmetric, one
 key) is skipped and ``Plan.notes`` says why.
