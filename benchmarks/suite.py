@@ -411,7 +411,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--long",
         action="store_true",
-        help="add supersede x3 with a crash and a lost response, and x5, on one key (up to 20 minutes each)",
+        help="add supersede with a crash and a lost response (3 requests on one key, and on each of "
+        "two keys) and with 5 requests on one key (up to 20 minutes each)",
     )
     parser.add_argument(
         "--only",

@@ -125,11 +125,11 @@ def _run(runner, args) -> int:
     try:
         return runner(args)
     except Exception as exc:
-        if signals.stopped():
-            # fallout of the interrupt, not bad input: a C extension that calls back into Python
-            # (matplotlib's Agg while a report is drawn) turns the KeyboardInterrupt raised in
-            # the callback into its own error ("Invalid affine transformation matrix")
-            signals.raise_if_stopped()
+        # raised while an interrupt is pending, it is fallout of the interrupt, not bad input: a
+        # C extension that calls back into Python (matplotlib's Agg while a report is drawn)
+        # turns the KeyboardInterrupt raised in the callback into its own error ("Invalid affine
+        # transformation matrix")
+        signals.raise_if_stopped()
         if isinstance(exc, (UsageError, ScenarioError, ValueError, ModelError, ReplayError)):
             print(f"idemrace: error: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT

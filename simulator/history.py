@@ -35,16 +35,19 @@ from __future__ import annotations
 from properties.base import LOGS
 
 
-def needed(book) -> frozenset[str]:
-    """The logs read by the properties of ``book`` (a ``PropertyBook``) not yet found violated."""
+def read_by(props) -> frozenset[str]:
+    """The logs some property of ``props`` reads (all of them if one declares nothing)."""
     out: set[str] = set()
-    for prop in (*book.invariants, *book.finals):
-        if prop.name in book.found:
-            continue
+    for prop in props:
         if prop.logs is None:
             return frozenset(LOGS)
         out |= prop.logs
     return frozenset(out)
+
+
+def needed(book) -> frozenset[str]:
+    """The logs read by the properties of ``book`` (a ``PropertyBook``) not yet found violated."""
+    return read_by(p for p in (*book.invariants, *book.finals) if p.name not in book.found)
 
 
 def forgettable(book) -> frozenset[str]:
@@ -55,12 +58,8 @@ def static_forgettable(system, extra_properties: tuple = ()) -> frozenset[str]:
     """The logs no property of ``system``'s scenario (nor ``extra_properties``) reads."""
     from properties import PROPERTIES
 
-    out = set(LOGS)
-    for prop in (*(PROPERTIES[n] for n in system.scenario.properties), *extra_properties):
-        if prop.logs is None:
-            return frozenset()
-        out -= prop.logs
-    return frozenset(out)
+    props = (*(PROPERTIES[n] for n in system.scenario.properties), *extra_properties)
+    return frozenset(LOGS) - read_by(props)
 
 
 def why_not(system) -> str | None:
@@ -81,4 +80,4 @@ def why_not(system) -> str | None:
     return None
 
 
-__all__ = ["LOGS", "forgettable", "needed", "static_forgettable", "why_not"]
+__all__ = ["LOGS", "forgettable", "needed", "read_by", "static_forgettable", "why_not"]

@@ -72,10 +72,26 @@ def test_exhausted_with_pinned_counts(strategy, keys, storage, reductions, state
 
 def _with_faults(strategy: str, keys: tuple[str, ...], crashes: int, lost: int):
     scenario = _scenario(strategy, keys)
-    bounds = dataclasses.replace(
-        scenario.bounds, max_crashes=crashes, max_lost_responses=lost, max_states=200_000_000
-    )
+    bounds = dataclasses.replace(scenario.bounds, max_crashes=crashes, max_lost_responses=lost)
     return dataclasses.replace(scenario, bounds=bounds)
+
+
+def _exhausted_with_a_crash_and_a_lost_response(keys, reductions, states):
+    result = check(
+        _with_faults("supersede", keys, crashes=1, lost=1),
+        SearchOptions("bfs", storage="fingerprint", max_states=200_000_000),
+    )
+    assert result.exhausted and result.cut_off is None
+    assert result.stats.reductions == reductions
+    assert result.stats.states == states
+    violated = {p for p, v in result.properties.items() if v == "violated"}
+    assert violated == {
+        "at-most-once-effect",
+        "newest-wins",
+        "no-failed-request",
+        "no-reclaim-race",
+    }
+    assert result.properties["single-owner"] == "holds"
 
 
 @pytest.mark.slow
@@ -83,21 +99,9 @@ def test_supersede_three_on_one_key_with_a_crash_and_a_lost_response():
     """The maintainers' question (issue 20): three supersede requests on one key, one crash and
     one lost response allowed: 4,634,770 states, a few minutes and about 3 GB here, 64-bit
     fingerprints (31,753,510 states, 11 minutes and 5 GB before the history reduction)."""
-    result = check(
-        _with_faults("supersede", ("a",) * 3, crashes=1, lost=1),
-        SearchOptions("bfs", storage="fingerprint", max_states=200_000_000),
+    _exhausted_with_a_crash_and_a_lost_response(
+        ("a",) * 3, ("symmetry", "private", "history"), 4_634_770
     )
-    assert result.exhausted and result.cut_off is None
-    assert result.stats.reductions == ("symmetry", "private", "history")
-    assert result.stats.states == 4_634_770
-    violated = {p for p, v in result.properties.items() if v == "violated"}
-    assert violated == {
-        "at-most-once-effect",
-        "newest-wins",
-        "no-failed-request",
-        "no-reclaim-race",
-    }
-    assert result.properties["single-owner"] == "holds"
 
 
 @pytest.mark.huge
@@ -105,18 +109,8 @@ def test_supersede_three_on_each_of_two_keys_with_a_crash_and_a_lost_response():
     """Three supersede requests on each of two keys, one crash and one lost response allowed:
     9,269,540 states (each key searched alone, within the same budgets), 286 s and 3.4 GB peak
     RSS here; 64-bit fingerprints."""
-    result = check(
-        _with_faults("supersede", ("a", "a", "a", "b", "b", "b"), crashes=1, lost=1),
-        SearchOptions("bfs", storage="fingerprint", max_states=200_000_000),
+    _exhausted_with_a_crash_and_a_lost_response(
+        ("a", "a", "a", "b", "b", "b"),
+        ("symmetry", "key", "split", "private", "history"),
+        9_269_540,
     )
-    assert result.exhausted and result.cut_off is None
-    assert result.stats.reductions == ("symmetry", "key", "split", "private", "history")
-    assert result.stats.states == 9_269_540
-    violated = {p for p, v in result.properties.items() if v == "violated"}
-    assert violated == {
-        "at-most-once-effect",
-        "newest-wins",
-        "no-failed-request",
-        "no-reclaim-race",
-    }
-    assert result.properties["single-owner"] == "holds"

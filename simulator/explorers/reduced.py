@@ -86,12 +86,11 @@ def explore_reduced(
             )
         finally:
             book.restart_when = None
-        if not book.restart or book.all_found:
-            book.restart = False
+        restart, book.restart = book.restart, False
+        if not restart or book.all_found:
             break
         # the violations found so far are kept (their schedules are real); the search is run
         # again over the smaller space, from the start, so every state of it drops the same logs
-        book.restart = False
         p = plan(system, reductions, extra_properties, forget=_forgettable(book, reductions))
     stats.reductions = p.applied
     partial_order = getattr(p.expand, "__self__", None)  # key, private, or both chained
