@@ -15,8 +15,10 @@ A property declares, besides its check: ``reads``, the parts of the system state
 depends on (``world``, ``arrivals``, ``order``, ``clients``; the engine memoizes the check on
 exactly those parts, and an undeclared property is checked on every state); ``ghost``, history the
 simulator must keep for it; ``exercised_by``, the strategies it is about (empty: all); and
-``logs``, the world's history logs (``LOGS``) it reads (undeclared: all; a search drops the
-others once no undecided property reads them); ``symmetric``, whether it was audited for the
+``logs``, the world's history logs (``LOGS``) it reads whole, in order (undeclared: all; a
+search drops the others once no undecided property reads them); ``log_fields``, logs it reads
+only as the set of some fields of their entries (order and repetition unseen: a search keeps just
+that set once no undecided property reads the log whole); ``symmetric``, whether it was audited for the
 symmetry and key reductions (it reads requests only
 through fields the renamings reach); ``evidence``, what in a scenario exercises it (a payload sent,
 a crash injected, a failure possible): ``evidence(system)`` says it in words, or None when a
@@ -43,6 +45,14 @@ GHOSTS = ("arrival_order",)
 # search may drop one once every property still undecided declares it does not read it
 # (``simulator/history.py``)
 LOGS = ("effects", "delivered", "consumed", "cancels")
+# the names of a log entry's fields, for ``log_fields`` (``model.state``: ``Effect``, and the
+# (payload, run id) and (cancelling run, cancelled run) pairs)
+LOG_FIELDS = {
+    "effects": ("key", "request", "run_id", "tick"),
+    "delivered": ("payload", "run_id"),
+    "consumed": ("payload", "run_id"),
+    "cancels": ("by", "victim"),
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,8 @@ class Property:
     evidence: Callable[[Any], str | None] | None = None
     # the history logs (``LOGS``) the check and settle read; None = undeclared (all of them)
     logs: frozenset[str] | None = None
+    # logs read only as the set of these fields of their entries: (log, fields) pairs
+    log_fields: tuple[tuple[str, frozenset[str]], ...] = ()
 
     def evidence_in(self, system) -> str | None:
         return "every scenario" if self.evidence is None else self.evidence(system)
@@ -98,6 +110,19 @@ def _check(prop: Property) -> str | None:
     bad = sorted((prop.logs or frozenset()) - set(LOGS))
     if bad:
         return f"logs names unknown history logs {', '.join(bad)}; allowed: {', '.join(LOGS)}"
+    for log, fields in prop.log_fields:
+        if log not in LOGS:
+            return f"log_fields names unknown history log {log!r}; allowed: {', '.join(LOGS)}"
+        if prop.logs is None:
+            return "log_fields needs logs declared too (undeclared logs = every log, read whole)"
+        if log in prop.logs:
+            return f"{log!r} is in both logs and log_fields: keep it in one of them"
+        bad = sorted(fields - set(LOG_FIELDS[log]))
+        if bad or not fields:
+            return (
+                f"log_fields[{log!r}] names unknown fields {', '.join(bad) or '(none)'}; "
+                f"allowed: {', '.join(LOG_FIELDS[log])}"
+            )
     if prop.reads and prop.kind != INVARIANT:
         return "reads is for invariants (final properties are checked once per final state)"
     return None
@@ -123,6 +148,7 @@ def register(
     symmetric: bool = False,
     evidence: Callable[[Any], str | None] | None = None,
     logs: tuple[str, ...] | None = None,
+    log_fields: dict[str, tuple[str, ...]] | None = None,
 ):
     origin = inspect.stack(0)[1].filename
 
@@ -139,6 +165,7 @@ def register(
             symmetric,
             evidence,
             None if logs is None else frozenset(logs),
+            tuple(sorted((log, frozenset(f)) for log, f in (log_fields or {}).items())),
         )
         PROPERTIES.register(prop, origin=origin)
         return fn
@@ -146,4 +173,13 @@ def register(
     return wrap
 
 
-__all__ = ["FINAL", "INVARIANT", "LOGS", "PROPERTIES", "STATE_PARTS", "Property", "register"]
+__all__ = [
+    "FINAL",
+    "INVARIANT",
+    "LOGS",
+    "LOG_FIELDS",
+    "PROPERTIES",
+    "STATE_PARTS",
+    "Property",
+    "register",
+]

@@ -121,7 +121,9 @@ def _lost_name(outcome) -> str:
     "it handles; no request or run ends on an unhandled HookNotFoundError (v5: RunExpiredError).",
     symmetric=True,
     evidence=E.payload_sent,
-    logs=("effects", "delivered", "consumed"),
+    # effects only as "which requests' runs did the work"
+    logs=("delivered", "consumed"),
+    log_fields={"effects": ("request",)},
 )
 def no_lost_signal(system, state) -> str | None:
     world = state.world
@@ -331,7 +333,9 @@ RESULT_ANSWERS = (Adopted, WorkResult, Superseded)
     # swaps) and run ids only in its message; a final property, compares one key's entries only
     symmetric=True,
     evidence=E.failure_possible,
-    logs=("effects",),
+    # effects only as "which (workflow, key) had its work done"
+    logs=(),
+    log_fields={"effects": ("key", "request")},
 )
 def no_silent_loss(system, state) -> str | None:
     requests = system.requests

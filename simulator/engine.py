@@ -52,6 +52,26 @@ MEMO_MIN_HITS = 10  # kept when at least one probe in this many hits
 MEMO_CAP = 1 << 20
 
 
+def _as_set(entries: tuple, blank: tuple[int, ...]) -> tuple:
+    """``entries`` with the fields at ``blank`` set to 0, deduplicated, sorted: a log cut to the
+    set of the fields a property reads (``simulator/history.py``). 0 is a blank every renaming
+    maps to itself (request and run renamings leave ids outside 1..n alone)."""
+    kind = type(entries[0])
+    make = kind._make if hasattr(kind, "_fields") else tuple
+    cut = set()
+    for entry in entries:
+        values = list(entry)
+        for i in blank:
+            values[i] = 0
+        cut.add(make(values))
+    if len(cut) < 2:
+        return tuple(cut)
+    try:
+        return tuple(sorted(cut))
+    except TypeError:  # payloads of different types: any fixed order will do
+        return tuple(sorted(cut, key=repr))
+
+
 def forget_if_full(memo: dict | set) -> None:
     """Empty ``memo`` (in place: loops hold references to it) once it has ``MEMO_CAP`` entries."""
     if len(memo) >= MEMO_CAP:
@@ -99,10 +119,12 @@ class Engine:
         self._memo_moves = True
         self._moves_calls = 0
         self._moves_misses = 0
-        # history logs dropped from every world interned (``simulator/history.py``): set before
-        # the search starts, never changed during it
+        # what of the history every world interned keeps (``simulator/history.py``): set before
+        # the search starts, never changed during it. ``forget``: logs dropped; ``cut``: logs
+        # kept as a sorted set of entries with some fields blanked (log -> blanked positions)
         self.forget: tuple[str, ...] = ()
         self._no_logs: dict[str, tuple] = {}
+        self.cut: tuple[tuple[str, tuple[int, ...]], ...] = ()
         self.client_start = [self.intern_proc(c.start()) for c in system._clients]
         self.names: list[str] = []
         self.lost_labels = list(system._lost_labels)
@@ -111,13 +133,16 @@ class Engine:
 
     # -- interning -----------------------------------------------------------------------------
 
-    def forget_logs(self, logs: tuple[str, ...]) -> None:
-        """Drop ``logs`` from every world interned from now on; before the first state only
-        (a world interned earlier keeps its logs)."""
+    def keep_history(self, forget: tuple[str, ...], cut: dict[str, tuple[int, ...]], order: bool):
+        """Drop the logs ``forget``, keep the logs of ``cut`` as sets of entries with the fields
+        at the given positions blanked (0), and the arrival order only if ``order``; before the
+        first state only (a world interned earlier keeps its logs)."""
         if self.worlds:
-            raise RuntimeError("forget_logs: the engine has interned worlds already")
-        self.forget = tuple(logs)
-        self._no_logs = {log: () for log in logs}
+            raise RuntimeError("keep_history: the engine has interned worlds already")
+        self.forget = tuple(forget)
+        self._no_logs = {log: () for log in forget}
+        self.cut = tuple(cut.items())
+        self.track_order = self.track_order and order
 
     def intern_world(self, world: WorldState) -> int:
         if self.forget:
@@ -125,6 +150,10 @@ class Engine:
                 if getattr(world, log):
                     world = world._replace(**self._no_logs)
                     break
+        for log, blank in self.cut:
+            entries = getattr(world, log)
+            if entries:
+                world = world._replace(**{log: _as_set(entries, blank)})
         wid = self._wid.get(world)
         if wid is None:
             wid = len(self.worlds)

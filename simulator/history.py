@@ -28,38 +28,102 @@ that log dropped, keeping the violations found (at most once per log). A log dro
 would leave states with and without it side by side, and the symmetry reduction's canonical form
 then depends on when a state was met; counterexamples are turned back into schedules through that
 form. The state count reported is the last search's.
+
+Two coarser cuts follow the same argument:
+
+* a log some undecided property reads only as a set of entry fields (``Property.log_fields``:
+  no-silent-loss reads ``effects`` as "which (workflow, key) had its work done") is kept as that
+  set: its entries cut down to those fields (the others blanked), deduplicated and sorted. This
+  is a quotient too because transitions only append to a log (``tests/test_history.py`` checks
+  it) and the set of cut entries of ``log + [entry]`` is the set of ``log`` plus the cut
+  ``entry``: states with equal sets step to states with equal sets, label for label. The
+  renamings of the symmetry and key reductions map a blank to itself (0 for ids), so they
+  commute with the cut. With 4 supersede requests on one key the order in which runs did the
+  work doubles the states.
+* the arrival order (``SystemState.order``, kept when a property declares ghost
+  ``arrival_order``: newest-wins) is dropped once that property is decided; no transition reads
+  it. It multiplies supersede's states by 5 at 4 requests.
+
+What a search keeps of the history is a *view*: per history (``HISTORIES``), ``WHOLE`` or the
+set of fields kept (empty: dropped). A search starts over when a violation makes the needed view
+strictly coarser; views only coarsen, so that happens a bounded number of times.
 """
 
 from __future__ import annotations
 
-from properties.base import LOGS
+from properties.base import LOG_FIELDS, LOGS
+
+ORDER = "arrival_order"  # the arrival order ghost (``SystemState.order``)
+HISTORIES = (*LOGS, ORDER)
+WHOLE = None  # a history kept whole, in order
+
+# history -> WHOLE, or the fields of its entries kept as a set (empty: dropped)
+View = dict[str, frozenset[str] | None]
 
 
-def read_by(props) -> frozenset[str]:
-    """The logs some property of ``props`` reads (all of them if one declares nothing)."""
-    out: set[str] = set()
+def kept_for(props) -> View:
+    """What of each history the properties ``props`` read: the finest need among them."""
+    out: View = {h: frozenset() for h in HISTORIES}
     for prop in props:
-        if prop.logs is None:
-            return frozenset(LOGS)
-        out |= prop.logs
-    return frozenset(out)
+        fields = dict(prop.log_fields)
+        for h in LOGS:
+            if out[h] is WHOLE:
+                continue
+            if prop.logs is None or h in prop.logs:
+                out[h] = WHOLE
+            elif h in fields:
+                out[h] = out[h] | fields[h]
+        if ORDER in prop.ghost:
+            out[ORDER] = WHOLE
+    return out
 
 
-def needed(book) -> frozenset[str]:
-    """The logs read by the properties of ``book`` (a ``PropertyBook``) not yet found violated."""
-    return read_by(p for p in (*book.invariants, *book.finals) if p.name not in book.found)
+def kept(book) -> View:
+    """What the properties of ``book`` (a ``PropertyBook``) not yet found violated read."""
+    return kept_for(p for p in (*book.invariants, *book.finals) if p.name not in book.found)
 
 
-def forgettable(book) -> frozenset[str]:
-    return frozenset(LOGS) - needed(book)
-
-
-def static_forgettable(system, extra_properties: tuple = ()) -> frozenset[str]:
-    """The logs no property of ``system``'s scenario (nor ``extra_properties``) reads."""
+def static_kept(system, extra_properties: tuple = ()) -> View:
+    """What the properties of ``system``'s scenario (and ``extra_properties``) read."""
     from properties import PROPERTIES
 
-    props = (*(PROPERTIES[n] for n in system.scenario.properties), *extra_properties)
-    return frozenset(LOGS) - read_by(props)
+    return kept_for((*(PROPERTIES[n] for n in system.scenario.properties), *extra_properties))
+
+
+def _finer_or_equal(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
+    return a is WHOLE or (b is not WHOLE and a >= b)
+
+
+def coarser(new: View, old: View) -> bool:
+    """``new`` keeps strictly less than ``old``: a search under ``old`` may start over."""
+    return new != old and all(_finer_or_equal(old[h], new[h]) for h in HISTORIES)
+
+
+def dropped(view: View) -> tuple[str, ...]:
+    """The logs ``view`` drops entirely, in ``LOGS`` order."""
+    return tuple(log for log in LOGS if view[log] == frozenset())
+
+
+def cut(view: View) -> dict[str, tuple[int, ...]]:
+    """log -> the positions of its entry fields blanked, for the logs ``view`` keeps as a set."""
+    out = {}
+    for log in LOGS:
+        fields = view[log]
+        if fields:
+            out[log] = tuple(i for i, f in enumerate(LOG_FIELDS[log]) if f not in fields)
+    return out
+
+
+def describe(view: View, order_tracked: bool = True) -> str:
+    """``view`` in words, for ``Plan.notes`` (the arrival order only where a property asked
+    for it: ``order_tracked``)."""
+    histories = HISTORIES if order_tracked else LOGS
+    gone = [h.replace("_", " ") for h in histories if view[h] == frozenset()]
+    parts = [f"drops {', '.join(gone)}"] if gone else []
+    for h in histories:
+        if view[h]:
+            parts.append(f"keeps {h} as a set of ({', '.join(sorted(view[h]))})")
+    return "; ".join(parts) or "keeps every history whole so far"
 
 
 def why_not(system) -> str | None:
@@ -80,4 +144,17 @@ def why_not(system) -> str | None:
     return None
 
 
-__all__ = ["LOGS", "forgettable", "needed", "read_by", "static_forgettable", "why_not"]
+__all__ = [
+    "HISTORIES",
+    "ORDER",
+    "WHOLE",
+    "View",
+    "coarser",
+    "cut",
+    "describe",
+    "dropped",
+    "kept",
+    "kept_for",
+    "static_kept",
+    "why_not",
+]

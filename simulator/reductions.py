@@ -15,9 +15,10 @@
   contention case, where ``key`` gets nothing. Same verdicts; shortest counterexamples are
   recomputed as for ``key``. Where both apply, a private step is taken first, else a key
   cluster's ample set.
-* ``history`` (``simulator/history.py``): the world's history logs that no undecided property
-  reads are dropped (the search starts over when a violation makes one more droppable); same
-  verdicts and shortest counterexamples.
+* ``history`` (``simulator/history.py``): the history no undecided property reads is dropped
+  (a log, the arrival order) or cut to what is read (a log read as a set of entry fields); the
+  search starts over when a violation makes it coarser. Same verdicts and shortest
+  counterexamples.
 
 All are on by default (``DEFAULT``): the soundness tests (``tests/test_reductions.py``) compare
 every catalog scenario's per-property verdicts and shortest counterexample lengths with and
@@ -57,17 +58,18 @@ class Plan:
     expand: Callable[[Key], tuple[list, bool]] | None = None
     applied: tuple[str, ...] = ()
     notes: dict[str, str] = field(default_factory=dict)  # reduction -> what it did or why not
+    keep: dict | None = None  # what of the history the engine keeps (``history``), when applied
 
 
 def plan(
     system,
     reductions: frozenset[str],
     extra_properties: tuple = (),
-    forget: frozenset[str] | None = None,
+    keep: dict | None = None,
 ) -> Plan:
-    """The reductions of ``reductions`` that apply to ``system``, over a new engine. ``forget``:
-    the history logs the engine drops (``history``; None: those no property of the scenario or
-    ``extra_properties`` reads)."""
+    """The reductions of ``reductions`` that apply to ``system``, over a new engine. ``keep``:
+    what of the history the engine keeps (``history``: a ``simulator.history.View``; None: what
+    the properties of the scenario and ``extra_properties`` read)."""
     from simulator import history
     from simulator.por import make_key_reduction
     from simulator.private import make_private_steps
@@ -80,11 +82,14 @@ def plan(
     if "history" in reductions:
         reason = history.why_not(system)
         if reason is None:
-            if forget is None:
-                forget = history.static_forgettable(system, extra_properties)
-            engine.forget_logs(tuple(log for log in history.LOGS if log in forget))
+            if keep is None:
+                keep = history.static_kept(system, extra_properties)
+            engine.keep_history(
+                history.dropped(keep), history.cut(keep), keep[history.ORDER] is history.WHOLE
+            )
+            out.keep = keep
             out.notes["history"] = (
-                f"drops {', '.join(engine.forget) or 'no log yet'}; more as violations are found"
+                f"{history.describe(keep, system.track_order)}; more as violations are found"
             )
         else:
             out.notes["history"] = f"not applied: {reason}"

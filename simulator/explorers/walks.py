@@ -143,9 +143,7 @@ class RandomWalks:
         progress: Progress | None,
         extra_properties: tuple = (),
     ) -> Explored:
-        return Explored(
-            *random_walk(system, book, budget, options.seed, options.walks, progress)
-        )
+        return Explored(*random_walk(system, book, budget, options.seed, options.walks, progress))
 
     def check_options(self, options: SearchOptions) -> str | None:
         return None
