@@ -65,4 +65,4 @@ def test_memos_that_start_over_when_full_change_nothing_but_speed(monkeypatch, n
     uncapped = run()
     monkeypatch.setattr(engine_module, "MEMO_CAP", 3)
     assert run() == uncapped
-    assert uncapped[2] > 1000  # the memos were filled and emptied many times over
+    assert uncapped[2] > 500  # the memos were filled and emptied many times over
