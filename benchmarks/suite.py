@@ -24,7 +24,7 @@ Sections (each reusing the benchmark script that measures it in detail):
    default reductions: states, seconds, and whether the space was exhausted (``--long`` adds
    supersede with 4 requests on one key, a crash and a lost response, under a 20-minute limit);
 8. ``workers``: ``idemrace check`` on the whole catalog, in-process and with ``--workers 2``
-   (wall-clock seconds of the command, interpreter start included).
+   (wall-clock seconds of the command, interpreter start included; best of three).
 
 Not a test and not part of the test run: the seconds depend on the machine and its load. The
 machine line names the CPU model, core count and Python version the README quotes.
@@ -57,6 +57,7 @@ from simulator.explorers import SearchOptions, check
 from simulator.scenario import Scenario
 from spin import crosscheck
 
+REPEATS = 3  # timed runs per side in the linearizability comparison (the best is shown)
 BFS_SCENARIOS = ("supersede-aba", "crowd-reject-crashes", "crowd-keyed-start-crashes")
 SPIN_CASES = (("reject", 3), ("supersede", 3), ("reject", 5))
 
@@ -267,17 +268,27 @@ def _history_rows(profile, name: str, ops: int, binary, folder: Path) -> list[Ro
             theirs = porcupine.run_porcupine(binary, path, 60.0, False)
         except (porcupine.ExportError, RuntimeError) as exc:
             return [*rows, ("history", f"{name} (Porcupine)", "failed", str(exc)[:200])]
-        # the same measure on both sides: the partition searches (HistoryVerdict.seconds)
+        # the same measure on both sides: the partition searches (HistoryVerdict.seconds), the
+        # best of REPEATS runs where a run takes under porcupine.REPEAT_BELOW seconds (as
+        # ``porcupine_vs_python.py`` does: at a few ms, one run is mostly noise)
+        ours_s, theirs_s = verdict.seconds, theirs["seconds"]
+        for _ in range(REPEATS - 1):
+            if ours_s < porcupine.REPEAT_BELOW:
+                ours_s = min(ours_s, porcupine.ours_seconds(profile, history, 60.0))
+            if theirs_s < porcupine.REPEAT_BELOW:
+                again = porcupine.run_porcupine(binary, path, 60.0, False)
+                theirs_s = min(theirs_s, again["seconds"])
         agree = "agrees" if theirs["verdict"] == verdict.verdict else "DISAGREES"
         rows.append(
             (
                 "history",
                 f"{name} {len(history):,} ops (Porcupine {porcupine.source_version()})",
-                f"{theirs['seconds'] * 1000:,.1f} ms",
+                f"{theirs_s * 1000:,.1f} ms",
                 f"{theirs['verdict']} ({agree}), {theirs['steps']:,} steps; ours "
-                f"{verdict.seconds * 1000:,.1f} ms searching, "
+                f"{ours_s * 1000:,.1f} ms searching, "
                 f"{sum(r.explored for r in verdict.partitions):,} steps; ours/Porcupine = "
-                f"{verdict.seconds / max(theirs['seconds'], 1e-9):.2f}x",
+                f"{ours_s / max(theirs_s, 1e-9):.2f}x (best of {REPEATS} under "
+                f"{porcupine.REPEAT_BELOW:g} s)",
             )
         )
     return rows
@@ -378,29 +389,35 @@ def _peak_rss_gb() -> float:
 
 
 def workers_rows() -> list[Row]:
+    """The whole catalog's ``check``, in-process and with ``--workers 2``: interleaved runs, the
+    best of REPEATS each (the command takes under 2 s, so one run is mostly start-up noise)."""
     import subprocess
 
-    rows = []
-    base = None
-    for label, extra in (("in-process", []), ("--workers 2", ["--workers", "2"])):
-        t = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "idemrace", "check", "--stable", *extra],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        seconds = time.perf_counter() - t
-        base = base or seconds
-        rows.append(
-            (
-                "workers",
-                f"check, whole catalog, {label}",
-                f"{seconds:.1f} s",
-                f"exit {done.returncode}; {base / seconds:.2f}x the in-process speed",
+    modes = (("in-process", []), ("--workers 2", ["--workers", "2"]))
+    best: dict[str, tuple[float, int]] = {}
+    for _ in range(REPEATS):
+        for label, extra in modes:
+            t = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "idemrace", "check", "--stable", *extra],
+                capture_output=True,
+                text=True,
+                check=False,
             )
+            seconds = time.perf_counter() - t
+            if label not in best or seconds < best[label][0]:
+                best[label] = (seconds, done.returncode)
+    base = best["in-process"][0]
+    return [
+        (
+            "workers",
+            f"check, whole catalog, {label}",
+            f"{best[label][0]:.2f} s",
+            f"exit {best[label][1]}; {base / best[label][0]:.2f}x the in-process speed (best of "
+            f"{REPEATS})",
         )
-    return rows
+        for label, _ in modes
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
