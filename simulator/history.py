@@ -24,10 +24,10 @@ Why dropping a log keeps every verdict and every shortest counterexample length:
 A property found violated is decided and needs nothing more from the search, so the set of
 forgettable logs grows as violations are found. A log is dropped only for a whole search, from its
 first state: when a violation makes a new log forgettable, the search stops and starts over with
-that log dropped, keeping the violations found (at most once per log). A log dropped half-way
-would leave states with and without it side by side, and the symmetry reduction's canonical form
-then depends on when a state was met; counterexamples are turned back into schedules through that
-form. The state count reported is the last search's.
+that log dropped, keeping the violations found (a bounded number of times: see below). A log
+dropped half-way would leave states with and without it side by side, and the symmetry
+reduction's canonical form then depends on when a state was met; counterexamples are turned back
+into schedules through that form. The state count reported is the last search's.
 
 Two coarser cuts follow the same argument:
 
