@@ -42,7 +42,8 @@ Two coarser cuts follow the same argument:
   work doubles the states.
 * the arrival order (``SystemState.order``, kept when a property declares ghost
   ``arrival_order``: newest-wins) is dropped once that property is decided; no transition reads
-  it. It multiplies supersede's states by 5 at 4 requests.
+  it. With 4 supersede requests on one key it multiplies the states by 5 or more (and without it
+  the private reduction lets one pending arrival go first).
 
 What a search keeps of the history is a *view*: per history (``HISTORIES``), ``WHOLE`` or the
 set of fields kept (empty: dropped). A search starts over when a violation makes the needed view
