@@ -57,7 +57,7 @@ from simulator.explorers import SearchOptions, check
 from simulator.scenario import Scenario
 from spin import crosscheck
 
-REPEATS = 3  # timed runs per side in the linearizability comparison (the best is shown)
+REPEATS = 3  # timed runs per side in the linearizability and workers comparisons (best shown)
 BFS_SCENARIOS = ("supersede-aba", "crowd-reject-crashes", "crowd-keyed-start-crashes")
 SPIN_CASES = (("reject", 3), ("supersede", 3), ("reject", 5))
 
@@ -269,15 +269,10 @@ def _history_rows(profile, name: str, ops: int, binary, folder: Path) -> list[Ro
         except (porcupine.ExportError, RuntimeError) as exc:
             return [*rows, ("history", f"{name} (Porcupine)", "failed", str(exc)[:200])]
         # the same measure on both sides: the partition searches (HistoryVerdict.seconds), the
-        # best of REPEATS runs where a run takes under porcupine.REPEAT_BELOW seconds (as
-        # ``porcupine_vs_python.py`` does: at a few ms, one run is mostly noise)
-        ours_s, theirs_s = verdict.seconds, theirs["seconds"]
-        for _ in range(REPEATS - 1):
-            if ours_s < porcupine.REPEAT_BELOW:
-                ours_s = min(ours_s, porcupine.ours_seconds(profile, history, 60.0))
-            if theirs_s < porcupine.REPEAT_BELOW:
-                again = porcupine.run_porcupine(binary, path, 60.0, False)
-                theirs_s = min(theirs_s, again["seconds"])
+        # best of REPEATS runs where a run is short (as ``porcupine_vs_python.py`` measures it)
+        ours_s, theirs_s = porcupine.best_seconds(
+            profile, history, binary, path, verdict, theirs, REPEATS, 60.0
+        )
         agree = "agrees" if theirs["verdict"] == verdict.verdict else "DISAGREES"
         rows.append(
             (

@@ -98,7 +98,7 @@ class PropertyBook:
         self.names = names
         self.found: dict[str, tuple[str, Any]] = {}  # property -> (message, witness)
         # book -> whether the search should stop and start over (``simulator/history.py``: a
-        # violation made another history log droppable); asked each time a violation is found
+        # violation lets it keep less of the history); asked each time a violation is found
         self.restart_when: Callable[[PropertyBook], bool] | None = None
         self._asked_at = 0
         self.restart = False
