@@ -23,7 +23,7 @@ tuples, so a value-only key could hand a process the wrong next op.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -123,13 +123,26 @@ class Engine:
         # the search starts, never changed during it. ``forget``: logs dropped; ``cut``: logs
         # kept as a sorted set of entries with some fields blanked (log -> blanked positions)
         self.forget: tuple[str, ...] = ()
-        self._no_logs: dict[str, tuple] = {}
+        self._no_logs: dict[str, Any] = {}
         self.cut: tuple[tuple[str, tuple[int, ...]], ...] = ()
         self.client_start = [self.intern_proc(c.start()) for c in system._clients]
         self.names: list[str] = []
         self.lost_labels = list(system._lost_labels)
         self.arrive_labels = list(system._arrive_labels)
         self.crash_labels: list[str] = []
+        # coded states (``encode``): pairs (world id, proc ids) and rests (arrivals, crashes,
+        # lost, order) interned to small ints, and what a pair's and a rest's successors share
+        self.pairs: list[tuple[int, tuple[int, ...]]] = []
+        self._pair_id: dict[tuple[int, tuple[int, ...]], int] = {}
+        self.pair_plain: list[tuple[int, ...] | None] = []
+        self.pair_info: dict[int, tuple] = {}
+        self.rests: list[tuple] = []
+        self._rest_id: dict[tuple, int] = {}
+        self.rest_plain: list[bool] = []
+        # token sides (``coded_token``): index world + 2 * clients, arrivals + 2 * order
+        self.pair_side: tuple[list[int], ...] = ([], [], [], [])
+        self.rest_side: tuple[list[int], ...] = ([], [], [], [])
+        self._parts: dict[tuple, int] = {}
 
     # -- interning -----------------------------------------------------------------------------
 
@@ -153,7 +166,8 @@ class Engine:
         for log, blank in self.cut:
             entries = getattr(world, log)
             if entries:
-                world = world._replace(**{log: _as_set(entries, blank)})
+                cut: dict[str, Any] = {log: _as_set(entries, blank)}
+                world = world._replace(**cut)
         wid = self._wid.get(world)
         if wid is None:
             wid = len(self.worlds)
@@ -397,17 +411,190 @@ class Engine:
                     arrivals[i] is not None or arrive_max[i] > clock for i in range(self.n)
                 )
             if may_tick:
-                wid2 = self._tick.get(wid)
-                if wid2 is None:
-                    wid2 = self._ticked(wid)
-                append(("tick", (wid2, pids, arrivals, crashes, lost, order)))
+                ticked = self._tick.get(wid)
+                if ticked is None:
+                    ticked = self._ticked(wid)
+                append(("tick", (ticked, pids, arrivals, crashes, lost, order)))
         if crashes < self.max_crashes:
             for label, wid2, pids2, _ in moves[2]:
                 append((label, (wid2, pids2, arrivals, crashes + 1, lost, order)))
         return out
 
+    # -- coded states: one int a state (the unreduced BFS) ------------------------------------
+    #
+    # Profiling the unreduced BFS on supersede-aba (375k states, 1.05M transitions, ~6 us a
+    # state) put most of a state's time in tuples: each successor key is a fresh 6-tuple holding
+    # the process vector, hashed again (nested tuples cache no hash) at the dedupe probe, the
+    # moves memo probe and the invariant token. A *code* is one int: ``pair << CODE_BITS |
+    # rest``, where ``pair`` interns (world id, proc ids), what the processes and the world
+    # are, and ``rest`` interns (arrivals, crashes, lost, order), the counters. A successor's
+    # code is then ``base | rest`` with ``base`` computed once per pair, and a dedupe probe
+    # hashes one int. ``coded_successors`` is ``successors`` over codes: same order, same next
+    # states (``tests/test_engine.py`` compares them on every reachable state of the catalog).
 
-__all__ = ["Engine", "Key"]
+    def _pair(self, wid: int, pids: tuple[int, ...]) -> int:
+        key = (wid, pids)
+        pair = self._pair_id.get(key)
+        if pair is None:
+            pair = len(self.pairs)
+            self._pair_id[key] = pair
+            self.pairs.append(key)
+            self.pair_plain.append(None)
+            n = self.n
+            clients = pids[:n]
+            self.pair_side[0].append(0)
+            self.pair_side[1].append(wid)
+            self.pair_side[2].append(self._part_id(clients))
+            self.pair_side[3].append(self._part_id((wid, clients)))
+        return pair
+
+    def _rest(self, arrivals: tuple, crashes: int, lost: int, order: tuple) -> int:
+        key = (arrivals, crashes, lost, order)
+        rest = self._rest_id.get(key)
+        if rest is None:
+            rest = len(self.rests)
+            if rest > CODE_MASK:
+                raise RuntimeError(f"coded states: more than {CODE_MASK} counter vectors")
+            self._rest_id[key] = rest
+            self.rests.append(key)
+            # plain: no arrival pending, no lost response or crash left to spend; then a
+            # state's successors are its pair's ``plain`` bases, each or-ed with ``rest``
+            self.rest_plain.append(
+                None not in arrivals and lost >= self.max_lost and crashes >= self.max_crashes
+            )
+            self.rest_side[0].append(0)
+            self.rest_side[1].append(self._part_id(arrivals))
+            self.rest_side[2].append(self._part_id(order))
+            self.rest_side[3].append(self._part_id((arrivals, order)))
+        return rest
+
+    def _part_id(self, part: tuple) -> int:
+        """A small int per distinct token part (``coded_token``)."""
+        got = self._parts.get(part)
+        if got is None:
+            got = self._parts[part] = len(self._parts)
+        return got
+
+    def encode(self, key: Key) -> int:
+        wid, pids, arrivals, crashes, lost, order = key
+        return self._pair(wid, pids) << CODE_BITS | self._rest(arrivals, crashes, lost, order)
+
+    def decode(self, code: int) -> Key:
+        return self.pairs[code >> CODE_BITS] + self.rests[code & CODE_MASK]
+
+    def _pair_moves(self, pair: int) -> tuple:
+        """Per pair: (bases without lost responses, (base, kind) with them, environment bases,
+        tick base or None, crash bases, world clock, ``plain`` bases); the plain bases are
+        also kept in ``pair_plain``, the list the BFS loop reads."""
+        wid, pids = self.pairs[pair]
+        moves = self._moves_memo.get((wid, pids))
+        if moves is None:
+            moves = self._moves(wid, pids)
+        shift = CODE_BITS
+        without = tuple(self._pair(w, p) << shift for _, w, p, _ in moves[1])
+        with_lost: tuple = ()
+        if self.max_lost:  # else never read: each pair interned is a tuple and a dict probe
+            with_lost = tuple((self._pair(w, p) << shift, kind) for _, w, p, kind in moves[0])
+        crash = tuple(self._pair(w, p) << shift for _, w, p, _ in moves[2])
+        env = self._env.get(wid)
+        if env is None:
+            env = self._environment(wid)
+        env_bases = tuple(self._pair(w, pids) << shift for _, w in env)
+        clock = self.w_clock[wid]
+        tick = None
+        if clock < self.max_ticks:
+            ticked = self._tick.get(wid)
+            if ticked is None:
+                ticked = self._ticked(wid)
+            tick = self._pair(ticked, pids) << shift
+        plain = without + env_bases + ((tick,) if tick is not None else ())
+        info = (without, with_lost, env_bases, tick, crash, clock, plain)
+        self.pair_info[pair] = info
+        self.pair_plain[pair] = plain
+        return info
+
+    def plain_bases(self, pair: int) -> tuple[int, ...]:
+        """The successor bases of a state of ``pair`` with a plain rest (see ``_rest``)."""
+        bases = self.pair_plain[pair]
+        if bases is None:
+            return self._pair_moves(pair)[6]
+        return bases
+
+    def coded_successors(self, code: int) -> list[int]:
+        """``successors`` over codes, without labels (``label_of`` finds one)."""
+        pair = code >> CODE_BITS
+        rest = code & CODE_MASK
+        if self.rest_plain[rest]:
+            return [base | rest for base in self.plain_bases(pair)]
+        info = self.pair_info.get(pair)
+        if info is None:
+            info = self._pair_moves(pair)
+        without, with_lost, env_bases, tick, crash, clock, _ = info
+        arrivals, crashes, lost, order = self.rests[rest]
+        if lost < self.max_lost:
+            lost_rest = self._rest(arrivals, crashes, lost + 1, order)
+            out = [base | (lost_rest if kind else rest) for base, kind in with_lost]
+        else:
+            out = [base | rest for base in without]
+        pending = None in arrivals
+        if pending:
+            wid, pids = self.pairs[pair]
+            arrive_min = self.arrive_min
+            for i in range(self.n):
+                if arrivals[i] is None and arrive_min[i] <= clock:
+                    if self.guarded[i]:
+                        ok = self._arrive_ok.get((wid, i))
+                        if ok is None:
+                            ok = self._arrival_ok(wid, i)
+                        if not ok:
+                            continue
+                    pids2 = (*pids[:i], self.client_start[i], *pids[i + 1 :])
+                    arrivals2 = (*arrivals[:i], clock, *arrivals[i + 1 :])
+                    order2 = (*order, i + 1) if self.track_order else order
+                    out.append(
+                        self._pair(wid, pids2) << CODE_BITS
+                        | self._rest(arrivals2, crashes, lost, order2)
+                    )
+        out += [base | rest for base in env_bases]
+        if tick is not None:
+            may_tick: bool | None = True
+            if pending:
+                may_tick = self._may_tick.get((clock, arrivals))
+                if may_tick is None:
+                    arrive_max = self.arrive_max
+                    may_tick = self._may_tick[(clock, arrivals)] = all(
+                        arrivals[i] is not None or arrive_max[i] > clock for i in range(self.n)
+                    )
+            if may_tick:
+                out.append(tick | rest)
+        if crashes < self.max_crashes:
+            crash_rest = self._rest(arrivals, crashes + 1, lost, order)
+            out += [base | crash_rest for base in crash]
+        return out
+
+    def label_of(self, code: int, child: int) -> str:
+        """The label of the first successor of ``code`` that is ``child`` (BFS records the
+        first: it is the one that discovered ``child``)."""
+        target = self.decode(child)
+        for label, nxt in self.successors(self.decode(code)):
+            if nxt == target:
+                return label
+        raise RuntimeError(f"label_of: {child} is not a successor of {code} (a bug of ours)")
+
+    def coded_token(self, parts: Collection[str]) -> tuple[list[int], list[int]]:
+        """(pair side, rest side) tables whose entries combine to an int token of ``parts``
+        (world, arrivals, order, clients): ``pair_side[p] << CODE_BITS | rest_side[r]``. Equal
+        tokens, equal parts (the ids are injective), as ``_reader`` of the same parts."""
+        world, clients = "world" in parts, "clients" in parts
+        arrivals, order = "arrivals" in parts, "order" in parts
+        return (self.pair_side[world + 2 * clients], self.rest_side[arrivals + 2 * order])
+
+
+CODE_BITS = 32  # a state's code: pair id << CODE_BITS | rest id
+CODE_MASK = (1 << CODE_BITS) - 1
+
+
+__all__ = ["CODE_BITS", "CODE_MASK", "Engine", "Key"]
 
 
 # Each invariant declares what it reads (``Property.reads``), as parts of the key: equal parts, equal
@@ -418,7 +605,7 @@ _PART_ORDER = ("world", "arrivals", "order", "clients")
 _MISSING = object()
 
 
-def _reader(parts: set[str] | tuple[str, ...], n: int) -> Callable[[Key], Any]:
+def _reader(parts: Collection[str], n: int) -> Callable[[Key], Any]:
     """key -> the token of ``parts`` (world id, arrivals, arrival order, client proc ids)."""
     want = tuple(part for part in _PART_ORDER if part in parts)
     if want == ("world",):
@@ -442,25 +629,26 @@ class KeyBook:
         self.engine = engine
         self.n = engine.n
         # (property, reads or None, memo) for the invariants not yet violated
-        self.active = []
+        self.active: list[tuple[Any, Any, dict, Any]] = []
         parts: set[str] = set()
         for prop in book.invariants:
             if prop.name in book.found:  # decided already (a search started over)
                 continue
             reads = None
-            declared = getattr(prop, "reads", frozenset())
+            declared: frozenset[str] = getattr(prop, "reads", frozenset())
             if declared:
                 reads = _reader(declared, self.n)
                 parts.update(declared)
-            self.active.append((prop, reads, {}))
+            self.active.append((prop, reads, {}, None))
         self.has_invariants = bool(self.active)
+        self.parts = frozenset(parts)  # what the invariants read, together (``token``)
         # Fast path: when every invariant is memoized on what it reads, ``token(key)`` is the
         # union of those reads and ``clean`` holds the tokens already checked with no violation:
         # one token and one set probe per state instead of a probe per property (those probes
         # were a third of BFS on supersede-aba). ``clean`` stays valid: ``active`` only shrinks.
         self.token: Callable[[Key], Any] | None = None
         self.clean: set = set()
-        if self.active and all(reads is not None for _, reads, _ in self.active):
+        if self.active and all(reads is not None for _, reads, _, _ in self.active):
             self.token = _reader(parts, self.n)
 
     def check(self, key: Key, final: bool, witness: Callable[..., Any], *args: Any) -> bool:
@@ -477,6 +665,50 @@ class KeyBook:
             return new
         return self._check(key, final, witness, *args)
 
+    def use_codes(self) -> None:
+        """Memoize the invariants that declare what they read on int tokens of coded states
+        too (``Engine.coded_token``), for ``check_code``."""
+        engine = self.engine
+        self.active = [
+            (prop, reads, memo, None if reads is None else (*engine.coded_token(prop.reads), {}))
+            for prop, reads, memo, _ in self.active
+        ]
+
+    def check_code(self, code: int, witness: Callable[..., Any], *args: Any) -> bool:
+        """``check(decode(code), False, ...)`` for a coded state (after ``use_codes``): each
+        memoized invariant probes its memo with an int token, and the state is decoded and
+        materialized only for a property that meets a new token."""
+        found = self.book.found
+        system = self.book.system
+        state = None
+        hits = None
+        rest = code & CODE_MASK
+        pair = code >> CODE_BITS
+        for entry in self.active:
+            prop, _, _, coded = entry
+            if coded is None:
+                if state is None:
+                    state = self.engine.materialize(self.engine.decode(code))
+                message = prop.check(system, state)
+            else:
+                pair_side, rest_side, memo = coded
+                token = pair_side[pair] << CODE_BITS | rest_side[rest]
+                message = memo.get(token, _MISSING)
+                if message is _MISSING:
+                    if state is None:
+                        state = self.engine.materialize(self.engine.decode(code))
+                    forget_if_full(memo)
+                    message = memo[token] = prop.check(system, state)
+            if message is not None:
+                if prop.name not in found:
+                    found[prop.name] = (message, witness(*args))
+                hits = hits or []
+                hits.append(entry)
+        if hits:
+            gone = {id(entry) for entry in hits}
+            self.active = [entry for entry in self.active if id(entry) not in gone]
+        return hits is not None
+
     def _check(self, key: Key, final: bool, witness: Callable[..., Any], *args: Any) -> bool:
         book = self.book
         found = book.found
@@ -484,7 +716,7 @@ class KeyBook:
         state = None
         hits = None
         for entry in self.active:
-            prop, reads, memo = entry
+            prop, reads, memo, _ = entry
             if reads is None:
                 if state is None:
                     state = self.engine.materialize(key)
@@ -517,7 +749,7 @@ class KeyBook:
                         new = True
             for prop in book.settles:
                 if prop.name not in found:
-                    message = prop.settle(system, state)
+                    message = prop.settle(system, state)  # type: ignore[misc]
                     if message is not None:
                         found[prop.name] = (message, witness(*args))
                         new = True

@@ -27,7 +27,7 @@ import math
 from array import array
 from collections.abc import Callable
 
-from simulator.engine import Engine, Key, KeyBook
+from simulator.engine import CODE_BITS, CODE_MASK, Engine, Key, KeyBook, forget_if_full
 from simulator.explorers.base import (
     EXPLORERS,
     Budget,
@@ -44,9 +44,10 @@ from simulator.system import System
 
 
 def _path(parents: list[tuple[int, str | None]], index: int) -> list[str]:
-    labels = []
+    labels: list[str] = []
     while index > 0:
         index, label = parents[index]
+        assert label is not None  # only the initial state (index 0) has no label
         labels.append(label)
     labels.reverse()
     return labels
@@ -95,6 +96,8 @@ def bfs(
     try:
         if storage != "full":
             out = _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
+        elif canon is None and expand is None:
+            out = _bfs_coded(system, book, budget, progress, engine)
         else:
             out = _bfs(system, book, budget, progress, engine, canon, expand)
         if canon is not None:
@@ -200,6 +203,118 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
     stats.max_depth = depth if len(keys) <= level_end else depth + 1
     stats.seconds = clock.seconds()
     # stopping because every property is already violated leaves nothing unknown
+    return stats, True, cut_off
+
+
+def _coded_path(engine: Engine, parents: list[int], codes: list[int], index: int) -> list[str]:
+    """``_path`` of ``_bfs_coded``: parents are indices only, each label is found again."""
+    labels = []
+    while index > 0:
+        parent = parents[index]
+        labels.append(engine.label_of(codes[parent], codes[index]))
+        index = parent
+    labels.reverse()
+    return labels
+
+
+def _bfs_coded(system, book, budget, progress, engine):
+    """``_bfs`` without a reduction, over coded states (``Engine.encode``: one int a state): the
+    same states in the same order, the same counterexamples, with a dedupe probe that hashes
+    an int, a successor that is ``base | rest``, parents that are indices (a counterexample's
+    labels are found again from them) and an invariant token that is an int too."""
+    clock = Clock()
+    stats = Stats()
+    decode = engine.decode
+    init = engine.encode(engine.initial())
+    seen: dict[int, int] = {init: 0}
+    codes: list[int] = [init]
+    parents: list[int] = [-1]
+    setdefault = seen.setdefault
+    append_code = codes.append
+    append_parent = parents.append
+    rest_plain = engine.rest_plain
+    pair_plain = engine.pair_plain
+    plain_bases = engine.plain_bases
+    coded_successors = engine.coded_successors
+    shift = CODE_BITS
+    mask = CODE_MASK
+    cut_off = None
+    keybook = KeyBook(book, engine)
+    # the clean-token probe is done here, on the int token; a miss is checked per property
+    # on int tokens too (``check_code``)
+    check = keybook._check
+    keybook.use_codes()
+    check_code = keybook.check_code
+    pair_side = rest_side = None
+    if keybook.token is not None:  # every invariant memoized on what it reads
+        pair_side, rest_side = engine.coded_token(keybook.parts)
+    clean: set[int] = set()
+    all_found = keybook.check(decode(init), False, lambda: []) and book.done
+    max_depth = budget.max_depth
+    max_states = budget.max_states
+    transitions = 0
+    invariants = keybook.has_invariants
+    index = 0
+    depth = 0
+    level_end = 1
+    while index < len(codes) and not all_found:
+        if index == level_end:
+            depth += 1
+            level_end = len(codes)
+        code = codes[index]
+        rest = code & mask
+        if rest_plain[rest]:
+            bases = pair_plain[code >> shift]
+            if bases is None:
+                bases = plain_bases(code >> shift)
+            nexts = [base | rest for base in bases]
+        else:
+            nexts = coded_successors(code)
+        if not nexts:
+            if check(decode(code), True, _coded_path, engine, parents, codes, index):
+                all_found = book.done
+            index += 1
+            continue
+        if depth >= max_depth:
+            cut_off = cut_off or f"depth bound {max_depth} reached"
+            index += 1
+            continue
+        stop = False
+        transitions += len(nexts)
+        for position, nxt in enumerate(nexts):
+            child = len(parents)
+            if setdefault(nxt, child) != child:
+                continue
+            if child >= max_states:
+                del seen[nxt]
+                cut_off = f"state budget {max_states} reached"
+                transitions -= len(nexts) - position - 1
+                stop = True
+                break
+            append_parent(index)
+            append_code(nxt)
+            if invariants:
+                if pair_side is not None:
+                    token = pair_side[nxt >> shift] << shift | rest_side[nxt & mask]
+                    if token in clean:
+                        continue
+                if check_code(nxt, _coded_path, engine, parents, codes, child):
+                    all_found = book.done
+                elif pair_side is not None:
+                    forget_if_full(clean)
+                    clean.add(token)
+        if stop:
+            break
+        index += 1
+        if progress is not None and not index & 0x1FFF:
+            halt = progress(len(parents), max_states)
+            if halt:
+                cut_off = halt
+                break
+    stats.states = len(parents)
+    stats.transitions = transitions
+    stats.max_depth = depth if len(codes) <= level_end else depth + 1
+    stats.seconds = clock.seconds()
     return stats, True, cut_off
 
 
@@ -495,7 +610,7 @@ class BreadthFirst:
     exhaustive = True
     shortens = False
     reads = frozenset({"max_depth", "max_states", "reductions", "storage"})
-    samples = None
+    samples: str | None = None
 
     def explore(
         self,
