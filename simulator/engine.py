@@ -485,17 +485,54 @@ class Engine:
     def _pair_moves(self, pair: int) -> tuple:
         """Per pair: (bases without lost responses, (base, kind) with them, environment bases,
         tick base or None, crash bases, world clock, ``plain`` bases); the plain bases are
-        also kept in ``pair_plain``, the list the BFS loop reads."""
+        also kept in ``pair_plain``, the list the BFS loop reads. The process moves are
+        ``_moves``'s, in its order, built as bases directly (no labels, no moves memo: this
+        table is the memo, and going through ``_moves`` cost a third of a pair)."""
         wid, pids = self.pairs[pair]
-        moves = self._moves_memo.get((wid, pids))
-        if moves is None:
-            moves = self._moves(wid, pids)
+        n = self.n
+        p_kind = self.p_kind
+        w_nruns = self.w_nruns
+        nruns = w_nruns[wid]
+        proc_memo = self._proc
+        max_lost = self.max_lost
         shift = CODE_BITS
-        without = tuple(self._pair(w, p) << shift for _, w, p, _ in moves[1])
-        with_lost: tuple = ()
-        if self.max_lost:  # else never read: each pair interned is a tuple and a dict probe
-            with_lost = tuple((self._pair(w, p) << shift, kind) for _, w, p, kind in moves[0])
-        crash = tuple(self._pair(w, p) << shift for _, w, p, _ in moves[2])
+        without: list[int] = []
+        with_lost: list[tuple[int, int]] = []
+        for slot, pid in enumerate(pids):
+            if not p_kind[pid]:
+                continue
+            step = proc_memo.get((wid, pid, slot))
+            if step is None:
+                step = self._proc_step(wid, pid, slot)
+            if step is False:
+                continue
+            _, wid2, pid2, grew, lossy = step
+            pids2 = (*pids[:slot], pid2, *pids[slot + 1 :])
+            if grew:
+                pids2 += self._spawned(wid2, len(pids) - n)
+            base = self._pair(wid2, pids2) << shift
+            without.append(base)
+            if max_lost:  # else never read
+                with_lost.append((base, 0))
+                if lossy:
+                    lost_wid = self._lost.get((wid, pid))
+                    if lost_wid is None:
+                        lost_wid = self._step_lost(wid, pid)
+                    pids2 = pids
+                    if w_nruns[lost_wid] != nruns:
+                        pids2 = pids + self._spawned(lost_wid, len(pids) - n)
+                    with_lost.append((self._pair(lost_wid, pids2) << shift, 1))
+        crash: list[int] = []
+        if self.max_crashes:  # a crash inside an at-least-once step, as in ``_moves``
+            at_least_once = self.profile.AT_LEAST_ONCE
+            entries = self.entries
+            for slot in range(n, len(pids)):
+                pid = pids[slot]
+                if type(entries[pid][1]) in at_least_once:
+                    step = proc_memo.get((wid, pid, slot))
+                    if step is None:
+                        step = self._proc_step(wid, pid, slot)
+                    crash.append(self._pair(step[1], pids) << shift)
         env = self._env.get(wid)
         if env is None:
             env = self._environment(wid)
@@ -507,8 +544,8 @@ class Engine:
             if ticked is None:
                 ticked = self._ticked(wid)
             tick = self._pair(ticked, pids) << shift
-        plain = without + env_bases + ((tick,) if tick is not None else ())
-        info = (without, with_lost, env_bases, tick, crash, clock, plain)
+        plain = (*without, *env_bases, *((tick,) if tick is not None else ()))
+        info = (tuple(without), tuple(with_lost), env_bases, tick, tuple(crash), clock, plain)
         self.pair_info[pair] = info
         self.pair_plain[pair] = plain
         return info

@@ -25,7 +25,7 @@ from __future__ import annotations
 import gc
 import math
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from simulator.engine import CODE_BITS, CODE_MASK, Engine, Key, KeyBook, forget_if_full
 from simulator.explorers.base import (
@@ -217,7 +217,13 @@ def _coded_path(engine: Engine, parents: list[int], codes: list[int], index: int
     return labels
 
 
-def _bfs_coded(system, book, budget, progress, engine):
+def _bfs_coded(
+    system: System,
+    book: PropertyBook,
+    budget: Budget,
+    progress: Progress | None,
+    engine: Engine,
+) -> tuple[Stats, bool, str | None]:
     """``_bfs`` without a reduction, over coded states (``Engine.encode``: one int a state): the
     same states in the same order, the same counterexamples, with a dedupe probe that hashes
     an int, a successor that is ``base | rest``, parents that are indices (a counterexample's
@@ -229,26 +235,30 @@ def _bfs_coded(system, book, budget, progress, engine):
     seen: dict[int, int] = {init: 0}
     codes: list[int] = [init]
     parents: list[int] = [-1]
-    setdefault = seen.setdefault
+    # local aliases: CPython looks a local up faster than an attribute (compiled by mypyc,
+    # as ``benchmarks/compiled.py`` does, they cost nothing either)
     append_code = codes.append
     append_parent = parents.append
-    rest_plain = engine.rest_plain
-    pair_plain = engine.pair_plain
+    rest_plain: list[bool] = engine.rest_plain
+    pair_plain: list[tuple[int, ...] | None] = engine.pair_plain
     plain_bases = engine.plain_bases
     coded_successors = engine.coded_successors
-    shift = CODE_BITS
-    mask = CODE_MASK
-    cut_off = None
+    shift: int = CODE_BITS
+    mask: int = CODE_MASK
+    cut_off: str | None = None
     keybook = KeyBook(book, engine)
     # the clean-token probe is done here, on the int token; a miss is checked per property
     # on int tokens too (``check_code``)
     check = keybook._check
     keybook.use_codes()
     check_code = keybook.check_code
-    pair_side = rest_side = None
-    if keybook.token is not None:  # every invariant memoized on what it reads
+    tokens = keybook.token is not None  # every invariant memoized on what it reads
+    pair_side: list[int] = []
+    rest_side: list[int] = []
+    if tokens:
         pair_side, rest_side = engine.coded_token(keybook.parts)
     clean: set[int] = set()
+    token = 0
     all_found = keybook.check(decode(init), False, lambda: []) and book.done
     max_depth = budget.max_depth
     max_states = budget.max_states
@@ -257,20 +267,23 @@ def _bfs_coded(system, book, budget, progress, engine):
     index = 0
     depth = 0
     level_end = 1
-    while index < len(codes) and not all_found:
+    count = 1  # states numbered so far: len(codes)
+    while index < count and not all_found:
         if index == level_end:
             depth += 1
-            level_end = len(codes)
+            level_end = count
         code = codes[index]
         rest = code & mask
+        # a successor is ``base | rest``; off the plain path the codes come whole (rest 0)
+        bases: Sequence[int] | None
         if rest_plain[rest]:
             bases = pair_plain[code >> shift]
             if bases is None:
                 bases = plain_bases(code >> shift)
-            nexts = [base | rest for base in bases]
         else:
-            nexts = coded_successors(code)
-        if not nexts:
+            bases = coded_successors(code)
+            rest = 0
+        if not bases:
             if check(decode(code), True, _coded_path, engine, parents, codes, index):
                 all_found = book.done
             index += 1
@@ -280,34 +293,37 @@ def _bfs_coded(system, book, budget, progress, engine):
             index += 1
             continue
         stop = False
-        transitions += len(nexts)
-        for position, nxt in enumerate(nexts):
-            child = len(parents)
-            if setdefault(nxt, child) != child:
+        transitions += len(bases)
+        for position, base in enumerate(bases):
+            nxt = base | rest
+            # int keys hash for free: a probe and a store beat one setdefault call
+            if nxt in seen:
                 continue
-            if child >= max_states:
-                del seen[nxt]
+            if count >= max_states:
                 cut_off = f"state budget {max_states} reached"
-                transitions -= len(nexts) - position - 1
+                transitions -= len(bases) - position - 1
                 stop = True
                 break
+            seen[nxt] = count
             append_parent(index)
             append_code(nxt)
+            child = count
+            count += 1
             if invariants:
-                if pair_side is not None:
+                if tokens:
                     token = pair_side[nxt >> shift] << shift | rest_side[nxt & mask]
                     if token in clean:
                         continue
                 if check_code(nxt, _coded_path, engine, parents, codes, child):
                     all_found = book.done
-                elif pair_side is not None:
+                elif tokens:
                     forget_if_full(clean)
                     clean.add(token)
         if stop:
             break
         index += 1
         if progress is not None and not index & 0x1FFF:
-            halt = progress(len(parents), max_states)
+            halt = progress(count, max_states)
             if halt:
                 cut_off = halt
                 break
