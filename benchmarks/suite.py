@@ -5,7 +5,9 @@
 Sections (each reusing the benchmark script that measures it in detail):
 
 1. ``bfs``: distinct states/s of BFS without reductions on the catalog's largest scenarios
-   (``bfs_throughput.measure``; the crowd scenarios stop at their state budgets);
+   (``bfs_throughput.measure``; the crowd scenarios stop at their state budgets), and on
+   supersede-aba the code issue 20 was filed against, pure Python and the hot modules compiled
+   with mypyc, side by side (``compiled.compare``; skipped with a note without mypyc or gcc);
 2. ``reduce``: state-space ratios, unreduced over reduced (default reductions: symmetry and key),
    on supersede-aba (one key: symmetry only) and the largest multi-key scenarios BFS still
    exhausts unreduced here (reject on keys a, a, b, b; supersede on a, a, b; defined below:
@@ -42,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import compiled
 import porcupine_vs_python as porcupine
 from bfs_throughput import measure
 from explorers import EXPLORERS, race_rows
@@ -106,6 +109,30 @@ def bfs_rows() -> list[Row]:
             )
         )
     return rows
+
+
+def compiled_rows() -> list[Row]:
+    """supersede-aba without reductions: the code issue 20 was filed against, pure Python and
+    the mypyc-compiled hot modules, side by side (``compiled.compare``, best of ``REPEATS``)."""
+    try:
+        (row,) = compiled.compare(["supersede-aba"], REPEATS)
+    except compiled.BuildError as error:
+        return [("bfs", "supersede-aba, compiled", "skipped", str(error))]
+    base = row["baseline"]
+    return [
+        (
+            "bfs",
+            f"supersede-aba, {name}",
+            f"{run['states'] / run['seconds']:,.0f} states/s",
+            f"{run['seconds']:.2f} s, {base['seconds'] / run['seconds']:.2f}x "
+            f"{compiled.BASELINE} (best of {REPEATS}, in turn, one interpreter a run)",
+        )
+        for name, run in (
+            (f"{compiled.BASELINE} (issue 20 filed)", base),
+            ("pure Python", row["pure"]),
+            ("mypyc-compiled", row["compiled"]),
+        )
+    ]
 
 
 def _timed(scenario: Scenario, options) -> tuple:
@@ -435,7 +462,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     print(f"machine: {machine()}", flush=True)
     sections = {
-        "bfs": [bfs_rows],
+        "bfs": [bfs_rows, compiled_rows],
         "reduce": [reduction_rows],
         "store": [storage_rows],
         "explore": [lambda: explorer_rows(args.quick)],

@@ -485,7 +485,8 @@ class Engine:
     def _pair_moves(self, pair: int) -> tuple:
         """Per pair: (bases without lost responses, (base, kind) with them, environment bases,
         tick base or None, crash bases, world clock, ``plain`` bases); the plain bases are
-        also kept in ``pair_plain``, the list the BFS loop reads. The process moves are
+        kept in ``pair_plain``, the list the BFS loop reads, the whole in ``pair_info`` only
+        for pairs met off the plain path (``coded_successors``). The process moves are
         ``_moves``'s, in its order, built as bases directly (no labels, no moves memo: this
         table is the memo, and going through ``_moves`` cost a third of a pair)."""
         wid, pids = self.pairs[pair]
@@ -545,10 +546,8 @@ class Engine:
                 ticked = self._ticked(wid)
             tick = self._pair(ticked, pids) << shift
         plain = (*without, *env_bases, *((tick,) if tick is not None else ()))
-        info = (tuple(without), tuple(with_lost), env_bases, tick, tuple(crash), clock, plain)
-        self.pair_info[pair] = info
         self.pair_plain[pair] = plain
-        return info
+        return (tuple(without), tuple(with_lost), env_bases, tick, tuple(crash), clock, plain)
 
     def plain_bases(self, pair: int) -> tuple[int, ...]:
         """The successor bases of a state of ``pair`` with a plain rest (see ``_rest``)."""
@@ -564,8 +563,8 @@ class Engine:
         if self.rest_plain[rest]:
             return [base | rest for base in self.plain_bases(pair)]
         info = self.pair_info.get(pair)
-        if info is None:
-            info = self._pair_moves(pair)
+        if info is None:  # kept only for pairs met off the plain path
+            info = self.pair_info[pair] = self._pair_moves(pair)
         without, with_lost, env_bases, tick, crash, clock, _ = info
         arrivals, crashes, lost, order = self.rests[rest]
         if lost < self.max_lost:
@@ -703,48 +702,68 @@ class KeyBook:
         return self._check(key, final, witness, *args)
 
     def use_codes(self) -> None:
-        """Memoize the invariants that declare what they read on int tokens of coded states
-        too (``Engine.coded_token``), for ``check_code``."""
+        """Group the invariants that declare what they read by what they read, for
+        ``check_code``: per group, the int token of those parts (``Engine.coded_token``) and
+        the set of tokens on which every property of the group still checked holds."""
         engine = self.engine
-        self.active = [
-            (prop, reads, memo, None if reads is None else (*engine.coded_token(prop.reads), {}))
-            for prop, reads, memo, _ in self.active
+        groups: dict[frozenset[str], list[Any]] = {}
+        self.unread: list[Any] = []  # invariants that declare nothing: checked on every state
+        for prop, reads, _, _ in self.active:
+            if reads is None:
+                self.unread.append(prop)
+            else:
+                groups.setdefault(frozenset(prop.reads), []).append(prop)
+        self.groups: list[tuple[list[int], list[int], set[int], list[Any]]] = [
+            (*engine.coded_token(parts), set(), props) for parts, props in groups.items()
         ]
 
     def check_code(self, code: int, witness: Callable[..., Any], *args: Any) -> bool:
-        """``check(decode(code), False, ...)`` for a coded state (after ``use_codes``): each
-        memoized invariant probes its memo with an int token, and the state is decoded and
-        materialized only for a property that meets a new token."""
+        """``check(decode(code), False, ...)`` for a coded state (after ``use_codes``): a group
+        whose token is clean is skipped whole; the state is decoded and materialized only when
+        a property has to be checked. Each property's first violation is recorded as
+        ``_check`` records it (the order within one state does not matter: violations are
+        reported in the book's order)."""
         found = self.book.found
         system = self.book.system
         state = None
-        hits = None
+        hit = False
         rest = code & CODE_MASK
         pair = code >> CODE_BITS
-        for entry in self.active:
-            prop, _, _, coded = entry
-            if coded is None:
-                if state is None:
-                    state = self.engine.materialize(self.engine.decode(code))
-                message = prop.check(system, state)
-            else:
-                pair_side, rest_side, memo = coded
-                token = pair_side[pair] << CODE_BITS | rest_side[rest]
-                message = memo.get(token, _MISSING)
-                if message is _MISSING:
-                    if state is None:
-                        state = self.engine.materialize(self.engine.decode(code))
-                    forget_if_full(memo)
-                    message = memo[token] = prop.check(system, state)
-            if message is not None:
+        for pair_side, rest_side, clean, props in self.groups:
+            if not props:
+                continue
+            token = pair_side[pair] << CODE_BITS | rest_side[rest]
+            if token in clean:
+                continue
+            if state is None:
+                state = self.engine.materialize(self.engine.decode(code))
+            violated = [
+                (prop, message)
+                for prop in props
+                if (message := prop.check(system, state)) is not None
+            ]
+            if not violated:
+                forget_if_full(clean)
+                clean.add(token)
+                continue
+            hit = True
+            for prop, message in violated:
                 if prop.name not in found:
                     found[prop.name] = (message, witness(*args))
-                hits = hits or []
-                hits.append(entry)
-        if hits:
-            gone = {id(entry) for entry in hits}
-            self.active = [entry for entry in self.active if id(entry) not in gone]
-        return hits is not None
+                props.remove(prop)  # decided: ``clean`` stays valid for the rest
+        for prop in list(self.unread):
+            if state is None:
+                state = self.engine.materialize(self.engine.decode(code))
+            message = prop.check(system, state)
+            if message is not None:
+                hit = True
+                if prop.name not in found:
+                    found[prop.name] = (message, witness(*args))
+                self.unread.remove(prop)
+        if hit:
+            gone = set(found)
+            self.active = [entry for entry in self.active if entry[0].name not in gone]
+        return hit
 
     def _check(self, key: Key, final: bool, witness: Callable[..., Any], *args: Any) -> bool:
         book = self.book
@@ -772,8 +791,10 @@ class KeyBook:
                 hits = hits or []
                 hits.append(entry)
         if hits:
-            gone = {id(entry) for entry in hits}
-            self.active = [entry for entry in self.active if id(entry) not in gone]
+            # by name, not ``id(entry)``: compiled by mypyc, an entry is boxed afresh at each
+            # read, and a freed box's id can come back for another entry
+            gone = {entry[0].name for entry in hits}
+            self.active = [entry for entry in self.active if entry[0].name not in gone]
         new = hits is not None
         if final:
             if state is None:
