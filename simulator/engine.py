@@ -133,7 +133,15 @@ class Engine:
         # coded states (``encode``): pairs (world id, proc ids) and rests (arrivals, crashes,
         # lost, order) interned to small ints, and what a pair's and a rest's successors share
         self.pairs: list[tuple[int, tuple[int, ...]]] = []
-        self._pair_id: dict[tuple[int, tuple[int, ...]], int] = {}
+        self._pair_id: dict[int, int] = {}  # wid << 32 | vid -> pair id
+        self.pair_vec: list[int] = []  # pair id -> its vector id
+        # process vectors interned (``_vec``), and the vector steps of the pair moves memoized
+        # on int keys: (vid, slot, next proc) and (vid, world) for the runs a step created
+        self.vecs: list[tuple[int, ...]] = []
+        self._vec_id: dict[tuple[int, ...], int] = {}
+        self.vec_clients: list[int] = []  # vector id -> token part id of its clients
+        self._vec_steps: dict[int, int] = {}
+        self._vec_grows: dict[int, int] = {}
         self.pair_plain: list[tuple[int, ...] | None] = []
         self.pair_info: dict[int, tuple] = {}
         self.rests: list[tuple] = []
@@ -186,6 +194,8 @@ class Engine:
         pid = self._pid.get(token)
         if pid is None:
             pid = len(self.entries)
+            if pid >= 1 << 24:  # the coded states' vector memo keys hold a proc id in 24 bits
+                raise RuntimeError("engine: more than 16,777,215 distinct process states")
             self._pid[token] = pid
             self.entries.append(entry)
             profile = self.profile
@@ -432,21 +442,49 @@ class Engine:
     # hashes one int. ``coded_successors`` is ``successors`` over codes: same order, same next
     # states (``tests/test_engine.py`` compares them on every reachable state of the catalog).
 
+    def _vec(self, pids: tuple[int, ...]) -> int:
+        """The id of the process vector ``pids``."""
+        vid = self._vec_id.get(pids)
+        if vid is None:
+            if len(pids) >= 1 << 16:
+                raise RuntimeError("coded states: more than 65,535 processes in one state")
+            vid = self._vec_id[pids] = len(self.vecs)
+            self.vecs.append(pids)
+            self.vec_clients.append(self._part_id(pids[: self.n]))
+        return vid
+
     def _pair(self, wid: int, pids: tuple[int, ...]) -> int:
-        key = (wid, pids)
-        pair = self._pair_id.get(key)
+        return self._pair_of(wid, self._vec(pids))
+
+    def _pair_of(self, wid: int, vid: int) -> int:
+        """The pair id of (world ``wid``, vector ``vid``): keyed on one int, no tuple."""
+        pair = self._pair_id.get(wid << 32 | vid)
         if pair is None:
             pair = len(self.pairs)
-            self._pair_id[key] = pair
-            self.pairs.append(key)
+            self._pair_id[wid << 32 | vid] = pair
+            self.pairs.append((wid, self.vecs[vid]))
+            self.pair_vec.append(vid)
             self.pair_plain.append(None)
-            n = self.n
-            clients = pids[:n]
+            clients = self.vec_clients[vid]
             self.pair_side[0].append(0)
             self.pair_side[1].append(wid)
-            self.pair_side[2].append(self._part_id(clients))
+            self.pair_side[2].append(clients)
             self.pair_side[3].append(self._part_id((wid, clients)))
         return pair
+
+    def _vec_with(self, vid: int, slot: int, pid: int) -> int:
+        """Vector ``vid`` with process ``slot`` in state ``pid`` (memo ``_vec_steps``)."""
+        pids = self.vecs[vid]
+        got = self._vec((*pids[:slot], pid, *pids[slot + 1 :]))
+        self._vec_steps[vid << 40 | pid << 16 | slot] = got
+        return got
+
+    def _vec_grown(self, vid: int, wid: int) -> int:
+        """Vector ``vid`` with the bodies of the runs world ``wid`` created (``_spawned``)."""
+        pids = self.vecs[vid]
+        got = self._vec(pids + self._spawned(wid, len(pids) - self.n))
+        self._vec_grows[vid << 32 | wid] = got
+        return got
 
     def _rest(self, arrivals: tuple, crashes: int, lost: int, order: tuple) -> int:
         key = (arrivals, crashes, lost, order)
@@ -490,11 +528,15 @@ class Engine:
         ``_moves``'s, in its order, built as bases directly (no labels, no moves memo: this
         table is the memo, and going through ``_moves`` cost a third of a pair)."""
         wid, pids = self.pairs[pair]
+        vid = self.pair_vec[pair]
         n = self.n
         p_kind = self.p_kind
         w_nruns = self.w_nruns
         nruns = w_nruns[wid]
         proc_memo = self._proc
+        vec_steps = self._vec_steps
+        vec_grows = self._vec_grows
+        pair_of = self._pair_of
         max_lost = self.max_lost
         shift = CODE_BITS
         without: list[int] = []
@@ -508,10 +550,14 @@ class Engine:
             if step is False:
                 continue
             _, wid2, pid2, grew, lossy = step
-            pids2 = (*pids[:slot], pid2, *pids[slot + 1 :])
+            # the next vector from ints (pid2 < 2^24, slot < 2^16: ``intern_proc``, ``_vec``)
+            vid2 = vec_steps.get(vid << 40 | pid2 << 16 | slot)
+            if vid2 is None:
+                vid2 = self._vec_with(vid, slot, pid2)
             if grew:
-                pids2 += self._spawned(wid2, len(pids) - n)
-            base = self._pair(wid2, pids2) << shift
+                grown = vec_grows.get(vid2 << 32 | wid2)
+                vid2 = self._vec_grown(vid2, wid2) if grown is None else grown
+            base = pair_of(wid2, vid2) << shift
             without.append(base)
             if max_lost:  # else never read
                 with_lost.append((base, 0))
@@ -519,10 +565,10 @@ class Engine:
                     lost_wid = self._lost.get((wid, pid))
                     if lost_wid is None:
                         lost_wid = self._step_lost(wid, pid)
-                    pids2 = pids
+                    lost_vid = vid
                     if w_nruns[lost_wid] != nruns:
-                        pids2 = pids + self._spawned(lost_wid, len(pids) - n)
-                    with_lost.append((self._pair(lost_wid, pids2) << shift, 1))
+                        lost_vid = self._vec(pids + self._spawned(lost_wid, len(pids) - n))
+                    with_lost.append((pair_of(lost_wid, lost_vid) << shift, 1))
         crash: list[int] = []
         if self.max_crashes:  # a crash inside an at-least-once step, as in ``_moves``
             at_least_once = self.profile.AT_LEAST_ONCE
@@ -533,18 +579,18 @@ class Engine:
                     step = proc_memo.get((wid, pid, slot))
                     if step is None:
                         step = self._proc_step(wid, pid, slot)
-                    crash.append(self._pair(step[1], pids) << shift)
+                    crash.append(pair_of(step[1], vid) << shift)
         env = self._env.get(wid)
         if env is None:
             env = self._environment(wid)
-        env_bases = tuple(self._pair(w, pids) << shift for _, w in env)
+        env_bases = tuple(pair_of(w, vid) << shift for _, w in env)
         clock = self.w_clock[wid]
         tick = None
         if clock < self.max_ticks:
             ticked = self._tick.get(wid)
             if ticked is None:
                 ticked = self._ticked(wid)
-            tick = self._pair(ticked, pids) << shift
+            tick = pair_of(ticked, vid) << shift
         plain = (*without, *env_bases, *((tick,) if tick is not None else ()))
         self.pair_plain[pair] = plain
         return (tuple(without), tuple(with_lost), env_bases, tick, tuple(crash), clock, plain)

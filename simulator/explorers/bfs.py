@@ -238,7 +238,7 @@ def _bfs_coded(
     stats = Stats()
     decode = engine.decode
     init = engine.encode(engine.initial())
-    seen: dict[int, int] = {init: 0}
+    seen: set[int] = {init}  # no index needed: parents are indices, nothing looks one up
     codes: list[int] = [init]
     parents: list[int] = [-1]
     # local aliases: CPython looks a local up faster than an attribute (compiled by mypyc,
@@ -302,7 +302,7 @@ def _bfs_coded(
         transitions += len(bases)
         for position, base in enumerate(bases):
             nxt = base | rest
-            # int keys hash for free: a probe and a store beat one setdefault call
+            # a set of ints: no index to keep, and an int hashes for free
             if nxt in seen:
                 continue
             if count >= max_states:
@@ -310,7 +310,7 @@ def _bfs_coded(
                 transitions -= len(bases) - position - 1
                 stop = True
                 break
-            seen[nxt] = count
+            seen.add(nxt)
             append_parent(index)
             append_code(nxt)
             child = count
