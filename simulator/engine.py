@@ -132,7 +132,6 @@ class Engine:
         self.crash_labels: list[str] = []
         # coded states (``encode``): pairs (world id, proc ids) and rests (arrivals, crashes,
         # lost, order) interned to small ints, and what a pair's and a rest's successors share
-        self.pairs: list[tuple[int, tuple[int, ...]]] = []
         self._pair_id: dict[int, int] = {}  # wid << 32 | vid -> pair id
         self.pair_vec: list[int] = []  # pair id -> its vector id
         # process vectors interned (``_vec``), and the vector steps of the pair moves memoized
@@ -142,6 +141,7 @@ class Engine:
         self.vec_clients: list[int] = []  # vector id -> token part id of its clients
         self._vec_steps: dict[int, int] = {}
         self._vec_grows: dict[int, int] = {}
+        self._rest_steps: dict[tuple[int, int, int], int] = {}
         self.pair_plain: list[tuple[int, ...] | None] = []
         self.pair_info: dict[int, tuple] = {}
         self.rests: list[tuple] = []
@@ -458,18 +458,20 @@ class Engine:
 
     def _pair_of(self, wid: int, vid: int) -> int:
         """The pair id of (world ``wid``, vector ``vid``): keyed on one int, no tuple."""
-        pair = self._pair_id.get(wid << 32 | vid)
+        key = wid << 32 | vid
+        pair = self._pair_id.get(key)
         if pair is None:
-            pair = len(self.pairs)
-            self._pair_id[wid << 32 | vid] = pair
-            self.pairs.append((wid, self.vecs[vid]))
+            # what a pair is, as lists indexed by pair id (no tuple a pair): its world is
+            # ``pair_side[1]``, its vector ``pair_vec``
+            pair = self._pair_id[key] = len(self.pair_vec)
             self.pair_vec.append(vid)
             self.pair_plain.append(None)
             clients = self.vec_clients[vid]
-            self.pair_side[0].append(0)
-            self.pair_side[1].append(wid)
-            self.pair_side[2].append(clients)
-            self.pair_side[3].append(self._part_id((wid, clients)))
+            sides = self.pair_side
+            sides[0].append(0)
+            sides[1].append(wid)
+            sides[2].append(clients)
+            sides[3].append(wid << 32 | clients)  # injective: no interning
         return pair
 
     def _vec_with(self, vid: int, slot: int, pid: int) -> int:
@@ -518,7 +520,12 @@ class Engine:
         return self._pair(wid, pids) << CODE_BITS | self._rest(arrivals, crashes, lost, order)
 
     def decode(self, code: int) -> Key:
-        return self.pairs[code >> CODE_BITS] + self.rests[code & CODE_MASK]
+        pair = code >> CODE_BITS
+        return (
+            self.pair_side[1][pair],
+            self.vecs[self.pair_vec[pair]],
+            *self.rests[code & CODE_MASK],
+        )
 
     def _pair_moves(self, pair: int) -> tuple:
         """Per pair: (bases without lost responses, (base, kind) with them, environment bases,
@@ -527,8 +534,9 @@ class Engine:
         for pairs met off the plain path (``coded_successors``). The process moves are
         ``_moves``'s, in its order, built as bases directly (no labels, no moves memo: this
         table is the memo, and going through ``_moves`` cost a third of a pair)."""
-        wid, pids = self.pairs[pair]
+        wid = self.pair_side[1][pair]
         vid = self.pair_vec[pair]
+        pids = self.vecs[vid]
         n = self.n
         p_kind = self.p_kind
         w_nruns = self.w_nruns
@@ -567,7 +575,8 @@ class Engine:
                         lost_wid = self._step_lost(wid, pid)
                     lost_vid = vid
                     if w_nruns[lost_wid] != nruns:
-                        lost_vid = self._vec(pids + self._spawned(lost_wid, len(pids) - n))
+                        grown = vec_grows.get(vid << 32 | lost_wid)
+                        lost_vid = self._vec_grown(vid, lost_wid) if grown is None else grown
                     with_lost.append((pair_of(lost_wid, lost_vid) << shift, 1))
         crash: list[int] = []
         if self.max_crashes:  # a crash inside an at-least-once step, as in ``_moves``
@@ -612,15 +621,16 @@ class Engine:
         if info is None:  # kept only for pairs met off the plain path
             info = self.pair_info[pair] = self._pair_moves(pair)
         without, with_lost, env_bases, tick, crash, clock, _ = info
-        arrivals, crashes, lost, order = self.rests[rest]
+        arrivals, crashes, lost, _ = self.rests[rest]
         if lost < self.max_lost:
-            lost_rest = self._rest(arrivals, crashes, lost + 1, order)
+            lost_rest = self._rest_after(rest, -1, 0)
             out = [base | (lost_rest if kind else rest) for base, kind in with_lost]
         else:
             out = [base | rest for base in without]
         pending = None in arrivals
         if pending:
-            wid, pids = self.pairs[pair]
+            wid = self.pair_side[1][pair]
+            vid = self.pair_vec[pair]
             arrive_min = self.arrive_min
             for i in range(self.n):
                 if arrivals[i] is None and arrive_min[i] <= clock:
@@ -630,12 +640,12 @@ class Engine:
                             ok = self._arrival_ok(wid, i)
                         if not ok:
                             continue
-                    pids2 = (*pids[:i], self.client_start[i], *pids[i + 1 :])
-                    arrivals2 = (*arrivals[:i], clock, *arrivals[i + 1 :])
-                    order2 = (*order, i + 1) if self.track_order else order
+                    start = self.client_start[i]
+                    vid2 = self._vec_steps.get(vid << 40 | start << 16 | i)
+                    if vid2 is None:
+                        vid2 = self._vec_with(vid, i, start)
                     out.append(
-                        self._pair(wid, pids2) << CODE_BITS
-                        | self._rest(arrivals2, crashes, lost, order2)
+                        self._pair_of(wid, vid2) << CODE_BITS | self._rest_after(rest, i, clock)
                     )
         out += [base | rest for base in env_bases]
         if tick is not None:
@@ -650,9 +660,26 @@ class Engine:
             if may_tick:
                 out.append(tick | rest)
         if crashes < self.max_crashes:
-            crash_rest = self._rest(arrivals, crashes + 1, lost, order)
+            crash_rest = self._rest_after(rest, -2, 0)
             out += [base | crash_rest for base in crash]
         return out
+
+    def _rest_after(self, rest: int, what: int, clock: int) -> int:
+        """The rest after a step: ``what`` -1 a lost response, -2 a crash, ``i >= 0`` the
+        arrival of request ``i`` at ``clock`` (memo ``_rest_steps``: counters recur)."""
+        key = (rest, what, clock)
+        got = self._rest_steps.get(key)
+        if got is None:
+            arrivals, crashes, lost, order = self.rests[rest]
+            if what == -1:
+                lost += 1
+            elif what == -2:
+                crashes += 1
+            else:
+                arrivals = (*arrivals[:what], clock, *arrivals[what + 1 :])
+                order = (*order, what + 1) if self.track_order else order
+            got = self._rest_steps[key] = self._rest(arrivals, crashes, lost, order)
+        return got
 
     def label_of(self, code: int, child: int) -> str:
         """The label of the first successor of ``code`` that is ``child`` (BFS records the

@@ -120,9 +120,19 @@ def _unreduced(name: str, coded: bool):
     return stats.states, stats.transitions, stats.max_depth, cut_off, dict(book.found)
 
 
+@pytest.mark.parametrize("switch", ["never", "early", "adaptive"])
 @pytest.mark.parametrize("name", sorted(catalog()))
-def test_coded_bfs_is_the_key_bfs(name):
+def test_coded_bfs_is_the_key_bfs(monkeypatch, name, switch):
     """The unreduced BFS over coded states (``_bfs_coded``) numbers the same states in the same
     order as the BFS over keys: same counts, depth, cut-off, and the same first violation of
-    each property with the same message and schedule (labels found again from parent indices)."""
-    assert _unreduced(name, True) == _unreduced(name, False)
+    each property with the same message and schedule (labels found again from parent indices);
+    also when it goes on over keys (``_resume_over_keys``) after a few states, and as tuned."""
+    from simulator.explorers import bfs as bfs_module
+
+    expected = _unreduced(name, False)
+    if switch == "never":
+        monkeypatch.setattr(bfs_module, "PAIRS_PER_STATE", float("inf"))
+    elif switch == "early":
+        monkeypatch.setattr(bfs_module, "ADAPT_AFTER", 3)
+        monkeypatch.setattr(bfs_module, "PAIRS_PER_STATE", -1.0)
+    assert _unreduced(name, True) == expected

@@ -116,18 +116,24 @@ def bfs(
             gc.enable()
 
 
-def _bfs(system, book, budget, progress, engine, canon, expand):
+def _bfs(system, book, budget, progress, engine, canon, expand, resume=None):
     """The queue is implicit: states are numbered in discovery order and BFS expands them in that
     order, so ``keys[i]`` (the key of state ``i``) is the queue and a level ends where the next
-    level's first state was numbered. No per-state queue tuples, no per-state depth."""
+    level's first state was numbered. No per-state queue tuples, no per-state depth.
+    ``resume``: (keys, parents, index, depth, level_end, transitions, seconds) of a search
+    begun by ``_bfs_coded``, continued here (``_resume_over_keys``)."""
     clock = Clock()
     stats = Stats()
-    init = engine.initial()
-    if canon is not None:
-        init = canon(init)
-    seen: dict = {init: 0}
-    keys: list[Key] = [init]  # state index -> its key (its canonical form under ``canon``)
-    parents: list[tuple[int, str | None]] = [(-1, None)]
+    if resume is None:
+        init = engine.initial()
+        if canon is not None:
+            init = canon(init)
+        keys: list[Key] = [init]  # state index -> its key (its canonical form under ``canon``)
+        parents: list[tuple[int, str | None]] = [(-1, None)]
+    else:
+        keys, parents = resume[0], resume[1]
+        init = keys[0]
+    seen: dict = {key: i for i, key in enumerate(keys)}
     successors = engine.successors
     setdefault = seen.setdefault
     append_key = keys.append
@@ -138,7 +144,7 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
     # the clean-token fast path of ``KeyBook.check``, inlined: one probe per new state
     token = keybook.token
     clean = keybook.clean
-    all_found = check(init, False, lambda: []) and book.done
+    all_found = resume is None and check(init, False, lambda: []) and book.done
     max_depth = budget.max_depth
     max_states = budget.max_states
     transitions = 0
@@ -146,6 +152,9 @@ def _bfs(system, book, budget, progress, engine, canon, expand):
     index = 0
     depth = 0
     level_end = 1  # first index of the next level
+    if resume is not None:
+        index, depth, level_end, transitions = resume[2:6]
+        clock.start -= resume[6]
     while index < len(keys) and not all_found:
         if index == level_end:
             depth += 1
@@ -221,6 +230,48 @@ def _coded_path(engine: Engine, parents: list[int], codes: list[int], index: int
         index = parent
     labels.reverse()
     return labels
+
+
+# Coded states pay where pairs recur: supersede-aba has 6 states a pair (the arrival order and
+# times vary over the same processes and world). Where nearly every state has a pair of its own
+# (the crowds with crashes: about one pair a state, most of them interned as successors only),
+# interning them cost more than it saved: crowd-keyed-start-crashes took 1.9 s against 1.3 s
+# over keys. So after ``ADAPT_AFTER`` expanded states the coded BFS measures interned pairs
+# per numbered state, and above ``PAIRS_PER_STATE`` goes on over keys (``_resume_over_keys``).
+ADAPT_AFTER = 1 << 11
+PAIRS_PER_STATE = 0.5
+
+
+def _resume_over_keys(
+    system: System,
+    book: PropertyBook,
+    budget: Budget,
+    progress: Progress | None,
+    engine: Engine,
+    codes: list[int],
+    parents: list[int],
+    index: int,
+    depth: int,
+    level_end: int,
+    transitions: int,
+    seconds: float,
+) -> tuple[Stats, bool, str | None]:
+    """``_bfs`` from where ``_bfs_coded`` stands: the same numbering, each state's key and the
+    label of the step that discovered it (a parent's children are numbered together, during its
+    expansion: one ``successors`` call a parent labels them all, first label that reaches each)."""
+    keys = [engine.decode(code) for code in codes]
+    labeled: list[tuple[int, str | None]] = [(-1, None)]
+    child = 1
+    while child < len(codes):
+        parent = parents[child]
+        first: dict[Key, str] = {}
+        for label, nxt in engine.successors(keys[parent]):
+            first.setdefault(nxt, label)
+        while child < len(codes) and parents[child] == parent:
+            labeled.append((parent, first[keys[child]]))
+            child += 1
+    resume = (keys, labeled, index, depth, level_end, transitions, seconds)
+    return _bfs(system, book, budget, progress, engine, None, None, resume)
 
 
 def _bfs_coded(
@@ -328,6 +379,21 @@ def _bfs_coded(
         if stop:
             break
         index += 1
+        if index == ADAPT_AFTER and len(engine.pair_vec) > count * PAIRS_PER_STATE:
+            return _resume_over_keys(
+                system,
+                book,
+                budget,
+                progress,
+                engine,
+                codes,
+                parents,
+                index,
+                depth,
+                level_end,
+                transitions,
+                clock.seconds(),
+            )
         if progress is not None and not index & 0x1FFF:
             halt = progress(count, max_states)
             if halt:
