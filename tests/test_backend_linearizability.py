@@ -485,3 +485,84 @@ def test_every_deadline_lies_within_its_ops_interval():
     assert deadlines == [5, 10, 30, 50, 45, 35]
     for o, d in zip(ops, deadlines, strict=True):
         assert o.call <= d <= (float("inf") if o.ret is None else o.ret)
+
+
+# -- the step's inlined common cases ---------------------------------------------------------------
+
+
+def _reference_step(checker: Checker, state, o):
+    """``Checker.step`` as the spec reads: ``Profile.apply`` on the renamed op, then ``unify``."""
+    from backends.validate.linearizability import translate_op, unify
+
+    world, mapping = state
+    world2, result = checker.profile.apply(world, translate_op(o.op, mapping))
+    if o.ret is None:
+        return world2, mapping
+    new_mapping = unify(o.op, result, o.result, mapping)
+    return None if new_mapping is None else (world2, new_mapping)
+
+
+def test_the_inlined_step_is_apply_then_unify():
+    """On every partition of recorded histories (the reference backend's, planted bugs refuted
+    in every key, and a tenth of the answers dropped), from every state the deadline order
+    reaches, every op steps to the same state (or to None) as ``apply`` then ``unify`` do:
+    ops that do not apply there, answers that do not match, ids bound and unbound."""
+    import random
+
+    from backends import make_backend
+    from backends.validate.linearizability import _NOT_APPLIED, _deadlines, partitions
+    from backends.validate.workload import run_concurrent
+    from tests.mutants.zoo import MUTANTS
+
+    conflict = make_profile("vercel-keyed-start", retention=1, duplicate="conflict-error")
+    cases = [
+        (PROFILE, lambda: make_backend("memory")),
+        (PROFILE, lambda: MUTANTS["ClaimRace"]()),
+        (conflict, lambda: MUTANTS["IgnoresDuplicate"]()),
+    ]
+    outcomes = set()
+    for profile, make in cases:
+        backend = make()
+        backend.start()
+        try:
+            history = run_concurrent(backend, profile, clients=4, ops=200, keys=3, seed=3)
+        finally:
+            backend.close()
+        rng = random.Random(7)
+        dropped = [
+            o._replace(result=None, ret=None) if o.key and rng.random() < 0.1 else o
+            for o in history
+        ]
+        checker = Checker(profile)
+        for h in (history, dropped):
+            for ops in partitions(h).values():
+                deadlines = _deadlines(tuple(ops))
+                order = sorted(range(len(ops)), key=deadlines.__getitem__)
+                state = (profile.initial(), ())
+                for i in order:
+                    for o in ops:
+                        if type(o.op) in _NOT_APPLIED:
+                            continue
+                        got = checker.step(state, o)
+                        assert got == _reference_step(checker, state, o), o
+                        outcomes.add(got is None)
+                    state = checker.step(state, ops[i])
+                    if state is None:
+                        break
+    assert outcomes == {True, False}
+
+
+def test_an_id_the_renaming_has_not_bound_names_no_model_run():
+    """Backend id 2 is unbound while model run 2 exists (bound to backend 9): the op is about a
+    run the model does not know, whatever its own numbering."""
+    world = PROFILE.initial()
+    for request, key in ((1, "a"), (2, "b")):
+        world, _ = PROFILE.apply(world, start(key, request))
+    checker = Checker(PROFILE)
+    state = (world, (5, 9))
+    for what, answer in ((O.GetRun(2), O.RUN_NOT_FOUND), (O.GetRun(9), O.RUN_NOT_FOUND)):
+        o = op(1, 0, "a", what, answer, 0, 1)
+        assert (checker.step(state, o) is None) == (what.run_id == 9)
+        assert checker.step(state, o) == _reference_step(checker, state, o)
+    cancel = op(1, 0, "a", O.CancelRun(2, 0), O.RUN_NOT_FOUND, 0, 1)  # two id fields, by = 0
+    assert checker.step(state, cancel) == _reference_step(checker, state, cancel) == state

@@ -140,6 +140,15 @@ _OP_ID_POSITIONS: dict[type, tuple[int, ...]] = {
 }
 
 
+# ops with exactly one id field: its position (``Checker.step`` renames it inline)
+_ONE_ID_POSITION: dict[type, int] = {
+    kind: positions[0] for kind, positions in _OP_ID_POSITIONS.items() if len(positions) == 1
+}
+# results that never name a run id (``unify`` compares them as a whole); Ok is one but for the
+# ops in ``_OK_IS_ID``, and an Error is one unless its detail is an int
+_NO_ID_RESULTS = frozenset({O.HookCreated, O.Payload})
+
+
 def translate_op(op: Any, mapping: Mapping) -> Any:
     positions = _OP_ID_POSITIONS.get(type(op))
     if not positions:
@@ -264,20 +273,6 @@ def unify_world(model: WorldState, backend: WorldState, mapping: Mapping) -> Map
 # -- the search ----------------------------------------------------------------------------------
 
 
-class _Entry:
-    __slots__ = ("bit", "deadline", "is_call", "match", "next", "op", "prev", "time")
-
-    def __init__(self, op: Operation | None, bit: int, is_call: bool, t: float) -> None:
-        self.op = op
-        self.bit = bit
-        self.is_call = is_call
-        self.time = t
-        self.deadline = 0.0  # a call's place in the order candidates are tried (``_deadlines``)
-        self.match: _Entry | None = None
-        self.prev: _Entry | None = None
-        self.next: _Entry | None = None
-
-
 @dataclass
 class PartitionResult:
     key: str
@@ -301,6 +296,13 @@ class Checker:
         self.free: int | None = None
         self.excluded: frozenset[str] = frozenset()
         self._apply = profile.apply
+        # the handlers ``Profile.apply`` dispatches to (one call a step fewer), unless a profile
+        # overrides apply
+        self._handlers: dict[type, Any] = (
+            {kind: getattr(profile, method) for kind, method in profile.HANDLERS.items()}
+            if type(profile).apply is Profile.apply
+            else {}
+        )
 
     def model_result(self, state: tuple[WorldState, Mapping], o: Operation) -> Any:
         """What the model answers ``o`` in ``state`` (the op's ids renamed into the model's)."""
@@ -313,15 +315,42 @@ class Checker:
 
     def step(self, state: tuple[WorldState, Mapping], o: Operation) -> tuple | None:
         """The state after ``o`` takes effect in ``state``, or None if the model cannot give
-        its answer there (up to the renaming, which the answer may extend)."""
+        its answer there (up to the renaming, which the answer may extend).
+
+        The same as ``Profile.apply`` on ``translate_op`` and then ``unify``, with their common
+        cases inlined (the search's step is a few microseconds, and the calls and checks that
+        do not depend on the state were a third of it): an op with one id field, the handler
+        taken from the profile's table, an answer that names no run id compared as a whole."""
         op = o.op
-        if type(op) in _NOT_APPLIED or o.index == self.free:
+        kind = type(op)
+        if kind in _NOT_APPLIED or o.index == self.free:
             return self._special_step(state, o)
         world, mapping = state
-        world2, result = self._apply(world, translate_op(op, mapping))
+        position = _ONE_ID_POSITION.get(kind)
+        if position is not None:
+            b = op[position]
+            if type(b) is int:
+                if b > 0:  # ``to_model``
+                    try:
+                        m = mapping.index(b) + 1
+                    except ValueError:
+                        m = -b
+                    op = kind._make((*op[:position], m, *op[position + 1 :]))
+            elif isinstance(b, int):  # an int subclass (a bool stays as it is): the general path
+                op = translate_op(op, mapping)
+        elif kind in _OP_ID_POSITIONS:
+            op = translate_op(op, mapping)
+        handler = self._handlers.get(kind)
+        world2, result = self._apply(world, op) if handler is None else handler(world, op)
         if o.ret is None:
             return world2, mapping
-        new_mapping = unify(op, result, o.result, mapping)
+        backend = o.result
+        answer = type(backend)
+        if type(result) is not answer:
+            return None
+        if answer in _NO_ID_RESULTS or (answer is O.Ok and kind not in _OK_IS_ID):
+            return (world2, mapping) if result == backend else None
+        new_mapping = unify(o.op, result, backend, mapping)
         return None if new_mapping is None else (world2, new_mapping)
 
     def _special_step(self, state: tuple[WorldState, Mapping], o: Operation) -> tuple | None:
@@ -423,54 +452,51 @@ class Checker:
             if fast_steps > 0:
                 return LINEARIZABLE, fast_steps, []
             fast_steps = -fast_steps
-        # event list: calls before returns at equal times (touching operations are concurrent)
-        events: list[tuple[float, int, int, _Entry]] = []
-        for bit, o in enumerate(ops):
-            call = _Entry(o, bit, True, o.call)
-            ret = _Entry(o, bit, False, float("inf") if o.ret is None else o.ret)
-            call.match = ret
-            events.append((call.time, 0, bit, call))
-            events.append((ret.time, 1, bit, ret))
-        events.sort()  # (time, return?, bit) are distinct: the entries are never compared
+        # The event list, doubly linked over two int arrays (an entry object per event was a
+        # third of the setup, and a refuted partition's search is mostly setup): event 2i is
+        # op i's call, 2i + 1 its return; HEAD and TAIL close the list, and TAIL is odd so a
+        # walk over calls stops there as at a return. Calls before returns at equal times
+        # (touching operations are concurrent).
+        n = len(ops)
+        inf = float("inf")
+        keys = [(o.call, 0, bit) for bit, o in enumerate(ops)]
+        keys += [(inf if o.ret is None else o.ret, 1, bit) for bit, o in enumerate(ops)]
+        keys.sort()  # (time, return?, bit) are distinct
+        head, tail = 2 * n, 2 * n + 1
+        nxt = [tail] * (2 * n + 2)
+        prv = [head] * (2 * n + 2)
+        before = head
+        for _t, is_return, bit in keys:
+            event = 2 * bit + is_return
+            nxt[before] = event
+            prv[event] = before
+            before = event
+        nxt[before] = tail
+        prv[tail] = before
         if explain:
             deadline_of = _deadlines(ops)
-        head = _Entry(None, -1, False, float("-inf"))
-        prev = head
-        for *_, entry in events:
-            prev.next = entry
-            entry.prev = prev
-            prev = entry
-        for *_, entry in events:
-            if entry.is_call:
-                entry.deadline = deadline_of[entry.bit]
         required = _fifo_predecessors(ops, self.free) if self._fifo() else {}
 
-        def lift(entry: _Entry) -> None:
-            entry.prev.next = entry.next
-            if entry.next is not None:
-                entry.next.prev = entry.prev
-            match = entry.match
-            match.prev.next = match.next
-            if match.next is not None:
-                match.next.prev = match.prev
+        def lift(bit: int) -> None:
+            for event in (2 * bit, 2 * bit + 1):
+                before, after = prv[event], nxt[event]
+                nxt[before] = after
+                prv[after] = before
 
-        def unlift(entry: _Entry) -> None:
-            match = entry.match
-            match.prev.next = match
-            if match.next is not None:
-                match.next.prev = match
-            entry.prev.next = entry
-            if entry.next is not None:
-                entry.next.prev = entry
+        def unlift(bit: int) -> None:
+            for event in (2 * bit + 1, 2 * bit):
+                nxt[prv[event]] = event
+                prv[nxt[event]] = event
 
-        by_deadline = attrgetter("deadline")
+        by_deadline = deadline_of.__getitem__
 
-        def candidates() -> list[_Entry]:
+        def candidates() -> list[int]:
+            """The calls before the first return, by deadline (ties in list order)."""
             out = []
-            entry = head.next
-            while entry is not None and entry.is_call:
-                out.append(entry)
-                entry = entry.next
+            event = nxt[head]
+            while not event & 1:
+                out.append(event >> 1)
+                event = nxt[event]
             out.sort(key=by_deadline)
             return out
 
@@ -481,27 +507,27 @@ class Checker:
         # that linearizes without backtracking every set is new, and hashing the world (every
         # run, hook and key entry of the partition) was a fifth of the cost of a step.
         cache: dict[int, list[tuple]] = {}
-        # one frame per linearized call: (the call, the state before it, the candidates of
+        # one frame per linearized call: (its position, the state before it, the candidates of
         # that step, the position of the next one to try there)
         frames: list[tuple] = []
         todo = candidates()
         position = 0
         explored = fast_steps
         step = self.step
-        while head.next is not None:
+        while nxt[head] != tail:
             explored += 1
             if deadline is not None and explored % 512 == 0 and time.monotonic() > deadline:
                 return UNKNOWN, explored, []
             if position < len(todo):
-                entry = todo[position]
+                bit = todo[position]
                 position += 1
-                needs = required.get(entry.bit)
+                needs = required.get(bit)
                 if needs is not None and needs & ~linearized:
                     continue  # a delivery read back earlier is not in the inbox yet
-                new_state = step(state, entry.op)
+                new_state = step(state, ops[bit])
                 if new_state is None:
                     continue
-                new_linearized = linearized | (1 << entry.bit)
+                new_linearized = linearized | (1 << bit)
                 seen = cache.get(new_linearized)
                 if seen is None:
                     cache[new_linearized] = [new_state]
@@ -509,28 +535,29 @@ class Checker:
                     continue
                 else:
                     seen.append(new_state)
-                frames.append((entry, state, todo, position))
+                frames.append((bit, state, todo, position))
                 state = new_state
                 linearized = new_linearized
-                lift(entry)
+                lift(bit)
                 todo = candidates()
                 position = 0
                 continue
             # every candidate of this step failed: undo the last linearized call
             if not frames:
                 return NOT_LINEARIZABLE, explored, []
-            entry, state, todo, position = frames.pop()
-            linearized &= ~(1 << entry.bit)
-            unlift(entry)
+            bit, state, todo, position = frames.pop()
+            linearized &= ~(1 << bit)
+            unlift(bit)
         if not explain:
             return LINEARIZABLE, explored, []
         # the linearization: the calls in the order taken, each with the model's answer in the
         # backend's run ids (the renaming the whole linearization settled on)
         final = state[1]
         order = []
-        for e, before, _todo, _position in frames:
-            raw = self.model_result(before, e.op)
-            order.append((e.op, raw, to_backend(e.op.op, raw, final)))
+        for bit, before, _todo, _position in frames:
+            o = ops[bit]
+            raw = self.model_result(before, o)
+            order.append((o, raw, to_backend(o.op, raw, final)))
         return LINEARIZABLE, explored, order
 
 
