@@ -147,6 +147,8 @@ _ONE_ID_POSITION: dict[type, int] = {
 # results that never name a run id (``unify`` compares them as a whole); Ok is one but for the
 # ops in ``_OK_IS_ID``, and an Error is one unless its detail is an int
 _NO_ID_RESULTS = frozenset({O.HookCreated, O.Payload})
+# results whose one id is their first field
+_FIRST_ID_RESULTS = frozenset(kind for kind, positions in _ID_FIELDS.items() if positions == (0,))
 
 
 def translate_op(op: Any, mapping: Mapping) -> Any:
@@ -335,7 +337,8 @@ class Checker:
                         m = mapping.index(b) + 1
                     except ValueError:
                         m = -b
-                    op = kind._make((*op[:position], m, *op[position + 1 :]))
+                    # ``_make`` without its Python frame (the fields are the op's own)
+                    op = tuple.__new__(kind, (*op[:position], m, *op[position + 1 :]))
             elif isinstance(b, int):  # an int subclass (a bool stays as it is): the general path
                 op = translate_op(op, mapping)
         elif kind in _OP_ID_POSITIONS:
@@ -348,8 +351,23 @@ class Checker:
         answer = type(backend)
         if type(result) is not answer:
             return None
-        if answer in _NO_ID_RESULTS or (answer is O.Ok and kind not in _OK_IS_ID):
-            return (world2, mapping) if result == backend else None
+        if (
+            answer in _NO_ID_RESULTS
+            or (answer is O.Ok and kind not in _OK_IS_ID)
+            or (answer is O.Error and not _is_id(result.detail))
+        ):
+            if result != backend:
+                return None
+            return state if world2 is world else (world2, mapping)
+        if answer in _FIRST_ID_RESULTS:
+            b = backend[0]
+            if not isinstance(b, int) or result[1:] != backend[1:]:
+                return None
+            m = result[0]
+            if m <= len(mapping) and mapping[m - 1] == b:  # ``bind``: bound already
+                return state if world2 is world else (world2, mapping)
+            new_mapping = bind(mapping, m, b)
+            return None if new_mapping is None else (world2, new_mapping)
         new_mapping = unify(o.op, result, backend, mapping)
         return None if new_mapping is None else (world2, new_mapping)
 
