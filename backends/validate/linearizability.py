@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -470,39 +471,34 @@ class Checker:
             if fast_steps > 0:
                 return LINEARIZABLE, fast_steps, []
             fast_steps = -fast_steps
-        # The event list, doubly linked over two int arrays (an entry object per event was a
-        # third of the setup, and a refuted partition's search is mostly setup): event 2i is
-        # op i's call, 2i + 1 its return; HEAD and TAIL close the list, and TAIL is odd so a
-        # walk over calls stops there as at a return. Calls before returns at equal times
-        # (touching operations are concurrent).
+        # The event list, doubly linked over two int tables (an entry object per event was a
+        # third of the setup, and a refuted partition's search is mostly setup): event i is op
+        # i's call, n + i its return; HEAD and TAIL close the list, and TAIL is past every
+        # call, so a walk over calls stops there as at a return. Time order, calls before
+        # returns at equal times (touching operations are concurrent), then by op: the stable
+        # sort of the events in that numbering by time alone.
         n = len(ops)
         inf = float("inf")
-        keys = [(o.call, 0, bit) for bit, o in enumerate(ops)]
-        keys += [(inf if o.ret is None else o.ret, 1, bit) for bit, o in enumerate(ops)]
-        keys.sort()  # (time, return?, bit) are distinct
+        times = [o.call for o in ops]
+        times += [inf if o.ret is None else o.ret for o in ops]
         head, tail = 2 * n, 2 * n + 1
-        nxt = [tail] * (2 * n + 2)
-        prv = [head] * (2 * n + 2)
-        before = head
-        for _t, is_return, bit in keys:
-            event = 2 * bit + is_return
-            nxt[before] = event
-            prv[event] = before
-            before = event
-        nxt[before] = tail
-        prv[tail] = before
+        events = [head, *sorted(range(2 * n), key=times.__getitem__), tail]
+        nxt = dict(pairwise(events))
+        prv = {after: before for before, after in pairwise(events)}
         if explain:
             deadline_of = _deadlines(ops)
-        required = _fifo_predecessors(ops, self.free) if self._fifo() else {}
+        # per delivery, the deliveries to linearize before it: worked out when a delivery is
+        # first a candidate (a partition refuted before any is, never does)
+        required: dict[int, int] | None = None if self._fifo() else {}
 
         def lift(bit: int) -> None:
-            for event in (2 * bit, 2 * bit + 1):
+            for event in (bit, n + bit):
                 before, after = prv[event], nxt[event]
                 nxt[before] = after
                 prv[after] = before
 
         def unlift(bit: int) -> None:
-            for event in (2 * bit + 1, 2 * bit):
+            for event in (n + bit, bit):
                 nxt[prv[event]] = event
                 prv[nxt[event]] = event
 
@@ -512,8 +508,8 @@ class Checker:
             """The calls before the first return, by deadline (ties in list order)."""
             out = []
             event = nxt[head]
-            while not event & 1:
-                out.append(event >> 1)
+            while event < n:
+                out.append(event)
                 event = nxt[event]
             out.sort(key=by_deadline)
             return out
@@ -539,9 +535,12 @@ class Checker:
             if position < len(todo):
                 bit = todo[position]
                 position += 1
-                needs = required.get(bit)
-                if needs is not None and needs & ~linearized:
-                    continue  # a delivery read back earlier is not in the inbox yet
+                if type(ops[bit].op) is O.DeliverPayload:
+                    if required is None:
+                        required = _fifo_predecessors(ops, self.free)
+                    needs = required.get(bit)
+                    if needs is not None and needs & ~linearized:
+                        continue  # a delivery read back earlier is not in the inbox yet
                 new_state = step(state, ops[bit])
                 if new_state is None:
                     continue
