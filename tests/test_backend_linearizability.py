@@ -566,3 +566,26 @@ def test_an_id_the_renaming_has_not_bound_names_no_model_run():
         assert checker.step(state, o) == _reference_step(checker, state, o)
     cancel = op(1, 0, "a", O.CancelRun(2, 0), O.RUN_NOT_FOUND, 0, 1)  # two id fields, by = 0
     assert checker.step(state, cancel) == _reference_step(checker, state, cancel) == state
+
+
+def test_a_run_of_ticks_steps_as_its_ticks_one_at_a_time():
+    """Where ``Profile.tick`` moves the clock alone, a run of ticks is checked against the
+    clocks that follow (remembered per clock and count): the same state, or None, as ticking
+    one at a time, for right answers and for one wrong answer anywhere in the run."""
+    from backends.validate.linearizability import _merged
+
+    fast, slow = Checker(PROFILE), Checker(PROFILE)
+    assert fast._clock_only_ticks
+    slow._clock_only_ticks = False
+    world, _ = PROFILE.apply(PROFILE.initial(), start("a", 1))
+    for clock in range(3):
+        state = (world._replace(clock=clock), (7,))
+        for count in (2, 3, 5):
+            answers = [clock + k for k in range(1, count + 1)]
+            wrong = [[*answers[:i], answers[i] + 1, *answers[i + 1 :]] for i in range(count)]
+            for clocks in (answers, *wrong, answers):  # the right ones again: remembered
+                run = _merged([_tick(10 * k, c, 10 * k) for k, c in enumerate(clocks, 1)])
+                got = fast.step(state, run)
+                assert got == slow.step(state, run)
+                assert (got is None) == (clocks != answers)
+    assert not Checker(make_profile("vercel-v5"))._clock_only_ticks  # its tick does more
