@@ -615,35 +615,37 @@ def _merge_ticks(ops: tuple[Operation, ...], free: int | None) -> tuple[Operatio
     between them in any linearization, so taking them as one step (each tick's answer still
     compared) loses no linearization and admits none. A tick with no response, or the op whose
     answer is not compared (``free``), stays alone."""
-    # in call order (a stable sort: equal calls keep the partition's order)
+    # in call order (a stable sort: equal calls keep the partition's order), in one pass (a
+    # partition's setup is a good part of a refuted one's time): a tick is clean when every op
+    # called before it has returned when it is called, and the next op in call order (the
+    # first called after it) is called after it returns
     order = sorted(ops, key=attrgetter("call"))
     inf = float("inf")
-    clean = []
-    open_until = -inf
-    for o in order:  # every op called before the tick has returned when it is called
-        clean.append(type(o.op) is O.AdvanceClock and open_until < o.call)
-        end = inf if o.ret is None else o.ret
-        if end > open_until:
-            open_until = end
-    next_call = inf
-    for i in range(len(order) - 1, -1, -1):  # and no op is called before it returns
-        o = order[i]
-        if clean[i] and (o.ret is None or o.ret >= next_call or o.index == free):
-            clean[i] = False
-        if o.call < next_call:
-            next_call = o.call
     out: list[Operation] = []
     run: list[Operation] = []
     merged_any = False
-    for o, is_clean in zip(order, clean, strict=True):
-        if is_clean:
+    open_until = -inf
+    last = len(order) - 1
+    for i, o in enumerate(order):
+        ret = o.ret
+        if (
+            type(o.op) is O.AdvanceClock
+            and open_until < o.call
+            and ret is not None
+            and (i == last or ret < order[i + 1].call)
+            and o.index != free
+        ):
             run.append(o)
-            continue
-        if run:
-            merged_any |= len(run) > 1
-            out.append(_merged(run))
-            run = []
-        out.append(o)
+        else:
+            if run:
+                merged_any |= len(run) > 1
+                out.append(_merged(run))
+                run = []
+            out.append(o)
+        if ret is None:
+            open_until = inf
+        elif ret > open_until:
+            open_until = ret
     if run:
         merged_any |= len(run) > 1
         out.append(_merged(run))
