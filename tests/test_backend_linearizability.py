@@ -589,3 +589,55 @@ def test_a_run_of_ticks_steps_as_its_ticks_one_at_a_time():
                 assert got == slow.step(state, run)
                 assert (got is None) == (clocks != answers)
     assert not Checker(make_profile("vercel-v5"))._clock_only_ticks  # its tick does more
+
+
+def test_the_step_memo_changes_no_verdict_and_no_step_count():
+    """The search's step memo (by the identity of the state a step starts from, starting over
+    when full) gives every partition of recorded histories (the reference backend's and planted
+    bugs', refuted ones among them, and with a tenth of the answers dropped) the same verdict
+    in the same number of steps as stepping every time, with room for every step and with room
+    for a handful (so it starts over mid-search)."""
+    import random
+    import time
+
+    from backends import make_backend
+    from backends.validate.linearizability import partitions
+    from backends.validate.workload import run_concurrent
+    from tests.mutants.zoo import MUTANTS
+
+    conflict = make_profile("vercel-keyed-start", retention=1, duplicate="conflict-error")
+    cases = [
+        (PROFILE, lambda: make_backend("memory")),
+        (PROFILE, lambda: MUTANTS["ClaimRace"]()),
+        (PROFILE, lambda: MUTANTS["RetentionOffByOne"]()),
+        (conflict, lambda: MUTANTS["IgnoresDuplicate"]()),
+    ]
+    verdicts = set()
+    searched = 0
+    for profile, make in cases:
+        backend = make()
+        backend.start()
+        try:
+            history = run_concurrent(backend, profile, clients=4, ops=200, keys=3, seed=3)
+        finally:
+            backend.close()
+        rng = random.Random(7)
+        dropped = [
+            o._replace(result=None, ret=None) if o.key and rng.random() < 0.1 else o
+            for o in history
+        ]
+        checkers = [Checker(profile) for _ in range(3)]
+        checkers[1].step_memo_entries = 0
+        checkers[2].step_memo_entries = 8
+        for h in (history, dropped):
+            for ops in partitions(h).values():
+                results = [
+                    c._search(tuple(ops), time.monotonic() + PARTITION_BUDGET, explain=False)[:2]
+                    for c in checkers
+                ]
+                if any(verdict == UNKNOWN for verdict, _ in results):
+                    continue
+                assert results[0] == results[1] == results[2]
+                verdicts.add(results[0][0])
+                searched += results[0][1] > len(ops)  # it backtracked
+    assert verdicts == {LINEARIZABLE, NOT_LINEARIZABLE} and searched

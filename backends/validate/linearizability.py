@@ -286,6 +286,10 @@ class PartitionResult:
     ops: tuple[Operation, ...] = field(default=(), repr=False)
 
 
+# the search's step memo starts over at this many entries (a search can take millions of steps)
+STEP_MEMO_ENTRIES = 65_536
+
+
 class Checker:
     """The step function: the model under renaming. ``workflow`` maps a key to its workflow."""
 
@@ -299,6 +303,8 @@ class Checker:
         self.free: int | None = None
         self.excluded: frozenset[str] = frozenset()
         self._apply = profile.apply
+        # the search's step memo (``_search``) starts over at this many entries; 0: no memo
+        self.step_memo_entries = STEP_MEMO_ENTRIES
         self._clock_only_ticks = type(profile).tick is Profile.tick
         self._tick_answers: dict[tuple[int, int], tuple] = {}
         # the handlers ``Profile.apply`` dispatches to (one call a step fewer), unless a profile
@@ -539,6 +545,14 @@ class Checker:
         # one frame per linearized call: (its position, the state before it, the candidates of
         # that step, the position of the next one to try there)
         frames: list[tuple] = []
+        # The step by the identity of the state it starts from: an op that changes neither the
+        # world nor the renaming (a read, a duplicate start answered with the existing run)
+        # returns its state object, so a run of them leaves every candidate of the next steps
+        # facing the same state, and the ones that failed there fail again (a burst of
+        # concurrent starts was tried once per order of its reads). Each entry keeps its state
+        # alive, so an id is never reused while it is a key.
+        memo: dict[tuple[int, int], tuple] = {}
+        memo_entries = self.step_memo_entries
         todo = candidates()
         position = 0
         explored = fast_steps
@@ -556,7 +570,18 @@ class Checker:
                     needs = required.get(bit)
                     if needs is not None and needs & ~linearized:
                         continue  # a delivery read back earlier is not in the inbox yet
-                new_state = step(state, ops[bit])
+                if memo_entries:
+                    key = (id(state), bit)
+                    known = memo.get(key)
+                    if known is None:
+                        new_state = step(state, ops[bit])
+                        if len(memo) >= memo_entries:
+                            memo.clear()
+                        memo[key] = (state, new_state)
+                    else:
+                        new_state = known[1]
+                else:
+                    new_state = step(state, ops[bit])
                 if new_state is None:
                     continue
                 new_linearized = linearized | (1 << bit)
