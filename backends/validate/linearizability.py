@@ -452,20 +452,32 @@ class Checker:
         verdict, _explored, order = self._search(tuple(ops), deadline)
         return order if verdict == LINEARIZABLE else None
 
-    def _in_deadline_order(self, ops: tuple[Operation, ...], deadline_of: list[float]) -> int:
+    def _in_deadline_order(
+        self,
+        ops: tuple[Operation, ...],
+        deadline_of: list[float],
+        initial: tuple,
+        memo: dict[tuple[int, int], tuple],
+    ) -> int:
         """Try the one order the search would most likely take first, with none of its
         machinery: every op at its deadline (``_deadlines``: within its own interval, so the
-        order respects real time). The number of steps it took: positive if every op gave its answer there (a
-        linearization: the history is linearizable), negative if one did not (the search
-        decides; those steps were spent). Most partitions of a correct store's history
-        linearize this way, and then the search's event list, candidate lists and cache,
-        a third of the time on them, are never built."""
+        order respects real time), from state ``initial``. The number of steps it took:
+        positive if every op gave its answer there (a linearization: the history is
+        linearizable), negative if one did not (the search decides; those steps were spent,
+        and are left in ``memo``, the search's step memo: it starts down the same path).
+        Most partitions of a correct store's history linearize this way, and then the search's
+        event list, candidate lists and cache, a third of the time on them, are never built."""
         order = sorted(range(len(ops)), key=deadline_of.__getitem__)
-        state: tuple | None = (self.profile.initial(), ())
+        state: tuple | None = initial
+        states = [initial]
         step = self.step
         for taken, i in enumerate(order, 1):
             state = step(state, ops[i])
+            states.append(state)
             if state is None:
+                if self.step_memo_entries >= taken:
+                    for before, after, i in zip(states, states[1:], order, strict=False):
+                        memo[(id(before), i)] = (before, after)
                 return -taken
         return max(1, len(order))
 
@@ -485,10 +497,13 @@ class Checker:
         by deadline: a delivery by when its payload is first read back, any other op by its
         own return (Lowe's just-in-time order)."""
         fast_steps = 0
+        initial: tuple = (self.profile.initial(), ())
+        # the step by the identity of the state it starts from (below)
+        memo: dict[tuple[int, int], tuple] = {}
         if not explain:
             ops = _merge_ticks(ops, self.free)
             deadline_of = _deadlines(ops)
-            fast_steps = self._in_deadline_order(ops, deadline_of)
+            fast_steps = self._in_deadline_order(ops, deadline_of, initial, memo)
             if fast_steps > 0:
                 return LINEARIZABLE, fast_steps, []
             fast_steps = -fast_steps
@@ -535,7 +550,7 @@ class Checker:
             out.sort(key=by_deadline)
             return out
 
-        state: tuple = (self.profile.initial(), ())
+        state = initial
         linearized = 0
         # Lowe's cache, keyed on the linearized set first (as porcupine does): a state is
         # compared only with the states met with the same set, and hashed never. On a history
@@ -551,7 +566,6 @@ class Checker:
         # facing the same state, and the ones that failed there fail again (a burst of
         # concurrent starts was tried once per order of its reads). Each entry keeps its state
         # alive, so an id is never reused while it is a key.
-        memo: dict[tuple[int, int], tuple] = {}
         memo_entries = self.step_memo_entries
         todo = candidates()
         position = 0
