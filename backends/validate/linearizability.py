@@ -520,7 +520,7 @@ class Checker:
         head, tail = 2 * n, 2 * n + 1
         events = [head, *sorted(range(2 * n), key=times.__getitem__), tail]
         nxt = dict(pairwise(events))
-        prv = {after: before for before, after in pairwise(events)}
+        prv = dict(zip(events[1:], events, strict=False))
         if explain:
             deadline_of = _deadlines(ops)
         # per delivery, the deliveries to linearize before it: worked out when a delivery is
@@ -779,7 +779,8 @@ def partitions(history: Iterable[Operation]) -> dict[str, list[Operation]]:
     for o in history:  # one pass: a workload touches hundreds of keys
         if o.key is not None:
             own.setdefault(o.key, []).append(o)
-    return {k: sorted(own[k] + shared, key=lambda o: o.index) for k in sorted(own)}
+    by_index = attrgetter("index")
+    return {k: sorted(own[k] + shared, key=by_index) for k in sorted(own)}
 
 
 def global_id_check(history: Iterable[Operation]) -> str | None:
