@@ -288,6 +288,7 @@ class PartitionResult:
 
 # the search's step memo starts over at this many entries (a search can take millions of steps)
 STEP_MEMO_ENTRIES = 65_536
+_MISSING = object()  # no step memoized
 
 
 class Checker:
@@ -457,7 +458,7 @@ class Checker:
         ops: tuple[Operation, ...],
         deadline_of: list[float],
         initial: tuple,
-        memo: dict[tuple[int, int], tuple],
+        memo: dict[int, tuple[tuple, dict[int, tuple | None]]],
     ) -> int:
         """Try the one order the search would most likely take first, with none of its
         machinery: every op at its deadline (``_deadlines``: within its own interval, so the
@@ -477,7 +478,7 @@ class Checker:
             if state is None:
                 if self.step_memo_entries >= taken:
                     for before, after, i in zip(states, states[1:], order, strict=False):
-                        memo[(id(before), i)] = (before, after)
+                        memo.setdefault(id(before), (before, {}))[1][i] = after
                 return -taken
         return max(1, len(order))
 
@@ -499,7 +500,7 @@ class Checker:
         fast_steps = 0
         initial: tuple = (self.profile.initial(), ())
         # the step by the identity of the state it starts from (below)
-        memo: dict[tuple[int, int], tuple] = {}
+        memo: dict[int, tuple[tuple, dict[int, tuple | None]]] = {}
         if not explain:
             ops = _merge_ticks(ops, self.free)
             deadline_of = _deadlines(ops)
@@ -564,13 +565,17 @@ class Checker:
         # world nor the renaming (a read, a duplicate start answered with the existing run)
         # returns its state object, so a run of them leaves every candidate of the next steps
         # facing the same state, and the ones that failed there fail again (a burst of
-        # concurrent starts was tried once per order of its reads). Each entry keeps its state
-        # alive, so an id is never reused while it is a key.
+        # concurrent starts was tried once per order of its reads). ``memo`` maps the id of a
+        # state to (the state, its steps by op position); each entry keeps its state alive, so
+        # an id is never reused while it is a key. ``here``: the current state's steps.
         memo_entries = self.step_memo_entries
+        memo_size = 0
+        here = memo.setdefault(id(state), (state, {}))[1]
         todo = candidates()
         position = 0
         explored = fast_steps
         step = self.step
+        missing = _MISSING
         while nxt[head] != tail:
             explored += 1
             if deadline is not None and explored % 512 == 0 and time.monotonic() > deadline:
@@ -578,24 +583,19 @@ class Checker:
             if position < len(todo):
                 bit = todo[position]
                 position += 1
-                if type(ops[bit].op) is O.DeliverPayload:
+                o = ops[bit]
+                if type(o.op) is O.DeliverPayload:
                     if required is None:
                         required = _fifo_predecessors(ops, self.free)
                     needs = required.get(bit)
                     if needs is not None and needs & ~linearized:
                         continue  # a delivery read back earlier is not in the inbox yet
-                if memo_entries:
-                    key = (id(state), bit)
-                    known = memo.get(key)
-                    if known is None:
-                        new_state = step(state, ops[bit])
-                        if len(memo) >= memo_entries:
-                            memo.clear()
-                        memo[key] = (state, new_state)
-                    else:
-                        new_state = known[1]
-                else:
-                    new_state = step(state, ops[bit])
+                new_state = here.get(bit, missing)
+                if new_state is missing:
+                    new_state = step(state, o)
+                    if memo_entries:
+                        here[bit] = new_state
+                        memo_size += 1
                 if new_state is None:
                     continue
                 new_linearized = linearized | (1 << bit)
@@ -606,7 +606,12 @@ class Checker:
                     continue
                 else:
                     seen.append(new_state)
-                frames.append((bit, state, todo, position))
+                frames.append((bit, state, todo, position, here))
+                if new_state is not state and memo_entries:
+                    if memo_size >= memo_entries:  # start over (frames keep theirs)
+                        memo.clear()
+                        memo_size = 0
+                    here = memo.setdefault(id(new_state), (new_state, {}))[1]
                 state = new_state
                 linearized = new_linearized
                 lift(bit)
@@ -616,7 +621,7 @@ class Checker:
             # every candidate of this step failed: undo the last linearized call
             if not frames:
                 return NOT_LINEARIZABLE, explored, []
-            bit, state, todo, position = frames.pop()
+            bit, state, todo, position, here = frames.pop()
             linearized &= ~(1 << bit)
             unlift(bit)
         if not explain:
@@ -625,7 +630,7 @@ class Checker:
         # backend's run ids (the renaming the whole linearization settled on)
         final = state[1]
         order = []
-        for bit, before, _todo, _position in frames:
+        for bit, before, *_ in frames:
             o = ops[bit]
             raw = self.model_result(before, o)
             order.append((o, raw, to_backend(o.op, raw, final)))
