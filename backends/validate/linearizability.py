@@ -364,7 +364,7 @@ class Checker:
         if (
             answer in _NO_ID_RESULTS
             or (answer is O.Ok and kind not in _OK_IS_ID)
-            or (answer is O.Error and not _is_id(result.detail))
+            or (answer is O.Error and (result.detail is None or not _is_id(result.detail)))
         ):
             if result != backend:
                 return None
