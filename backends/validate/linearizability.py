@@ -762,17 +762,16 @@ def _deadlines(ops: tuple[Operation, ...]) -> list[float]:
             value = o.result.value
             if value not in first_read or o.call < first_read[value]:
                 first_read[value] = o.call
-    out = []
-    for o in ops:
-        # an op with no response: by its call, as if it took effect when called (the likelier
-        # story, and the one an explanation should tell first)
-        own = float(o.call if o.ret is None else o.ret)
-        if type(o.op) is O.DeliverPayload and o.op.payload in first_read:
-            # not its own return: concurrent deliveries are ordered by their readers alone
-            read = first_read[o.op.payload]
-            out.append(max(float(o.call), read if o.ret is None else min(read, float(o.ret))))
-        else:
-            out.append(own)
+    # an op with no response: by its call, as if it took effect when called (the likelier
+    # story, and the one an explanation should tell first); times as they are (ints stay
+    # ints: a float of a nanosecond clock past 2**53 would round)
+    out = [o.call if o.ret is None else o.ret for o in ops]
+    if first_read:
+        for position, o in enumerate(ops):
+            if type(o.op) is O.DeliverPayload and o.op.payload in first_read:
+                # not its own return: concurrent deliveries are ordered by their readers alone
+                read = first_read[o.op.payload]
+                out[position] = max(o.call, read if o.ret is None else min(read, o.ret))
     return out
 
 
