@@ -641,3 +641,41 @@ def test_the_step_memo_changes_no_verdict_and_no_step_count():
                 verdicts.add(results[0][0])
                 searched += results[0][1] > len(ops)  # it backtracked
     assert verdicts == {LINEARIZABLE, NOT_LINEARIZABLE} and searched
+
+
+def test_a_step_memo_given_up_mid_search_changes_no_verdict_and_no_step_count(monkeypatch):
+    """A search that finds too few steps in its memo stops memoizing (``MEMO_MIN_HITS``); given
+    up at its first look, after its first window, or kept, the memo leaves the verdict and the
+    step count of long searches (over 512 steps: where the memo is looked at) as they are."""
+    import backends.validate.linearizability as lin
+
+    # 14 overlapping deliveries read back in reverse, the last one twice: refuted by a search
+    # over delivery orders of some 900 steps, changing the world on the way
+    deliveries = [
+        op(2 + k, k, "a", O.DeliverPayload(1, "h1", f"p{k}"), O.Ok(), 100 + k, 200 + k)
+        for k in range(14)
+    ]
+    polls = [
+        op(16 + i, k, "a", O.PollPayload(1, "h1"), O.Payload(f"p{k}"), 300 + 20 * i, 310 + 20 * i)
+        for i, k in enumerate([*range(13, 0, -1), 13])
+    ]
+    cases = [
+        ("a", _hard("a")),
+        ("a", [op(1, 0, "a", start("a", 1), O.Started(1), 0, 10), *deliveries, *polls]),
+        ("a", _hard("a")[:300]),
+    ]
+    longest = 0
+    for key, ops in cases:
+        results = []
+        for window, min_hits in ((lin.MEMO_WINDOW, lin.MEMO_MIN_HITS), (1, 10**9), (512, 10**9)):
+            monkeypatch.setattr(lin, "MEMO_WINDOW", window)
+            monkeypatch.setattr(lin, "MEMO_MIN_HITS", min_hits)
+            result = Checker(PROFILE).check(key, ops)
+            results.append((result.verdict, result.explored))
+        no_memo = Checker(PROFILE)
+        no_memo.step_memo_entries = 0
+        result = no_memo.check(key, ops)
+        results.append((result.verdict, result.explored))
+        assert len(set(results)) == 1, results
+        longest = max(longest, results[0][1])
+    assert longest > 512

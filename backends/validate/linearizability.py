@@ -288,6 +288,10 @@ class PartitionResult:
 
 # the search's step memo starts over at this many entries (a search can take millions of steps)
 STEP_MEMO_ENTRIES = 65_536
+# ... and is given up for the rest of a search where, over MEMO_WINDOW lookups, fewer than one
+# in MEMO_MIN_HITS found its step
+MEMO_WINDOW = 4096
+MEMO_MIN_HITS = 16
 _MISSING = object()  # no step memoized
 
 
@@ -567,10 +571,16 @@ class Checker:
         # facing the same state, and the ones that failed there fail again (a burst of
         # concurrent starts was tried once per order of its reads). ``memo`` maps the id of a
         # state to (the state, its steps by op position); each entry keeps its state alive, so
-        # an id is never reused while it is a key. ``here``: the current state's steps.
+        # an id is never reused while it is a key. ``here``: the current state's steps. Where
+        # states seldom recur (a search over many orders of writes) the memo only costs, an
+        # entry a step for the garbage collector to walk (a quarter slower): a search where
+        # fewer than one lookup in MEMO_MIN_HITS finds its step, over MEMO_WINDOW of them,
+        # stops memoizing.
         memo_entries = self.step_memo_entries
         memo_size = 0
-        here = memo.setdefault(id(state), (state, {}))[1]
+        no_memo: dict[int, tuple | None] = {}  # ``here`` when not memoizing: never written
+        here = memo.setdefault(id(state), (state, {}))[1] if memo_entries else no_memo
+        lookups = hits = 0
         todo = candidates()
         position = 0
         explored = fast_steps
@@ -578,8 +588,15 @@ class Checker:
         missing = _MISSING
         while nxt[head] != tail:
             explored += 1
-            if deadline is not None and explored % 512 == 0 and time.monotonic() > deadline:
-                return UNKNOWN, explored, []
+            if explored % 512 == 0:
+                if deadline is not None and time.monotonic() > deadline:
+                    return UNKNOWN, explored, []
+                if memo_entries and lookups >= MEMO_WINDOW:
+                    if hits * MEMO_MIN_HITS < lookups:
+                        memo_entries = 0
+                        memo.clear()
+                        here = no_memo
+                    lookups = hits = 0
             if position < len(todo):
                 bit = todo[position]
                 position += 1
@@ -590,12 +607,15 @@ class Checker:
                     needs = required.get(bit)
                     if needs is not None and needs & ~linearized:
                         continue  # a delivery read back earlier is not in the inbox yet
+                lookups += 1
                 new_state = here.get(bit, missing)
                 if new_state is missing:
                     new_state = step(state, o)
                     if memo_entries:
                         here[bit] = new_state
                         memo_size += 1
+                else:
+                    hits += 1
                 if new_state is None:
                     continue
                 new_linearized = linearized | (1 << bit)
@@ -607,11 +627,14 @@ class Checker:
                 else:
                     seen.append(new_state)
                 frames.append((bit, state, todo, position, here))
-                if new_state is not state and memo_entries:
-                    if memo_size >= memo_entries:  # start over (frames keep theirs)
-                        memo.clear()
-                        memo_size = 0
-                    here = memo.setdefault(id(new_state), (new_state, {}))[1]
+                if new_state is not state:
+                    if not memo_entries:
+                        here = no_memo
+                    else:
+                        if memo_size >= memo_entries:  # start over (frames keep theirs)
+                            memo.clear()
+                            memo_size = 0
+                        here = memo.setdefault(id(new_state), (new_state, {}))[1]
                 state = new_state
                 linearized = new_linearized
                 lift(bit)
