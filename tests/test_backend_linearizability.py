@@ -485,3 +485,197 @@ def test_every_deadline_lies_within_its_ops_interval():
     assert deadlines == [5, 10, 30, 50, 45, 35]
     for o, d in zip(ops, deadlines, strict=True):
         assert o.call <= d <= (float("inf") if o.ret is None else o.ret)
+
+
+# -- the step's inlined common cases ---------------------------------------------------------------
+
+
+def _reference_step(checker: Checker, state, o):
+    """``Checker.step`` as the spec reads: ``Profile.apply`` on the renamed op, then ``unify``."""
+    from backends.validate.linearizability import translate_op, unify
+
+    world, mapping = state
+    world2, result = checker.profile.apply(world, translate_op(o.op, mapping))
+    if o.ret is None:
+        return world2, mapping
+    new_mapping = unify(o.op, result, o.result, mapping)
+    return None if new_mapping is None else (world2, new_mapping)
+
+
+def test_the_inlined_step_is_apply_then_unify():
+    """On every partition of recorded histories (the reference backend's, planted bugs refuted
+    in every key, and a tenth of the answers dropped), from every state the deadline order
+    reaches, every op steps to the same state (or to None) as ``apply`` then ``unify`` do:
+    ops that do not apply there, answers that do not match, ids bound and unbound."""
+    import random
+
+    from backends import make_backend
+    from backends.validate.linearizability import _NOT_APPLIED, _deadlines, partitions
+    from backends.validate.workload import run_concurrent
+    from tests.mutants.zoo import MUTANTS
+
+    conflict = make_profile("vercel-keyed-start", retention=1, duplicate="conflict-error")
+    cases = [
+        (PROFILE, lambda: make_backend("memory")),
+        (PROFILE, lambda: MUTANTS["ClaimRace"]()),
+        (conflict, lambda: MUTANTS["IgnoresDuplicate"]()),
+    ]
+    outcomes = set()
+    for profile, make in cases:
+        backend = make()
+        backend.start()
+        try:
+            history = run_concurrent(backend, profile, clients=4, ops=200, keys=3, seed=3)
+        finally:
+            backend.close()
+        rng = random.Random(7)
+        dropped = [
+            o._replace(result=None, ret=None) if o.key and rng.random() < 0.1 else o
+            for o in history
+        ]
+        checker = Checker(profile)
+        for h in (history, dropped):
+            for ops in partitions(h).values():
+                deadlines = _deadlines(tuple(ops))
+                order = sorted(range(len(ops)), key=deadlines.__getitem__)
+                state = (profile.initial(), ())
+                for i in order:
+                    for o in ops:
+                        if type(o.op) in _NOT_APPLIED:
+                            continue
+                        got = checker.step(state, o)
+                        assert got == _reference_step(checker, state, o), o
+                        outcomes.add(got is None)
+                    state = checker.step(state, ops[i])
+                    if state is None:
+                        break
+    assert outcomes == {True, False}
+
+
+def test_an_id_the_renaming_has_not_bound_names_no_model_run():
+    """Backend id 2 is unbound while model run 2 exists (bound to backend 9): the op is about a
+    run the model does not know, whatever its own numbering."""
+    world = PROFILE.initial()
+    for request, key in ((1, "a"), (2, "b")):
+        world, _ = PROFILE.apply(world, start(key, request))
+    checker = Checker(PROFILE)
+    state = (world, (5, 9))
+    for what, answer in ((O.GetRun(2), O.RUN_NOT_FOUND), (O.GetRun(9), O.RUN_NOT_FOUND)):
+        o = op(1, 0, "a", what, answer, 0, 1)
+        assert (checker.step(state, o) is None) == (what.run_id == 9)
+        assert checker.step(state, o) == _reference_step(checker, state, o)
+    cancel = op(1, 0, "a", O.CancelRun(2, 0), O.RUN_NOT_FOUND, 0, 1)  # two id fields, by = 0
+    assert checker.step(state, cancel) == _reference_step(checker, state, cancel) == state
+
+
+def test_a_run_of_ticks_steps_as_its_ticks_one_at_a_time():
+    """Where ``Profile.tick`` moves the clock alone, a run of ticks is checked against the
+    clocks that follow (remembered per clock and count): the same state, or None, as ticking
+    one at a time, for right answers and for one wrong answer anywhere in the run."""
+    from backends.validate.linearizability import _merged
+
+    fast, slow = Checker(PROFILE), Checker(PROFILE)
+    assert fast._clock_only_ticks
+    slow._clock_only_ticks = False
+    world, _ = PROFILE.apply(PROFILE.initial(), start("a", 1))
+    for clock in range(3):
+        state = (world._replace(clock=clock), (7,))
+        for count in (2, 3, 5):
+            answers = [clock + k for k in range(1, count + 1)]
+            wrong = [[*answers[:i], answers[i] + 1, *answers[i + 1 :]] for i in range(count)]
+            for clocks in (answers, *wrong, answers):  # the right ones again: remembered
+                run = _merged([_tick(10 * k, c, 10 * k) for k, c in enumerate(clocks, 1)])
+                got = fast.step(state, run)
+                assert got == slow.step(state, run)
+                assert (got is None) == (clocks != answers)
+    assert not Checker(make_profile("vercel-v5"))._clock_only_ticks  # its tick does more
+
+
+def test_the_step_memo_changes_no_verdict_and_no_step_count():
+    """The search's step memo (by the identity of the state a step starts from, starting over
+    when full) gives every partition of recorded histories (the reference backend's and planted
+    bugs', refuted ones among them, and with a tenth of the answers dropped) the same verdict
+    in the same number of steps as stepping every time, with room for every step and with room
+    for a handful (so it starts over mid-search)."""
+    import random
+    import time
+
+    from backends import make_backend
+    from backends.validate.linearizability import partitions
+    from backends.validate.workload import run_concurrent
+    from tests.mutants.zoo import MUTANTS
+
+    conflict = make_profile("vercel-keyed-start", retention=1, duplicate="conflict-error")
+    cases = [
+        (PROFILE, lambda: make_backend("memory")),
+        (PROFILE, lambda: MUTANTS["ClaimRace"]()),
+        (PROFILE, lambda: MUTANTS["RetentionOffByOne"]()),
+        (conflict, lambda: MUTANTS["IgnoresDuplicate"]()),
+    ]
+    verdicts = set()
+    searched = 0
+    for profile, make in cases:
+        backend = make()
+        backend.start()
+        try:
+            history = run_concurrent(backend, profile, clients=4, ops=200, keys=3, seed=3)
+        finally:
+            backend.close()
+        rng = random.Random(7)
+        dropped = [
+            o._replace(result=None, ret=None) if o.key and rng.random() < 0.1 else o
+            for o in history
+        ]
+        checkers = [Checker(profile) for _ in range(3)]
+        checkers[1].step_memo_entries = 0
+        checkers[2].step_memo_entries = 8
+        for h in (history, dropped):
+            for ops in partitions(h).values():
+                results = [
+                    c._search(tuple(ops), time.monotonic() + PARTITION_BUDGET, explain=False)[:2]
+                    for c in checkers
+                ]
+                if any(verdict == UNKNOWN for verdict, _ in results):
+                    continue
+                assert results[0] == results[1] == results[2]
+                verdicts.add(results[0][0])
+                searched += results[0][1] > len(ops)  # it backtracked
+    assert verdicts == {LINEARIZABLE, NOT_LINEARIZABLE} and searched
+
+
+def test_a_step_memo_given_up_mid_search_changes_no_verdict_and_no_step_count(monkeypatch):
+    """A search that finds too few steps in its memo stops memoizing (``MEMO_MIN_HITS``); given
+    up at its first look, after its first window, or kept, the memo leaves the verdict and the
+    step count of long searches (over 512 steps: where the memo is looked at) as they are."""
+    import backends.validate.linearizability as lin
+
+    # 14 overlapping deliveries read back in reverse, the last one twice: refuted by a search
+    # over delivery orders of some 900 steps, changing the world on the way
+    deliveries = [
+        op(2 + k, k, "a", O.DeliverPayload(1, "h1", f"p{k}"), O.Ok(), 100 + k, 200 + k)
+        for k in range(14)
+    ]
+    polls = [
+        op(16 + i, k, "a", O.PollPayload(1, "h1"), O.Payload(f"p{k}"), 300 + 20 * i, 310 + 20 * i)
+        for i, k in enumerate([*range(13, 0, -1), 13])
+    ]
+    cases = [
+        ("a", _hard("a")),
+        ("a", [op(1, 0, "a", start("a", 1), O.Started(1), 0, 10), *deliveries, *polls]),
+        ("a", _hard("a")[:300]),
+    ]
+    longest = 0
+    for key, ops in cases:
+        results = []
+        for window, min_hits in ((lin.MEMO_WINDOW, lin.MEMO_MIN_HITS), (1, 10**9), (512, 10**9)):
+            monkeypatch.setattr(lin, "MEMO_WINDOW", window)
+            monkeypatch.setattr(lin, "MEMO_MIN_HITS", min_hits)
+            result = Checker(PROFILE).check(key, ops)
+            results.append((result.verdict, result.explored))
+        no_memo = Checker(PROFILE)
+        no_memo.step_memo_entries = 0
+        result = no_memo.check(key, ops)
+        results.append((result.verdict, result.explored))
+        assert len(set(results)) == 1, results
+        longest = max(longest, results[0][1])
+    assert longest > 512

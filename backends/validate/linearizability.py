@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -138,6 +139,17 @@ def to_backend(op: Any, result: Any, mapping: Mapping) -> Any:
 _OP_ID_POSITIONS: dict[type, tuple[int, ...]] = {
     kind: tuple(kind._fields.index(f) for f in fields) for kind, fields in _OP_ID_FIELDS.items()
 }
+
+
+# ops with exactly one id field: its position (``Checker.step`` renames it inline)
+_ONE_ID_POSITION: dict[type, int] = {
+    kind: positions[0] for kind, positions in _OP_ID_POSITIONS.items() if len(positions) == 1
+}
+# results that never name a run id (``unify`` compares them as a whole); Ok is one but for the
+# ops in ``_OK_IS_ID``, and an Error is one unless its detail is an int
+_NO_ID_RESULTS = frozenset({O.HookCreated, O.Payload})
+# results whose one id is their first field
+_FIRST_ID_RESULTS = frozenset(kind for kind, positions in _ID_FIELDS.items() if positions == (0,))
 
 
 def translate_op(op: Any, mapping: Mapping) -> Any:
@@ -264,20 +276,6 @@ def unify_world(model: WorldState, backend: WorldState, mapping: Mapping) -> Map
 # -- the search ----------------------------------------------------------------------------------
 
 
-class _Entry:
-    __slots__ = ("bit", "deadline", "is_call", "match", "next", "op", "prev", "time")
-
-    def __init__(self, op: Operation | None, bit: int, is_call: bool, t: float) -> None:
-        self.op = op
-        self.bit = bit
-        self.is_call = is_call
-        self.time = t
-        self.deadline = 0.0  # a call's place in the order candidates are tried (``_deadlines``)
-        self.match: _Entry | None = None
-        self.prev: _Entry | None = None
-        self.next: _Entry | None = None
-
-
 @dataclass
 class PartitionResult:
     key: str
@@ -286,6 +284,15 @@ class PartitionResult:
     explored: int  # search steps
     seconds: float
     ops: tuple[Operation, ...] = field(default=(), repr=False)
+
+
+# the search's step memo starts over at this many entries (a search can take millions of steps)
+STEP_MEMO_ENTRIES = 65_536
+# ... and is given up for the rest of a search where, over MEMO_WINDOW lookups, fewer than one
+# in MEMO_MIN_HITS found its step
+MEMO_WINDOW = 4096
+MEMO_MIN_HITS = 16
+_MISSING = object()  # no step memoized
 
 
 class Checker:
@@ -301,6 +308,17 @@ class Checker:
         self.free: int | None = None
         self.excluded: frozenset[str] = frozenset()
         self._apply = profile.apply
+        # the search's step memo (``_search``) starts over at this many entries; 0: no memo
+        self.step_memo_entries = STEP_MEMO_ENTRIES
+        self._clock_only_ticks = type(profile).tick is Profile.tick
+        self._tick_answers: dict[tuple[int, int], tuple] = {}
+        # the handlers ``Profile.apply`` dispatches to (one call a step fewer), unless a profile
+        # overrides apply
+        self._handlers: dict[type, Any] = (
+            {kind: getattr(profile, method) for kind, method in profile.HANDLERS.items()}
+            if type(profile).apply is Profile.apply
+            else {}
+        )
 
     def model_result(self, state: tuple[WorldState, Mapping], o: Operation) -> Any:
         """What the model answers ``o`` in ``state`` (the op's ids renamed into the model's)."""
@@ -313,15 +331,58 @@ class Checker:
 
     def step(self, state: tuple[WorldState, Mapping], o: Operation) -> tuple | None:
         """The state after ``o`` takes effect in ``state``, or None if the model cannot give
-        its answer there (up to the renaming, which the answer may extend)."""
+        its answer there (up to the renaming, which the answer may extend).
+
+        The same as ``Profile.apply`` on ``translate_op`` and then ``unify``, with their common
+        cases inlined (the search's step is a few microseconds, and the calls and checks that
+        do not depend on the state were a third of it): an op with one id field, the handler
+        taken from the profile's table, an answer that names no run id compared as a whole."""
         op = o.op
-        if type(op) in _NOT_APPLIED or o.index == self.free:
+        kind = type(op)
+        if kind in _NOT_APPLIED or o.index == self.free:
             return self._special_step(state, o)
         world, mapping = state
-        world2, result = self._apply(world, translate_op(op, mapping))
+        position = _ONE_ID_POSITION.get(kind)
+        if position is not None:
+            b = op[position]
+            if type(b) is int:
+                if b > 0:  # ``to_model``
+                    try:
+                        m = mapping.index(b) + 1
+                    except ValueError:
+                        m = -b
+                    # ``_make`` without its Python frame (the fields are the op's own)
+                    op = tuple.__new__(kind, (*op[:position], m, *op[position + 1 :]))
+            elif isinstance(b, int):  # an int subclass (a bool stays as it is): the general path
+                op = translate_op(op, mapping)
+        elif kind in _OP_ID_POSITIONS:
+            op = translate_op(op, mapping)
+        handler = self._handlers.get(kind)
+        world2, result = self._apply(world, op) if handler is None else handler(world, op)
         if o.ret is None:
             return world2, mapping
-        new_mapping = unify(op, result, o.result, mapping)
+        backend = o.result
+        answer = type(backend)
+        if type(result) is not answer:
+            return None
+        if (
+            answer in _NO_ID_RESULTS
+            or (answer is O.Ok and kind not in _OK_IS_ID)
+            or (answer is O.Error and (result.detail is None or not _is_id(result.detail)))
+        ):
+            if result != backend:
+                return None
+            return state if world2 is world else (world2, mapping)
+        if answer in _FIRST_ID_RESULTS:
+            b = backend[0]
+            if not isinstance(b, int) or result[1:] != backend[1:]:
+                return None
+            m = result[0]
+            if m <= len(mapping) and mapping[m - 1] == b:  # ``bind``: bound already
+                return state if world2 is world else (world2, mapping)
+            new_mapping = bind(mapping, m, b)
+            return None if new_mapping is None else (world2, new_mapping)
+        new_mapping = unify(o.op, result, backend, mapping)
         return None if new_mapping is None else (world2, new_mapping)
 
     def _special_step(self, state: tuple[WorldState, Mapping], o: Operation) -> tuple | None:
@@ -346,6 +407,19 @@ class Checker:
             new_mapping = unify_world(model, backend, mapping)
             return None if new_mapping is None else (world, new_mapping)
         if type(op) is _Ticks:
+            if self._clock_only_ticks:
+                # ``Profile.tick`` moves the clock alone: the run's answers are the clocks that
+                # follow this one, the same in every partition (ticks are the clock's only
+                # writers), so worked out once per (clock, count)
+                answers = (world.clock, op.count)
+                expected = self._tick_answers.get(answers)
+                if expected is None:
+                    expected = self._tick_answers[answers] = tuple(
+                        O.Ok(world.clock + k) for k in range(1, op.count + 1)
+                    )
+                if expected != o.result:
+                    return None
+                return world._replace(clock=world.clock + op.count), mapping
             ticks = []
             for _ in range(op.count):
                 world = self.profile.tick(world)
@@ -383,20 +457,32 @@ class Checker:
         verdict, _explored, order = self._search(tuple(ops), deadline)
         return order if verdict == LINEARIZABLE else None
 
-    def _in_deadline_order(self, ops: tuple[Operation, ...], deadline_of: list[float]) -> int:
+    def _in_deadline_order(
+        self,
+        ops: tuple[Operation, ...],
+        deadline_of: list[float],
+        initial: tuple,
+        memo: dict[int, tuple[tuple, dict[int, tuple | None]]],
+    ) -> int:
         """Try the one order the search would most likely take first, with none of its
         machinery: every op at its deadline (``_deadlines``: within its own interval, so the
-        order respects real time). The number of steps it took: positive if every op gave its answer there (a
-        linearization: the history is linearizable), negative if one did not (the search
-        decides; those steps were spent). Most partitions of a correct store's history
-        linearize this way, and then the search's event list, candidate lists and cache,
-        a third of the time on them, are never built."""
+        order respects real time), from state ``initial``. The number of steps it took:
+        positive if every op gave its answer there (a linearization: the history is
+        linearizable), negative if one did not (the search decides; those steps were spent,
+        and are left in ``memo``, the search's step memo: it starts down the same path).
+        Most partitions of a correct store's history linearize this way, and then the search's
+        event list, candidate lists and cache, a third of the time on them, are never built."""
         order = sorted(range(len(ops)), key=deadline_of.__getitem__)
-        state: tuple | None = (self.profile.initial(), ())
+        state: tuple | None = initial
+        states = [initial]
         step = self.step
         for taken, i in enumerate(order, 1):
             state = step(state, ops[i])
+            states.append(state)
             if state is None:
+                if self.step_memo_entries >= taken:
+                    for before, after, i in zip(states, states[1:], order, strict=False):
+                        memo.setdefault(id(before), (before, {}))[1][i] = after
                 return -taken
         return max(1, len(order))
 
@@ -416,92 +502,123 @@ class Checker:
         by deadline: a delivery by when its payload is first read back, any other op by its
         own return (Lowe's just-in-time order)."""
         fast_steps = 0
+        initial: tuple = (self.profile.initial(), ())
+        # the step by the identity of the state it starts from (below)
+        memo: dict[int, tuple[tuple, dict[int, tuple | None]]] = {}
         if not explain:
             ops = _merge_ticks(ops, self.free)
             deadline_of = _deadlines(ops)
-            fast_steps = self._in_deadline_order(ops, deadline_of)
+            fast_steps = self._in_deadline_order(ops, deadline_of, initial, memo)
             if fast_steps > 0:
                 return LINEARIZABLE, fast_steps, []
             fast_steps = -fast_steps
-        # event list: calls before returns at equal times (touching operations are concurrent)
-        events: list[tuple[float, int, int, _Entry]] = []
-        for bit, o in enumerate(ops):
-            call = _Entry(o, bit, True, o.call)
-            ret = _Entry(o, bit, False, float("inf") if o.ret is None else o.ret)
-            call.match = ret
-            events.append((call.time, 0, bit, call))
-            events.append((ret.time, 1, bit, ret))
-        events.sort()  # (time, return?, bit) are distinct: the entries are never compared
+        # The event list, doubly linked over two int tables (an entry object per event was a
+        # third of the setup, and a refuted partition's search is mostly setup): event i is op
+        # i's call, n + i its return; HEAD and TAIL close the list, and TAIL is past every
+        # call, so a walk over calls stops there as at a return. Time order, calls before
+        # returns at equal times (touching operations are concurrent), then by op: the stable
+        # sort of the events in that numbering by time alone.
+        n = len(ops)
+        inf = float("inf")
+        times = [o.call for o in ops]
+        times += [inf if o.ret is None else o.ret for o in ops]
+        head, tail = 2 * n, 2 * n + 1
+        events = [head, *sorted(range(2 * n), key=times.__getitem__), tail]
+        nxt = dict(pairwise(events))
+        prv = dict(zip(events[1:], events, strict=False))
         if explain:
             deadline_of = _deadlines(ops)
-        head = _Entry(None, -1, False, float("-inf"))
-        prev = head
-        for *_, entry in events:
-            prev.next = entry
-            entry.prev = prev
-            prev = entry
-        for *_, entry in events:
-            if entry.is_call:
-                entry.deadline = deadline_of[entry.bit]
-        required = _fifo_predecessors(ops, self.free) if self._fifo() else {}
+        # per delivery, the deliveries to linearize before it: worked out when a delivery is
+        # first a candidate (a partition refuted before any is, never does)
+        required: dict[int, int] | None = None if self._fifo() else {}
 
-        def lift(entry: _Entry) -> None:
-            entry.prev.next = entry.next
-            if entry.next is not None:
-                entry.next.prev = entry.prev
-            match = entry.match
-            match.prev.next = match.next
-            if match.next is not None:
-                match.next.prev = match.prev
+        def lift(bit: int) -> None:
+            for event in (bit, n + bit):
+                before, after = prv[event], nxt[event]
+                nxt[before] = after
+                prv[after] = before
 
-        def unlift(entry: _Entry) -> None:
-            match = entry.match
-            match.prev.next = match
-            if match.next is not None:
-                match.next.prev = match
-            entry.prev.next = entry
-            if entry.next is not None:
-                entry.next.prev = entry
+        def unlift(bit: int) -> None:
+            for event in (n + bit, bit):
+                nxt[prv[event]] = event
+                prv[nxt[event]] = event
 
-        by_deadline = attrgetter("deadline")
+        by_deadline = deadline_of.__getitem__
 
-        def candidates() -> list[_Entry]:
+        def candidates() -> list[int]:
+            """The calls before the first return, by deadline (ties in list order)."""
             out = []
-            entry = head.next
-            while entry is not None and entry.is_call:
-                out.append(entry)
-                entry = entry.next
+            event = nxt[head]
+            while event < n:
+                out.append(event)
+                event = nxt[event]
             out.sort(key=by_deadline)
             return out
 
-        state: tuple = (self.profile.initial(), ())
+        state = initial
         linearized = 0
         # Lowe's cache, keyed on the linearized set first (as porcupine does): a state is
         # compared only with the states met with the same set, and hashed never. On a history
         # that linearizes without backtracking every set is new, and hashing the world (every
         # run, hook and key entry of the partition) was a fifth of the cost of a step.
         cache: dict[int, list[tuple]] = {}
-        # one frame per linearized call: (the call, the state before it, the candidates of
+        # one frame per linearized call: (its position, the state before it, the candidates of
         # that step, the position of the next one to try there)
         frames: list[tuple] = []
+        # The step by the identity of the state it starts from: an op that changes neither the
+        # world nor the renaming (a read, a duplicate start answered with the existing run)
+        # returns its state object, so a run of them leaves every candidate of the next steps
+        # facing the same state, and the ones that failed there fail again (a burst of
+        # concurrent starts was tried once per order of its reads). ``memo`` maps the id of a
+        # state to (the state, its steps by op position); each entry keeps its state alive, so
+        # an id is never reused while it is a key. ``here``: the current state's steps. Where
+        # states seldom recur (a search over many orders of writes) the memo only costs, an
+        # entry a step for the garbage collector to walk (a quarter slower): a search where
+        # fewer than one lookup in MEMO_MIN_HITS finds its step, over MEMO_WINDOW of them,
+        # stops memoizing.
+        memo_entries = self.step_memo_entries
+        memo_size = 0
+        no_memo: dict[int, tuple | None] = {}  # ``here`` when not memoizing: never written
+        here = memo.setdefault(id(state), (state, {}))[1] if memo_entries else no_memo
+        lookups = hits = 0
         todo = candidates()
         position = 0
         explored = fast_steps
         step = self.step
-        while head.next is not None:
+        missing = _MISSING
+        while nxt[head] != tail:
             explored += 1
-            if deadline is not None and explored % 512 == 0 and time.monotonic() > deadline:
-                return UNKNOWN, explored, []
+            if explored % 512 == 0:
+                if deadline is not None and time.monotonic() > deadline:
+                    return UNKNOWN, explored, []
+                if memo_entries and lookups >= MEMO_WINDOW:
+                    if hits * MEMO_MIN_HITS < lookups:
+                        memo_entries = 0
+                        memo.clear()
+                        here = no_memo
+                    lookups = hits = 0
             if position < len(todo):
-                entry = todo[position]
+                bit = todo[position]
                 position += 1
-                needs = required.get(entry.bit)
-                if needs is not None and needs & ~linearized:
-                    continue  # a delivery read back earlier is not in the inbox yet
-                new_state = step(state, entry.op)
+                o = ops[bit]
+                if type(o.op) is O.DeliverPayload:
+                    if required is None:
+                        required = _fifo_predecessors(ops, self.free)
+                    needs = required.get(bit)
+                    if needs is not None and needs & ~linearized:
+                        continue  # a delivery read back earlier is not in the inbox yet
+                lookups += 1
+                new_state = here.get(bit, missing)
+                if new_state is missing:
+                    new_state = step(state, o)
+                    if memo_entries:
+                        here[bit] = new_state
+                        memo_size += 1
+                else:
+                    hits += 1
                 if new_state is None:
                     continue
-                new_linearized = linearized | (1 << entry.bit)
+                new_linearized = linearized | (1 << bit)
                 seen = cache.get(new_linearized)
                 if seen is None:
                     cache[new_linearized] = [new_state]
@@ -509,28 +626,37 @@ class Checker:
                     continue
                 else:
                     seen.append(new_state)
-                frames.append((entry, state, todo, position))
+                frames.append((bit, state, todo, position, here))
+                if new_state is not state:
+                    if not memo_entries:
+                        here = no_memo
+                    else:
+                        if memo_size >= memo_entries:  # start over (frames keep theirs)
+                            memo.clear()
+                            memo_size = 0
+                        here = memo.setdefault(id(new_state), (new_state, {}))[1]
                 state = new_state
                 linearized = new_linearized
-                lift(entry)
+                lift(bit)
                 todo = candidates()
                 position = 0
                 continue
             # every candidate of this step failed: undo the last linearized call
             if not frames:
                 return NOT_LINEARIZABLE, explored, []
-            entry, state, todo, position = frames.pop()
-            linearized &= ~(1 << entry.bit)
-            unlift(entry)
+            bit, state, todo, position, here = frames.pop()
+            linearized &= ~(1 << bit)
+            unlift(bit)
         if not explain:
             return LINEARIZABLE, explored, []
         # the linearization: the calls in the order taken, each with the model's answer in the
         # backend's run ids (the renaming the whole linearization settled on)
         final = state[1]
         order = []
-        for e, before, _todo, _position in frames:
-            raw = self.model_result(before, e.op)
-            order.append((e.op, raw, to_backend(e.op.op, raw, final)))
+        for bit, before, *_ in frames:
+            o = ops[bit]
+            raw = self.model_result(before, o)
+            order.append((o, raw, to_backend(o.op, raw, final)))
         return LINEARIZABLE, explored, order
 
 
@@ -556,35 +682,37 @@ def _merge_ticks(ops: tuple[Operation, ...], free: int | None) -> tuple[Operatio
     between them in any linearization, so taking them as one step (each tick's answer still
     compared) loses no linearization and admits none. A tick with no response, or the op whose
     answer is not compared (``free``), stays alone."""
-    # in call order (a stable sort: equal calls keep the partition's order)
+    # in call order (a stable sort: equal calls keep the partition's order), in one pass (a
+    # partition's setup is a good part of a refuted one's time): a tick is clean when every op
+    # called before it has returned when it is called, and the next op in call order (the
+    # first called after it) is called after it returns
     order = sorted(ops, key=attrgetter("call"))
     inf = float("inf")
-    clean = []
-    open_until = -inf
-    for o in order:  # every op called before the tick has returned when it is called
-        clean.append(type(o.op) is O.AdvanceClock and open_until < o.call)
-        end = inf if o.ret is None else o.ret
-        if end > open_until:
-            open_until = end
-    next_call = inf
-    for i in range(len(order) - 1, -1, -1):  # and no op is called before it returns
-        o = order[i]
-        if clean[i] and (o.ret is None or o.ret >= next_call or o.index == free):
-            clean[i] = False
-        if o.call < next_call:
-            next_call = o.call
     out: list[Operation] = []
     run: list[Operation] = []
     merged_any = False
-    for o, is_clean in zip(order, clean, strict=True):
-        if is_clean:
+    open_until = -inf
+    last = len(order) - 1
+    for i, o in enumerate(order):
+        ret = o.ret
+        if (
+            type(o.op) is O.AdvanceClock
+            and open_until < o.call
+            and ret is not None
+            and (i == last or ret < order[i + 1].call)
+            and o.index != free
+        ):
             run.append(o)
-            continue
-        if run:
-            merged_any |= len(run) > 1
-            out.append(_merged(run))
-            run = []
-        out.append(o)
+        else:
+            if run:
+                merged_any |= len(run) > 1
+                out.append(_merged(run))
+                run = []
+            out.append(o)
+        if ret is None:
+            open_until = inf
+        elif ret > open_until:
+            open_until = ret
     if run:
         merged_any |= len(run) > 1
         out.append(_merged(run))
@@ -657,17 +785,16 @@ def _deadlines(ops: tuple[Operation, ...]) -> list[float]:
             value = o.result.value
             if value not in first_read or o.call < first_read[value]:
                 first_read[value] = o.call
-    out = []
-    for o in ops:
-        # an op with no response: by its call, as if it took effect when called (the likelier
-        # story, and the one an explanation should tell first)
-        own = float(o.call if o.ret is None else o.ret)
-        if type(o.op) is O.DeliverPayload and o.op.payload in first_read:
-            # not its own return: concurrent deliveries are ordered by their readers alone
-            read = first_read[o.op.payload]
-            out.append(max(float(o.call), read if o.ret is None else min(read, float(o.ret))))
-        else:
-            out.append(own)
+    # an op with no response: by its call, as if it took effect when called (the likelier
+    # story, and the one an explanation should tell first); times as they are (ints stay
+    # ints: a float of a nanosecond clock past 2**53 would round)
+    out = [o.call if o.ret is None else o.ret for o in ops]
+    if first_read:
+        for position, o in enumerate(ops):
+            if type(o.op) is O.DeliverPayload and o.op.payload in first_read:
+                # not its own return: concurrent deliveries are ordered by their readers alone
+                read = first_read[o.op.payload]
+                out[position] = max(o.call, read if o.ret is None else min(read, o.ret))
     return out
 
 
@@ -679,7 +806,8 @@ def partitions(history: Iterable[Operation]) -> dict[str, list[Operation]]:
     for o in history:  # one pass: a workload touches hundreds of keys
         if o.key is not None:
             own.setdefault(o.key, []).append(o)
-    return {k: sorted(own[k] + shared, key=lambda o: o.index) for k in sorted(own)}
+    by_index = attrgetter("index")
+    return {k: sorted(own[k] + shared, key=by_index) for k in sorted(own)}
 
 
 def global_id_check(history: Iterable[Operation]) -> str | None:
