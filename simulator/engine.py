@@ -681,12 +681,13 @@ class Engine:
             got = self._rest_steps[key] = self._rest(arrivals, crashes, lost, order)
         return got
 
-    def label_of(self, code: int, child: int) -> str:
+    def label_of(self, code: int, child: int, canon: Callable[[Key], Key] | None = None) -> str:
         """The label of the first successor of ``code`` that is ``child`` (BFS records the
-        first: it is the one that discovered ``child``)."""
+        first: it is the one that discovered ``child``); under ``canon``, whose canonical form
+        is ``child``."""
         target = self.decode(child)
         for label, nxt in self.successors(self.decode(code)):
-            if nxt == target:
+            if (nxt if canon is None else canon(nxt)) == target:
                 return label
         raise RuntimeError(f"label_of: {child} is not a successor of {code} (a bug of ours)")
 

@@ -36,7 +36,7 @@ from model import ops as O
 from model.outcomes import Tagged, WorkResult
 from model.state import Effect, Run, WorldState
 from properties import PROPERTIES
-from simulator.engine import Engine, Key, forget_if_full
+from simulator.engine import CODE_BITS, CODE_MASK, Engine, Key, forget_if_full
 from simulator.process import Phase
 from simulator.strategies import STRATEGIES
 
@@ -188,6 +188,10 @@ class Symmetry:
         self._neutral: dict[tuple[int, int], int] = {}  # (proc id, request) -> neutral id
         self._wsig: dict[int, tuple] = {}  # world id -> per request (runs, effects) it owns
         self._plain = not engine.track_order
+        # ``canon_code``: pair id -> (permutation, renamed pair id), permutation None when
+        # signatures tie (then the keys' way); (permutation, rest id) -> renamed rest id
+        self._code_pairs: dict[int, tuple[int | None, int]] = {}
+        self._code_rests: dict[int, int] = {}
 
     @property
     def size(self) -> int:
@@ -328,6 +332,50 @@ class Symmetry:
         if k is not None:
             return key if k < 0 else self.rename(k, key)
         return self._canon_ties(key)
+
+    def canon_code(self, code: int) -> int:
+        """``canon`` over a coded state (``Engine.encode``): the code of ``canon(decode(code))``.
+        The permutation and the renamed pair are memoized on the pair id, the renamed counters
+        on (permutation, rest id): a state costs two int-keyed probes and no tuple. Where
+        signatures tie, the keys' way (``_canon_ties``)."""
+        engine = self.engine
+        pair = code >> CODE_BITS
+        got = self._code_pairs.get(pair)
+        if got is None:
+            got = self._code_pair(pair)
+        k, pair2 = got
+        if k is None:
+            return engine.encode(self._canon_ties(engine.decode(code)))
+        if k < 0:
+            return code
+        rest = code & CODE_MASK
+        rest2 = self._code_rests.get(rest << 32 | k)
+        if rest2 is None:
+            arrivals, crashes, lost, order = engine.rests[rest]
+            renamed = self._rests[k].get((arrivals, order))
+            if renamed is None:
+                renamed = self._rest(k, arrivals, order)
+            rest2 = engine._rest(renamed[0], crashes, lost, renamed[1])
+            forget_if_full(self._code_rests)
+            self._code_rests[rest << 32 | k] = rest2
+        return pair2 << CODE_BITS | rest2
+
+    def _code_pair(self, pair: int) -> tuple[int | None, int]:
+        engine = self.engine
+        wid = engine.pair_side[1][pair]
+        pids = engine.vecs[engine.pair_vec[pair]]
+        k = self._fixed.get((wid, pids), _UNSET)
+        if k is _UNSET:
+            k = self._fix(wid, pids)
+        pair2 = pair
+        if k is not None and k >= 0:
+            renamed = self._pairs[k].get((wid, pids))
+            if renamed is None:
+                renamed = self._rename_pair(k, wid, pids)
+            pair2 = engine._pair(renamed[0], renamed[1])
+        forget_if_full(self._code_pairs)
+        got = self._code_pairs[pair] = (k, pair2)
+        return got
 
     def _canon_ties(self, key: Key) -> Key:
         wid, pids, arrivals, _crashes, _lost, order = key

@@ -96,8 +96,8 @@ def bfs(
     try:
         if storage != "full":
             out = _bfs_compact(system, book, budget, progress, engine, canon, expand, storage)
-        elif canon is None and expand is None:
-            out = _bfs_coded(system, book, budget, progress, engine)
+        elif expand is None and (canon is None or _code_canon(canon) is not None):
+            out = _bfs_coded(system, book, budget, progress, engine, canon)
         else:
             out = _bfs(system, book, budget, progress, engine, canon, expand)
         if canon is not None:
@@ -221,12 +221,25 @@ def _bfs(system, book, budget, progress, engine, canon, expand, resume=None):
     return stats, True, cut_off
 
 
-def _coded_path(engine: Engine, parents: list[int], codes: list[int], index: int) -> list[str]:
+def _code_canon(canon: Callable[[Key], Key]) -> Callable[[int], int] | None:
+    """The coded form of ``canon`` when it has one: the symmetry's ``canon`` alone (its
+    ``canon_code``); None for the key reduction's normal form, alone or composed."""
+    owner = getattr(canon, "__self__", None)
+    return getattr(owner, "canon_code", None)
+
+
+def _coded_path(
+    engine: Engine,
+    canon: Callable[[Key], Key] | None,
+    parents: list[int],
+    codes: list[int],
+    index: int,
+) -> list[str]:
     """``_path`` of ``_bfs_coded``: parents are indices only, each label is found again."""
     labels = []
     while index > 0:
         parent = parents[index]
-        labels.append(engine.label_of(codes[parent], codes[index]))
+        labels.append(engine.label_of(codes[parent], codes[index], canon))
         index = parent
     labels.reverse()
     return labels
@@ -255,6 +268,7 @@ def _resume_over_keys(
     level_end: int,
     transitions: int,
     seconds: float,
+    canon: Callable[[Key], Key] | None,
 ) -> tuple[Stats, bool, str | None]:
     """``_bfs`` from where ``_bfs_coded`` stands: the same numbering, each state's key and the
     label of the step that discovered it (a parent's children are numbered together, during its
@@ -266,12 +280,12 @@ def _resume_over_keys(
         parent = parents[child]
         first: dict[Key, str] = {}
         for label, nxt in engine.successors(keys[parent]):
-            first.setdefault(nxt, label)
+            first.setdefault(nxt if canon is None else canon(nxt), label)
         while child < len(codes) and parents[child] == parent:
             labeled.append((parent, first[keys[child]]))
             child += 1
     resume = (keys, labeled, index, depth, level_end, transitions, seconds)
-    return _bfs(system, book, budget, progress, engine, None, None, resume)
+    return _bfs(system, book, budget, progress, engine, canon, None, resume)
 
 
 def _bfs_coded(
@@ -280,15 +294,19 @@ def _bfs_coded(
     budget: Budget,
     progress: Progress | None,
     engine: Engine,
+    canon: Callable[[Key], Key] | None = None,
 ) -> tuple[Stats, bool, str | None]:
-    """``_bfs`` without a reduction, over coded states (``Engine.encode``: one int a state): the
+    """``_bfs`` without a reduction (or under the symmetry alone), over coded states (``Engine.encode``: one int a state): the
     same states in the same order, the same counterexamples, with a dedupe probe that hashes
     an int, a successor that is ``base | rest``, parents that are indices (a counterexample's
     labels are found again from them) and an invariant token that is an int too."""
     clock = Clock()
     stats = Stats()
     decode = engine.decode
+    canon_code = None if canon is None else _code_canon(canon)
     init = engine.encode(engine.initial())
+    if canon_code is not None:
+        init = canon_code(init)
     seen: set[int] = {init}  # no index needed: parents are indices, nothing looks one up
     codes: list[int] = [init]
     parents: list[int] = [-1]
@@ -340,8 +358,11 @@ def _bfs_coded(
         else:
             bases = coded_successors(code)
             rest = 0
+        if canon_code is not None:  # each successor stands for its orbit: its canonical code
+            bases = [canon_code(base | rest) for base in bases]
+            rest = 0
         if not bases:
-            if check(decode(code), True, _coded_path, engine, parents, codes, index):
+            if check(decode(code), True, _coded_path, engine, canon, parents, codes, index):
                 all_found = book.done
             index += 1
             continue
@@ -371,7 +392,7 @@ def _bfs_coded(
                     token = pair_side[nxt >> shift] << shift | rest_side[nxt & mask]
                     if token in clean:
                         continue
-                if check_code(nxt, _coded_path, engine, parents, codes, child):
+                if check_code(nxt, _coded_path, engine, canon, parents, codes, child):
                     all_found = book.done
                 elif tokens:
                     forget_if_full(clean)
@@ -393,6 +414,7 @@ def _bfs_coded(
                 level_end,
                 transitions,
                 clock.seconds(),
+                canon,
             )
         if progress is not None and not index & 0x1FFF:
             halt = progress(count, max_states)
