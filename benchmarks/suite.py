@@ -60,7 +60,7 @@ from simulator.explorers import SearchOptions, check
 from simulator.scenario import Scenario
 from spin import crosscheck
 
-REPEATS = 3  # timed runs per side in the linearizability and workers comparisons (best shown)
+REPEATS = 3  # timed runs per side in the comparisons side by side (best shown)
 BFS_SCENARIOS = ("supersede-aba", "crowd-reject-crashes", "crowd-keyed-start-crashes")
 SPIN_CASES = (("reject", 3), ("supersede", 3), ("reject", 5))
 
@@ -169,16 +169,22 @@ def reduction_rows() -> list[Row]:
                 f"{reduced_s:.2f} s, verdicts {'equal' if same else 'DIFFER'}",
             )
         )
+    # best of REPEATS each side, in turn: one run of either is a second or less, mostly noise
+    plain_options = SearchOptions("bfs", reductions=frozenset())
+    sym_options = SearchOptions("bfs", reductions=frozenset({"symmetry"}))
     plain, plain_s = plain_of["supersede-aba"]
-    sym, sym_s = _timed(scenarios[0], SearchOptions("bfs", reductions=frozenset({"symmetry"})))
+    sym, sym_s = _timed(scenarios[0], sym_options)
+    for _ in range(REPEATS - 1):
+        plain_s = min(plain_s, _timed(scenarios[0], plain_options)[1])
+        sym_s = min(sym_s, _timed(scenarios[0], sym_options)[1])
     states = plain.stats.states / sym.stats.states
     rows.append(
         (
             "reduce",
             "supersede-aba symmetry: time vs states",
             f"{plain_s / sym_s:.1f}x less time",
-            f"for {states:.1f}x fewer states ({plain_s:.2f} -> {sym_s:.2f} s); "
-            f"time/state-ratio {plain_s / sym_s / states:.2f} (goal >= 0.5)",
+            f"for {states:.1f}x fewer states ({plain_s:.2f} -> {sym_s:.2f} s, best of "
+            f"{REPEATS}); time/state-ratio {plain_s / sym_s / states:.2f} (goal >= 0.5)",
         )
     )
     return rows

@@ -309,8 +309,19 @@ class Symmetry:
 
     def _fix(self, wid: int, pids: tuple[int, ...]) -> int | None:
         image = list(range(1, self.n + 1))
+        wsig = self._wsig.get(wid)
+        if wsig is None:
+            wsig = self._world_sig(wid)
+        neutral = self._neutral
         for members in self.groups:
-            sigs = sorted((self._signature(wid, pids, i), i) for i in members)
+            sigs = []
+            for i in members:  # ``_signature`` inlined: a call a member was a fifth of this
+                pid = pids[i - 1]
+                nid = neutral.get((pid, i))
+                if nid is None:
+                    nid = self._neutral_id(pid, i)
+                sigs.append(((nid, wsig[i]), i))
+            sigs.sort()
             for position, (sig, i) in enumerate(sigs):
                 if position and sig == sigs[position - 1][0]:
                     forget_if_full(self._fixed)

@@ -304,6 +304,12 @@ def _bfs_coded(
     stats = Stats()
     decode = engine.decode
     canon_code = None if canon is None else _code_canon(canon)
+    # the symmetry's memos, read in the loop (emptied in place when full: these stay its own)
+    code_pairs: dict[int, tuple[int | None, int]] = {}
+    code_rests: dict[int, int] = {}
+    if canon_code is not None:
+        code_pairs = canon.__self__._code_pairs  # type: ignore[union-attr]
+        code_rests = canon.__self__._code_rests  # type: ignore[union-attr]
     init = engine.encode(engine.initial())
     if canon_code is not None:
         init = canon_code(init)
@@ -359,7 +365,24 @@ def _bfs_coded(
             bases = coded_successors(code)
             rest = 0
         if canon_code is not None:  # each successor stands for its orbit: its canonical code
-            bases = [canon_code(base | rest) for base in bases]
+            # ``canon_code`` inlined where its memos answer: the permutation and renamed pair
+            # of the successor's pair, the renamed counters of ``rest``
+            canonical = []
+            for base in bases:
+                nxt = base | rest
+                got = code_pairs.get(nxt >> shift)
+                if got is not None:
+                    k, pair2 = got
+                    if k is not None:
+                        if k < 0:
+                            canonical.append(nxt)
+                            continue
+                        rest2 = code_rests.get((nxt & mask) << 32 | k)
+                        if rest2 is not None:
+                            canonical.append(pair2 << shift | rest2)
+                            continue
+                canonical.append(canon_code(nxt))
+            bases = canonical
             rest = 0
         if not bases:
             if check(decode(code), True, _coded_path, engine, canon, parents, codes, index):
