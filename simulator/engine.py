@@ -430,7 +430,7 @@ class Engine:
                 append((label, (wid2, pids2, arrivals, crashes + 1, lost, order)))
         return out
 
-    # -- coded states: one int a state (the unreduced BFS) ------------------------------------
+    # -- coded states: one int a state (the BFS unreduced or under the symmetry alone) --------
     #
     # Profiling the unreduced BFS on supersede-aba (375k states, 1.05M transitions, ~6 us a
     # state) put most of a state's time in tuples: each successor key is a fresh 6-tuple holding

@@ -296,10 +296,11 @@ def _bfs_coded(
     engine: Engine,
     canon: Callable[[Key], Key] | None = None,
 ) -> tuple[Stats, bool, str | None]:
-    """``_bfs`` without a reduction (or under the symmetry alone), over coded states (``Engine.encode``: one int a state): the
-    same states in the same order, the same counterexamples, with a dedupe probe that hashes
-    an int, a successor that is ``base | rest``, parents that are indices (a counterexample's
-    labels are found again from them) and an invariant token that is an int too."""
+    """``_bfs`` without a reduction, or under the symmetry alone (``canon``), over coded states
+    (``Engine.encode``: one int a state): the same states in the same order, the same
+    counterexamples, with a dedupe probe that hashes an int, a successor that is ``base |
+    rest``, parents that are indices (a counterexample's labels are found again from them) and
+    an invariant token that is an int too."""
     clock = Clock()
     stats = Stats()
     decode = engine.decode
