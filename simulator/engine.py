@@ -478,6 +478,7 @@ class Engine:
         """Vector ``vid`` with process ``slot`` in state ``pid`` (memo ``_vec_steps``)."""
         pids = self.vecs[vid]
         got = self._vec((*pids[:slot], pid, *pids[slot + 1 :]))
+        forget_if_full(self._vec_steps)
         self._vec_steps[vid << 40 | pid << 16 | slot] = got
         return got
 
@@ -485,6 +486,7 @@ class Engine:
         """Vector ``vid`` with the bodies of the runs world ``wid`` created (``_spawned``)."""
         pids = self.vecs[vid]
         got = self._vec(pids + self._spawned(wid, len(pids) - self.n))
+        forget_if_full(self._vec_grows)
         self._vec_grows[vid << 32 | wid] = got
         return got
 
@@ -619,6 +621,7 @@ class Engine:
             return [base | rest for base in self.plain_bases(pair)]
         info = self.pair_info.get(pair)
         if info is None:  # kept only for pairs met off the plain path
+            forget_if_full(self.pair_info)
             info = self.pair_info[pair] = self._pair_moves(pair)
         without, with_lost, env_bases, tick, crash, clock, _ = info
         arrivals, crashes, lost, _ = self.rests[rest]
@@ -678,6 +681,7 @@ class Engine:
             else:
                 arrivals = (*arrivals[:what], clock, *arrivals[what + 1 :])
                 order = (*order, what + 1) if self.track_order else order
+            forget_if_full(self._rest_steps)
             got = self._rest_steps[key] = self._rest(arrivals, crashes, lost, order)
         return got
 

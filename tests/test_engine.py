@@ -40,11 +40,21 @@ def test_engine_successors_equal_system_successors(name):
     assert visited == min(STATES, len(seen))
 
 
-@pytest.mark.parametrize("storage", ["full", "fingerprint"])
+@pytest.mark.parametrize(
+    ("storage", "reductions"),
+    [
+        ("full", None),
+        ("fingerprint", None),
+        ("full", frozenset()),
+        ("full", frozenset({"symmetry"})),
+    ],
+)
 @pytest.mark.parametrize(
     "name", ["supersede-aba", "crowd-keyed-start-crashes", "reject-retry-after-completion"]
 )
-def test_memos_that_start_over_when_full_change_nothing_but_speed(monkeypatch, name, storage):
+def test_memos_that_start_over_when_full_change_nothing_but_speed(
+    monkeypatch, name, storage, reductions
+):
     """The (world, procs)- and token-keyed memos are emptied at ``MEMO_CAP`` entries
     (``forget_if_full``): with a cap of a few entries, so every memo starts over again and again
     during the search, the verdicts, counts and counterexamples are those of the uncapped search."""
@@ -53,7 +63,8 @@ def test_memos_that_start_over_when_full_change_nothing_but_speed(monkeypatch, n
     from simulator.explorers.base import SearchOptions
 
     def run():
-        result = check(catalog()[name], SearchOptions("bfs", storage=storage))
+        options = SearchOptions("bfs", storage=storage, reductions=reductions)
+        result = check(catalog()[name], options)
         return (
             result.verdict,
             result.exhausted,
