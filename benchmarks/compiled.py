@@ -175,7 +175,7 @@ def compare(scenarios: list[str], repeat: int = 3, out: Path | None = None) -> l
 
 
 def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env={**os.environ})
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -431,6 +431,26 @@ def _verdicts(history, merged: bool) -> list[str]:
     ]
 
 
+def _recorded(profile, make, ops: int) -> tuple[list[Operation], list[Operation]]:
+    """A history recorded from the backend ``make()`` builds (4 clients on 3 keys, seed 3), and
+    the same history with a tenth of the answers dropped (seeded): unanswered calls."""
+    import random
+
+    from backends.validate.workload import run_concurrent
+
+    backend = make()
+    backend.start()
+    try:
+        history = run_concurrent(backend, profile, clients=4, ops=ops, keys=3, seed=3)
+    finally:
+        backend.close()
+    rng = random.Random(7)
+    dropped = [
+        o._replace(result=None, ret=None) if o.key and rng.random() < 0.1 else o for o in history
+    ]
+    return history, dropped
+
+
 def test_taking_ticks_in_runs_never_changes_a_verdict():
     """Every partition of real histories (the reference backend's, a planted retention bug's,
     and both with a tenth of the answers dropped, so unanswered calls straddle ticks) gets the
@@ -438,26 +458,13 @@ def test_taking_ticks_in_runs_never_changes_a_verdict():
     threads, so each run's differ, and a refuted partition of some of them takes the search
     longer than its budget (one tick at a time far more often: what merging is for): a
     partition one side leaves undecided is not compared."""
-    import random
 
     from backends import make_backend
-    from backends.validate.workload import run_concurrent
     from tests.mutants.zoo import MUTANTS
 
     compared = set()
     for make in (lambda: make_backend("memory"), lambda: MUTANTS["RetentionOffByOne"]()):
-        backend = make()
-        backend.start()
-        try:
-            history = run_concurrent(backend, PROFILE, clients=4, ops=300, keys=3, seed=3)
-        finally:
-            backend.close()
-        rng = random.Random(7)
-        dropped = [
-            o._replace(result=None, ret=None) if o.key and rng.random() < 0.1 else o
-            for o in history
-        ]
-        for h in (history, dropped):
+        for h in _recorded(PROFILE, make, ops=300):
             merged, one_by_one = _verdicts(h, merged=True), _verdicts(h, merged=False)
             for a, b in zip(merged, one_by_one, strict=True):
                 if UNKNOWN not in (a, b):
@@ -507,11 +514,9 @@ def test_the_inlined_step_is_apply_then_unify():
     in every key, and a tenth of the answers dropped), from every state the deadline order
     reaches, every op steps to the same state (or to None) as ``apply`` then ``unify`` do:
     ops that do not apply there, answers that do not match, ids bound and unbound."""
-    import random
 
     from backends import make_backend
     from backends.validate.linearizability import _NOT_APPLIED, _deadlines, partitions
-    from backends.validate.workload import run_concurrent
     from tests.mutants.zoo import MUTANTS
 
     conflict = make_profile("vercel-keyed-start", retention=1, duplicate="conflict-error")
@@ -522,17 +527,7 @@ def test_the_inlined_step_is_apply_then_unify():
     ]
     outcomes = set()
     for profile, make in cases:
-        backend = make()
-        backend.start()
-        try:
-            history = run_concurrent(backend, profile, clients=4, ops=200, keys=3, seed=3)
-        finally:
-            backend.close()
-        rng = random.Random(7)
-        dropped = [
-            o._replace(result=None, ret=None) if o.key and rng.random() < 0.1 else o
-            for o in history
-        ]
+        history, dropped = _recorded(profile, make, ops=200)
         checker = Checker(profile)
         for h in (history, dropped):
             for ops in partitions(h).values():
@@ -597,12 +592,10 @@ def test_the_step_memo_changes_no_verdict_and_no_step_count():
     bugs', refuted ones among them, and with a tenth of the answers dropped) the same verdict
     in the same number of steps as stepping every time, with room for every step and with room
     for a handful (so it starts over mid-search)."""
-    import random
     import time
 
     from backends import make_backend
     from backends.validate.linearizability import partitions
-    from backends.validate.workload import run_concurrent
     from tests.mutants.zoo import MUTANTS
 
     conflict = make_profile("vercel-keyed-start", retention=1, duplicate="conflict-error")
@@ -615,17 +608,7 @@ def test_the_step_memo_changes_no_verdict_and_no_step_count():
     verdicts = set()
     searched = 0
     for profile, make in cases:
-        backend = make()
-        backend.start()
-        try:
-            history = run_concurrent(backend, profile, clients=4, ops=200, keys=3, seed=3)
-        finally:
-            backend.close()
-        rng = random.Random(7)
-        dropped = [
-            o._replace(result=None, ret=None) if o.key and rng.random() < 0.1 else o
-            for o in history
-        ]
+        history, dropped = _recorded(profile, make, ops=200)
         checkers = [Checker(profile) for _ in range(3)]
         checkers[1].step_memo_entries = 0
         checkers[2].step_memo_entries = 8
