@@ -24,6 +24,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -83,20 +84,24 @@ def _as_engine_does(engine: Engine, steps: list[tuple[int, int, int]]) -> float:
     return time.perf_counter() - start
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("case", nargs="?", default="reject-5", help="strategy-n, e.g. reject-5")
-    parser.add_argument("--no-spin", action="store_true", help="skip SPIN's run")
-    args = parser.parse_args(argv)
-    strategy, _, size = args.case.rpartition("-")
-    try:
-        scenario = crosscheck.scenario(strategy, int(size))
-    except (ValueError, KeyError) as err:
-        print(f"model_floor: {args.case!r} is not a cross-check case ({err})", file=sys.stderr)
-        return 2
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+@dataclass
+class Floor:
+    states: int
+    transitions: int
+    worlds: int
+    steps: int  # distinct (world, process state, slot) steps the search computed
+    search: float  # seconds of the unreduced BFS, steps noted
+    model: float  # seconds of the model alone, each step once
+    as_engine: float  # seconds of ``Engine._proc_step``, each step once
+
+
+class CutOff(Exception):
+    """The search stopped at a bound: its steps are not all of the space's."""
+
+
+def measure_floor(strategy: str, n: int) -> Floor:
+    """Search the cross-check scenario unreduced, noting its steps, then time them again."""
+    scenario = crosscheck.scenario(strategy, n)
     system = System(scenario)
     engine = _RecordingEngine(system)
     book = PropertyBook(system, scenario.properties)
@@ -110,22 +115,48 @@ def main(argv: list[str]) -> int:
     )
     search = time.perf_counter() - start
     if cut_off:
-        print(f"model_floor: the search was cut off ({cut_off}): no floor", file=sys.stderr)
-        return 1
+        raise CutOff(cut_off)
     steps = sorted((s >> 40, (s >> 16) & 0xFFFFFF, s & 0xFFFF) for s in engine.steps)
     del engine.steps
     gc.collect()
     gc.disable()  # as the search runs
-    model = _model_alone(engine, steps)
-    as_engine = _as_engine_does(engine, steps)
-    gc.enable()
+    try:
+        model = _model_alone(engine, steps)
+        as_engine = _as_engine_does(engine, steps)
+    finally:
+        gc.enable()
+    return Floor(
+        stats.states, stats.transitions, len(engine.worlds), len(steps), search, model, as_engine
+    )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("case", nargs="?", default="reject-5", help="strategy-n, e.g. reject-5")
+    parser.add_argument("--no-spin", action="store_true", help="skip SPIN's run")
+    args = parser.parse_args(argv)
+    strategy, _, size = args.case.rpartition("-")
+    try:
+        crosscheck.scenario(strategy, int(size))
+    except (ValueError, KeyError) as err:
+        print(f"model_floor: {args.case!r} is not a cross-check case ({err})", file=sys.stderr)
+        return 2
     print(
-        f"{args.case}: {stats.states:,} states, {stats.transitions:,} transitions, "
-        f"{len(engine.worlds):,} worlds; unreduced BFS (fingerprints, steps noted) {search:.1f} s"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    try:
+        floor = measure_floor(strategy, int(size))
+    except CutOff as err:
+        print(f"model_floor: the search was cut off ({err}): no floor", file=sys.stderr)
+        return 1
+    print(
+        f"{args.case}: {floor.states:,} states, {floor.transitions:,} transitions, "
+        f"{floor.worlds:,} worlds; unreduced BFS (fingerprints, steps noted) {floor.search:.1f} s"
     )
     print(
-        f"distinct process steps: {len(steps):,}; the model alone, each once: {model:.1f} s "
-        f"({1e6 * model / len(steps):.2f} us a step); as the engine does it: {as_engine:.1f} s"
+        f"distinct process steps: {floor.steps:,}; the model alone, each once: "
+        f"{floor.model:.1f} s ({1e6 * floor.model / floor.steps:.2f} us a step); as the engine "
+        f"does it: {floor.as_engine:.1f} s"
     )
     if not args.no_spin:
         reason = crosscheck.missing()
@@ -135,7 +166,7 @@ def main(argv: list[str]) -> int:
             spin = crosscheck.run_spin(strategy, int(size))
             print(
                 f"SPIN end to end: {spin.seconds:.2f} s ({spin.states:,} states); the model "
-                f"alone is {model / spin.seconds:.1f}x that"
+                f"alone is {floor.model / spin.seconds:.1f}x that"
             )
     return 0
 

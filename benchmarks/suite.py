@@ -20,7 +20,9 @@ Sections (each reusing the benchmark script that measures it in detail):
 5. ``history``: linearizability checking time of recorded concurrent histories (memory and sqlite
    backends, ``run_concurrent``, 10 clients on 10 keys; ``check_history``, partitioned by key);
 6. ``spin``: SPIN (generate + compile + verify) against our BFS on the cross-check scenarios
-   (``spin_vs_python.compare``), skipped with a note when spin or gcc is missing;
+   (``spin_vs_python.compare``), skipped with a note when spin or gcc is missing; on reject with
+   5 requests, the model's own time once per distinct step of the unreduced search
+   (``model_floor.measure_floor``);
 7. ``exhaust``: the shapes issue 20 asks about (supersede and reject, one key and two keys,
    up to 5 requests on one key, and with a crash and a lost response) exhausted under the
    default reductions: states, seconds, and whether the space was exhausted (``--long`` adds
@@ -48,6 +50,7 @@ import compiled
 import porcupine_vs_python as porcupine
 from bfs_throughput import measure
 from explorers import EXPLORERS, race_rows
+from model_floor import CutOff, measure_floor
 from spin_vs_python import compare
 
 from backends import make_backend
@@ -350,7 +353,30 @@ def spin_rows() -> list[Row]:
                     f"{'agrees' if c.agree else 'DISAGREES'} with SPIN",
                 )
             )
+        if (strategy, n) == FLOOR_CASE:
+            rows.append(_floor_row(strategy, n, s.seconds))
     return rows
+
+
+# the SPIN case whose unreduced search is millions of states: the model's own time there
+FLOOR_CASE = ("reject", 5)
+
+
+def _floor_row(strategy: str, n: int, spin_seconds: float) -> Row:
+    """Why the unreduced search cannot match SPIN here: the model alone, once per distinct
+    process step of that search (``model_floor.measure_floor``), against SPIN's whole run."""
+    try:
+        floor = measure_floor(strategy, n)
+    except CutOff as err:
+        return ("spin", f"{strategy}-{n} (model floor)", "cut off", str(err))
+    return (
+        "spin",
+        f"{strategy}-{n} (model floor)",
+        f"{floor.model:.2f} s",
+        f"Profile.apply + on_result once per distinct process step ({floor.steps:,} over "
+        f"{floor.worlds:,} worlds): {floor.model / spin_seconds:.1f}x SPIN's end to end, a "
+        f"floor under any unreduced search in Python; as the engine does it {floor.as_engine:.2f} s",
+    )
 
 
 # (strategy, keys, storage, (crashes, lost responses)): the issue's shapes; fingerprints where
