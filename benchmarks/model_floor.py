@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from simulator.engine import Engine
+from simulator.engine import _BLOCKING, _DONE, Engine
 from simulator.explorers.base import Budget, PropertyBook
 from simulator.explorers.bfs import bfs
 from simulator.system import System
@@ -61,11 +61,11 @@ def _model_alone(engine: Engine, steps: list[tuple[int, int, int]]) -> float:
     start = time.perf_counter()
     for wid, pid, slot in steps:
         kind = p_kind[pid]
-        if kind == 1:  # done
+        if kind == _DONE:
             continue
         world = worlds[wid]
         local, pending = entries[pid]
-        if kind == 3 and not profile.enabled(world, pending):
+        if kind == _BLOCKING and not profile.enabled(world, pending):
             continue
         _world2, result = profile.apply(world, pending)
         program = system._clients[slot] if slot < n else system.body(world, slot - n + 1)
