@@ -95,6 +95,38 @@ def test_interrupted_check_keeps_what_finished_as_valid_json(tmp_path):
     assert len(document["results"]) == finished
 
 
+def _group_is_gone(pgid: int) -> bool:
+    """No process is left in group ``pgid`` (a worker of ours would be), within a few seconds."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_check_with_forked_workers_keeps_what_finished_and_leaves_no_worker(tmp_path, sig):
+    """``--workers 2`` on several scenarios searches them on forked workers: Ctrl-C at a
+    terminal (the whole process group) or SIGTERM to the command alone stops it with one line,
+    the finished results printed, and every worker stopped."""
+    proc = start(
+        "check", *unfinishable(tmp_path), "--workers", "2", "--json", "--stable", group=True
+    )
+    out, err = stop(proc, sig, after=6, group=sig == signal.SIGINT)
+    assert proc.returncode == (130 if sig == signal.SIGINT else 143), err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    document = json.loads(out)
+    assert document["interrupted"] is True
+    assert [r["scenario"] for r in document["results"]] == [
+        "reject-retry-after-completion",
+        "non-atomic-admission",
+    ]
+    assert _group_is_gone(proc.pid), "a forked worker outlived the command"
+
+
 def test_sigterm_is_an_orderly_stop_too(tmp_path):
     proc = start("check", *unfinishable(tmp_path), "--stable")
     out, err = stop(proc, signal.SIGTERM, after=6)

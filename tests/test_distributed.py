@@ -179,15 +179,30 @@ def _check_json(capsys, *argv) -> tuple[int, dict]:
     return code, document
 
 
-@pytest.mark.parametrize("after", [0.0, 3600.0], ids=["cluster-started-midway", "never-started"])
+@pytest.mark.parametrize(
+    "after", [None, 0.0, 3600.0], ids=["forked", "cluster-started-midway", "never-started"]
+)
 def test_workers_on_several_scenarios_give_the_in_process_results(capsys, monkeypatch, after):
-    """``check --workers 2`` on several scenarios starts its local cluster only once the
-    in-process searches have taken ``LOCAL_CLUSTER_AFTER`` seconds (the catalog ran 1.8x slower
-    when the cluster came first); either way each result is the in-process one."""
+    """``check --workers 2`` on several scenarios searches them on forked workers side by side
+    (``after`` None); where no process can be forked it starts its local Dask cluster only once
+    the in-process searches have taken ``LOCAL_CLUSTER_AFTER`` seconds (the catalog ran 1.8x
+    slower when the cluster came first). Each way each result is the in-process one."""
     import idemrace.commands.check as check_command
 
     names = ["supersede-aba", "reject-retry-after-completion", "keyed-start-safe", "flat-namespace"]
-    monkeypatch.setattr(check_command, "LOCAL_CLUSTER_AFTER", after)
+    forked = []
+    real_pool = check_command._fork_pool
+
+    def fork_pool(workers):
+        if after is not None:
+            return None  # as where fork is not there
+        pool = real_pool(workers)
+        forked.append(pool is not None)
+        return pool
+
+    monkeypatch.setattr(check_command, "_fork_pool", fork_pool)
+    if after is not None:
+        monkeypatch.setattr(check_command, "LOCAL_CLUSTER_AFTER", after)
     started = []
     real_start = check_command._Cluster.start
 
@@ -198,4 +213,5 @@ def test_workers_on_several_scenarios_give_the_in_process_results(capsys, monkey
     monkeypatch.setattr(check_command._Cluster, "start", start)
     spread = _check_json(capsys, *names, "--workers", "2")
     assert bool(started) == (after == 0.0)
+    assert forked == ([True] if after is None else [])
     assert spread == _check_json(capsys, *names)
