@@ -176,15 +176,16 @@ def run(args) -> int:
     results: list = []
     interrupted = None
     try:
-        # several scenarios on a local cluster: each runs whole, so its result is the in-process
-        # one, and the cluster (a second or two to start) is started only once the in-process
-        # searches have taken longer than that (the whole catalog took 1.5 s in-process and
-        # 2.7 s with --workers 2 when the cluster was started first)
+        # several scenarios with --workers: forked workers search them whole, side by side, so
+        # each result is the in-process one (``_fork_pool``); where fork is not there, a local
+        # Dask cluster (a second or two to start) is started only once the in-process searches
+        # have taken longer than that (the whole catalog took 1.5 s in-process and 2.7 s with
+        # --workers 2 when the cluster was started first)
         if args.scheduler or (args.workers and len(scenarios) == 1):
             cluster.start()
         else:
-            # before the progress display starts its refresh thread: a process forked while
-            # another thread holds a lock (the console's) would find it held for ever
+            # forked before the progress display starts its refresh thread: a process forked
+            # while another thread holds a lock (the console's) would find it held for ever
             cluster.fork_pool(len(scenarios))
         with progress:
             _run_all(args, scenarios, progress, cluster, results)
