@@ -115,12 +115,14 @@ def test_coded_successors_are_the_successors_encoded(name):
     assert visited == min(STATES, len(seen))
 
 
-def _unreduced(name: str, coded: bool, symmetry: bool = False):
-    from simulator.explorers import bfs as bfs_module
+def search_outcome(scenario, run, symmetry: bool, states: int):
+    """(states, transitions, depth, cut-off, first violations) of one BFS of ``scenario``:
+    ``run(system, book, budget, engine, canon)`` is the search (``_bfs``, ``_bfs_coded``, ...),
+    at most ``states`` states, under the symmetry if asked (None where it does not apply).
+    Shared with ``tests/test_search_variants.py``."""
     from simulator.explorers.base import Budget, PropertyBook
     from simulator.symmetry import make_symmetry
 
-    scenario = catalog()[name]
     system = System(scenario)
     book = PropertyBook(system, scenario.properties)
     engine = Engine(system)
@@ -130,12 +132,21 @@ def _unreduced(name: str, coded: bool, symmetry: bool = False):
         if sym is None:
             return None
         canon = sym.canon
-    budget = Budget(scenario.bounds.max_depth, min(scenario.bounds.max_states, 30_000))
-    if coded:
-        stats, _, cut_off = bfs_module._bfs_coded(system, book, budget, None, engine, canon)
-    else:
-        stats, _, cut_off = bfs_module._bfs(system, book, budget, None, engine, canon, None)
+    budget = Budget(scenario.bounds.max_depth, states)
+    stats, _, cut_off = run(system, book, budget, engine, canon)
     return stats.states, stats.transitions, stats.max_depth, cut_off, dict(book.found)
+
+
+def _unreduced(name: str, coded: bool, symmetry: bool = False):
+    from simulator.explorers import bfs as bfs_module
+
+    def run(system, book, budget, engine, canon):
+        if coded:
+            return bfs_module._bfs_coded(system, book, budget, None, engine, canon)
+        return bfs_module._bfs(system, book, budget, None, engine, canon, None)
+
+    scenario = catalog()[name]
+    return search_outcome(scenario, run, symmetry, min(scenario.bounds.max_states, 30_000))
 
 
 def _symmetric() -> list[str]:

@@ -23,12 +23,10 @@ from hypothesis import strategies as st
 
 from catalog import catalog
 from model.profiles.base import ModelError
-from simulator.engine import Engine
 from simulator.explorers import bfs as bfs_module
-from simulator.explorers.base import Budget, PropertyBook
 from simulator.scenario import Scenario, ScenarioError
-from simulator.symmetry import make_symmetry
 from simulator.system import System
+from tests.test_engine import search_outcome
 
 CAP = 1_500  # states a search: enough to reach crashes, lost responses and the switch
 NAMES = sorted(catalog())
@@ -66,31 +64,23 @@ def variants(draw: st.DrawFn) -> Scenario:
 
 def _search(scenario: Scenario, how: str, symmetry: bool, switch_at: int = 0):
     """(states, transitions, depth, cut-off, first violations) of one BFS of ``scenario``."""
-    system = System(scenario)
-    book = PropertyBook(system, scenario.properties)
-    engine = Engine(system)
-    canon = None
-    if symmetry:
-        sym, _ = make_symmetry(engine)
-        if sym is None:
-            return None
-        canon = sym.canon
-    budget = Budget(scenario.bounds.max_depth, CAP)
-    if how == "keys":
-        stats, _, cut_off = bfs_module._bfs(system, book, budget, None, engine, canon, None)
-    elif how == "fingerprint":
-        stats, _, cut_off = bfs_module._bfs_compact(
-            system, book, budget, None, engine, canon, None, "fingerprint"
-        )
-    else:
+
+    def run(system, book, budget, engine, canon):
+        if how == "keys":
+            return bfs_module._bfs(system, book, budget, None, engine, canon, None)
+        if how == "fingerprint":
+            return bfs_module._bfs_compact(
+                system, book, budget, None, engine, canon, None, "fingerprint"
+            )
         # never switch, or switch to keys after ``switch_at`` expanded states
         after, ratio = (switch_at, -1.0) if how == "switch" else (bfs_module.ADAPT_AFTER, 1e18)
         with (
             mock.patch.object(bfs_module, "ADAPT_AFTER", after),
             mock.patch.object(bfs_module, "PAIRS_PER_STATE", ratio),
         ):
-            stats, _, cut_off = bfs_module._bfs_coded(system, book, budget, None, engine, canon)
-    return stats.states, stats.transitions, stats.max_depth, cut_off, dict(book.found)
+            return bfs_module._bfs_coded(system, book, budget, None, engine, canon)
+
+    return search_outcome(scenario, run, symmetry, CAP)
 
 
 def _bucket(states: int) -> str:
