@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -215,14 +214,6 @@ def spawn_endpoint(port: int, names: list[str], log_path: Path) -> subprocess.Po
 
 
 def stop_process(proc: subprocess.Popen[Any], kill: bool = False) -> None:
-    """SIGTERM (or SIGKILL) the process group, SIGKILL it if it does not exit within 15 s."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+    """Stop the process's whole group, SIGTERM or SIGKILL first (``lifetime.stop_group``)."""
+    lifetime.stop_group(proc, kill)
     lifetime.forget(_at_exit.pop(proc.pid, None))

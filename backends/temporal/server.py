@@ -9,7 +9,6 @@ import contextlib
 import importlib.metadata
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -112,47 +111,6 @@ def wait_until_up(
 
 
 def stop_dev_server(server: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group, SIGKILL it if it does not exit within 15 s; then
-    wait until no process of the group runs (one outlived the server's own exit for a moment,
-    and a test saw it still running after the command had returned)."""
-    if server.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait(5)
-    if not _group_gone(server.pid, 5.0):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
-        _group_gone(server.pid, 5.0)
+    """Stop the server's whole process group (``lifetime.stop_group``)."""
+    lifetime.stop_group(server)
     lifetime.forget(_at_exit.pop(server.pid, None))
-
-
-def _group_gone(group: int, seconds: float) -> bool:
-    """Has every process of ``group`` exited (zombies count as exited) within ``seconds``?
-    Where there is no /proc, nothing is known: taken as gone."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return True
-    deadline = time.monotonic() + seconds
-    while True:
-        alive = False
-        for entry in proc.iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                # "pid (comm) state ppid pgrp ...": comm may hold spaces, so split after ")"
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[2]) == group and fields[0] != "Z":
-                alive = True
-                break
-        if not alive:
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
